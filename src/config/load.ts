@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { type Config, type SecretRef, configSchema } from "./schema.js";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  }
+}
+
+/** A config whose secrets have been read: every SecretRef is now its value. */
+export interface ResolvedConfig extends Omit<Config, "api" | "notify"> {
+  api: Omit<Config["api"], "keys"> & { keys: { name: string; sha256: string }[] };
+  notify: Omit<Config["notify"], "secrets"> & { secrets: { id: string; value: string }[] };
+  /** secrets by chain id (tron api key, bitcoin rpc auth) */
+  chainSecrets: Record<string, string | undefined>;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || "(root)";
+}
+
+export function formatZodIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+}
+
+export function parseConfigText(text: string, source: string): unknown {
+  try {
+    return source.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true });
+  } catch (e) {
+    throw new ConfigError([`${source}: cannot parse: ${(e as Error).message.split("\n")[0]}`]);
+  }
+}
+
+export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatZodIssues(parsed.error));
+  const cfg = parsed.data;
+  const problems: string[] = [];
+  const read = (ref: SecretRef, path: string): string => {
+    if (typeof ref === "string") return ref;
+    if ("env" in ref) {
+      const v = env[ref.env];
+      if (v === undefined || v === "") problems.push(`${path}: environment variable ${ref.env} is not set`);
+      return v ?? "";
+    }
+    try {
+      return readFileSync(ref.file, "utf8").trim();
+    } catch (e) {
+      problems.push(`${path}: cannot read secret file ${ref.file}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+      return "";
+    }
+  };
+  const keys = cfg.api.keys.map((k, i) => {
+    const sha = read(k.sha256, `api.keys[${i}].sha256`).toLowerCase();
+    if (sha && !/^[0-9a-f]{64}$/.test(sha)) problems.push(`api.keys[${i}].sha256: must be 64 hex chars`);
+    return { name: k.name, sha256: sha };
+  });
+  const secrets = cfg.notify.secrets.map((s, i) => {
+    const value = read(s.value, `notify.secrets[${i}].value`);
+    if (value && value.length < 16) problems.push(`notify.secrets[${i}].value: must be at least 16 characters`);
+    return { id: s.id, value };
+  });
+  const chainSecrets: Record<string, string | undefined> = {};
+  cfg.chains.forEach((c, i) => {
+    if (c.kind === "tron" && c.api_key) chainSecrets[c.id] = read(c.api_key, `chains[${i}].api_key`);
+    if (c.kind === "bitcoin" && c.rpc_auth) chainSecrets[c.id] = read(c.rpc_auth, `chains[${i}].rpc_auth`);
+  });
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze({ ...cfg, api: { ...cfg.api, keys }, notify: { ...cfg.notify, secrets }, chainSecrets });
+}
+
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError([`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+  }
+  return validateConfig(parseConfigText(text, path), env);
+}

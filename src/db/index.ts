@@ -1,0 +1,63 @@
+import Database from "better-sqlite3";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { packageRoot } from "../paths.js";
+
+export type DB = Database.Database;
+
+export interface OpenOptions {
+  synchronous?: "FULL" | "NORMAL";
+  /** apply pending migrations (default true) */
+  migrate?: boolean;
+}
+
+export function openDatabase(path: string, options: OpenOptions = {}): DB {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  if (options.migrate !== false) migrate(db);
+  return db;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function readMigrations(dir = join(packageRoot(), "migrations")): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 4)), name: f.slice(5, -4), sql: readFileSync(join(dir, f), "utf8") }));
+}
+
+/** Apply every migration not yet recorded, each in its own transaction. Returns the versions applied. */
+export function migrate(db: DB, migrations = readMigrations()): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const done = new Set(
+    db
+      .prepare("SELECT version FROM schema_migrations")
+      .pluck()
+      .all()
+      .map((v) => Number(v)),
+  );
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}
