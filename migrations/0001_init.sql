@@ -5,6 +5,8 @@
 CREATE TABLE chain_cursors (
   chain       TEXT PRIMARY KEY,
   next_block  INTEGER NOT NULL,
+  head        INTEGER NOT NULL DEFAULT 0,   -- last head seen (for confirmations in the API)
+  solid       INTEGER,                      -- last irreversible block seen, where the chain has one
   updated_at  INTEGER NOT NULL
 );
 
@@ -28,11 +30,12 @@ CREATE TABLE pool_addresses (
   derivation_index  INTEGER,
   rest_until        INTEGER NOT NULL DEFAULT 0, -- not bindable before this time (cooldown)
   used              INTEGER NOT NULL DEFAULT 0, -- bound at least once (xpub pools without reuse never rebind)
+  bound             INTEGER NOT NULL DEFAULT 0, -- mirrors a live binding, for a fast free-address lookup
   created_at        INTEGER NOT NULL,
   UNIQUE (chain, address),
   UNIQUE (chain, derivation_index)
 );
-CREATE INDEX pool_addresses_free ON pool_addresses (chain, used, rest_until, id);
+CREATE INDEX pool_addresses_free ON pool_addresses (chain, id) WHERE bound = 0;
 
 -- Per-chain pool facts: the xpub pool's next index and the fingerprint of its first address.
 CREATE TABLE pool_state (
@@ -61,7 +64,7 @@ CREATE TABLE orders (
   created_at           INTEGER NOT NULL,
   updated_at           INTEGER NOT NULL,
   expires_at           INTEGER NOT NULL,
-  late_until           INTEGER NOT NULL,       -- bindings end after this (moves when the order settles)
+  late_until           INTEGER NOT NULL,       -- expires_at + late window: the binding ends after this once terminal
   UNIQUE (merchant, merchant_order_id)
 );
 CREATE INDEX orders_created ON orders (created_at DESC, id DESC);
@@ -74,9 +77,10 @@ CREATE TABLE order_options (
   chain       TEXT NOT NULL,
   address     TEXT NOT NULL,
   amount_due  TEXT NOT NULL,                    -- asset base units
+  decimals    INTEGER NOT NULL,                 -- the asset's decimals when the order was made
   rate        TEXT NOT NULL,                    -- price of 1 asset in the order currency, locked at create
   PRIMARY KEY (order_id, asset)
-) WITHOUT ROWID;
+);
 
 -- The exclusive link between a pool address and an order.
 CREATE TABLE bindings (
@@ -108,7 +112,9 @@ CREATE TABLE payments (
   late              INTEGER NOT NULL DEFAULT 0,
   created_at        INTEGER NOT NULL,
   updated_at        INTEGER NOT NULL,
-  UNIQUE (chain, txid, idx)
+  -- SPEC's identity is (chain, txid, index); the asset joins it because one EVM transaction can
+  -- pay native coin (index 0) and also emit a token Transfer at log index 0.
+  UNIQUE (chain, txid, idx, asset)
 );
 CREATE INDEX payments_order ON payments (order_id);
 CREATE INDEX payments_unattributed ON payments (created_at) WHERE order_id IS NULL;
@@ -145,4 +151,10 @@ CREATE TABLE delivery_attempts (
   error          TEXT,
   response_body  TEXT,
   UNIQUE (event_id, attempt)
+);
+
+-- /healthz writes here to prove the database is writable.
+CREATE TABLE health_probe (
+  id  INTEGER PRIMARY KEY CHECK (id = 1),
+  at  INTEGER NOT NULL
 );

@@ -31,7 +31,10 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   );
 }
 
-export function createCommon(config: ResolvedConfig, opts: { logger?: Logger; now?: () => number } = {}): Common {
+export function createCommon(
+  config: ResolvedConfig,
+  opts: { logger?: Logger; now?: () => number } = {},
+): Common {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: "depositd_process_" });
   return {

@@ -1,2 +1,308 @@
 #!/usr/bin/env node
-console.log("depositd: CLI coming in this session");
+// The depositd command line: wiring only. Each command loads the config, does one thing, exits.
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { addressCodecFor, deriverFor } from "./chains/index.js";
+import { createCommon } from "./common.js";
+import { ConfigError, type ResolvedConfig, loadConfig } from "./config/load.js";
+import { openDatabase, migrate } from "./db/index.js";
+import { startDaemon } from "./daemon.js";
+import { createCatalog } from "./ledger/catalog.js";
+import { createLedger } from "./ledger/index.js";
+import { ProblemError } from "./ledger/problem.js";
+import { redeliverDead, redeliverEvent } from "./notify/redeliver.js";
+import { PoolError, ensureDerived, importPoolFile, poolStatus } from "./pool/index.js";
+import { createOrderBody } from "./api/schemas.js";
+import { checkCreateTarget } from "./api/server.js";
+
+const program = new Command();
+program
+  .name("depositd")
+  .description("Self-hosted deposit-address watcher: per-order addresses, chain watching, signed callbacks.")
+  .version("0.1.0")
+  .addOption(
+    new Option("-c, --config <file>", "config file (YAML or JSON)")
+      .default("config/depositd.yaml")
+      .env("DEPOSITD_CONFIG"),
+  )
+  .showHelpAfterError();
+
+function config(): ResolvedConfig {
+  return loadConfig(program.opts<{ config: string }>().config);
+}
+
+function quietCommon(cfg: ResolvedConfig) {
+  return createCommon(cfg, { logger: undefined });
+}
+
+function open(cfg: ResolvedConfig) {
+  const common = quietCommon({ ...cfg, log: { level: "warn" } });
+  const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
+  const catalog = createCatalog(cfg);
+  return { common, db, catalog, ledger: createLedger(db, common, catalog) };
+}
+
+function print(v: unknown): void {
+  console.log(JSON.stringify(v, null, 2));
+}
+
+program
+  .command("serve")
+  .description("run the daemon: API, watchers, callback delivery")
+  .action(async () => {
+    const cfg = config();
+    const common = createCommon(cfg);
+    const daemon = await startDaemon(common);
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      common.logger.info({ signal }, "signal received");
+      daemon.stop().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          common.logger.error({ err: (e as Error).message }, "unclean shutdown");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGHUP", () => common.logger.info("SIGHUP: logs go to stdout (journald); nothing to reopen"));
+  });
+
+program
+  .command("migrate")
+  .description("apply pending database migrations")
+  .action(() => {
+    const cfg = config();
+    const db = openDatabase(cfg.database.path, { migrate: false });
+    const applied = migrate(db);
+    db.close();
+    console.log(applied.length ? `applied migrations: ${applied.join(", ")}` : "database is up to date");
+  });
+
+const configCmd = program.command("config").description("configuration tools");
+configCmd
+  .command("check")
+  .description("validate the config file and print every problem as path: message")
+  .action(() => {
+    const cfg = config();
+    console.log(`config ok: ${cfg.chains.length} chain(s), ${cfg.assets.length} asset(s)`);
+  });
+
+const pool = program.command("pool").description("address pools");
+pool
+  .command("import")
+  .description("import a static pool file (one address per line, # comments); a bad line rejects the file")
+  .requiredOption("--chain <id>", "chain id")
+  .argument("<file>", "pool file")
+  .action((file: string, opts: { chain: string }) => {
+    const cfg = config();
+    const chain = cfg.chains.find((c) => c.id === opts.chain);
+    if (!chain) throw new PoolError(`unknown chain "${opts.chain}"`);
+    if (chain.pool.source !== "static")
+      throw new PoolError(`chain ${chain.id} has an ${chain.pool.source} pool; import needs a static one`);
+    const db = openDatabase(cfg.database.path);
+    const r = importPoolFile(
+      db,
+      chain.id,
+      addressCodecFor(chain),
+      readFileSync(file, "utf8"),
+      Date.now(),
+      file,
+    );
+    db.close();
+    console.log(`imported ${r.added} new address(es) into ${chain.id} (${r.existing} already present)`);
+  });
+pool
+  .command("status")
+  .description("free / bound / resting addresses per chain, and the next xpub index")
+  .action(() => {
+    const cfg = config();
+    const db = openDatabase(cfg.database.path);
+    const rows = cfg.chains.map((c) => ({
+      ...poolStatus(db, c.id, Date.now(), c.pool.source === "static" || c.pool.reuse),
+      low_water: c.pool.low_water,
+    }));
+    db.close();
+    console.table(rows);
+  });
+pool
+  .command("derive")
+  .description("print addresses derived from the chain's xpub (check them against your wallet)")
+  .requiredOption("--chain <id>", "chain id")
+  .option("--count <n>", "how many", "10")
+  .option("--from <i>", "first index", "0")
+  .option("--store", "also derive and store the configured lookahead")
+  .action((opts: { chain: string; count: string; from: string; store?: boolean }) => {
+    const cfg = config();
+    const chain = cfg.chains.find((c) => c.id === opts.chain);
+    if (!chain) throw new PoolError(`unknown chain "${opts.chain}"`);
+    const deriver = deriverFor(chain);
+    if (!deriver || chain.pool.source !== "xpub") throw new PoolError(`chain ${chain.id} has no xpub pool`);
+    const from = Number(opts.from);
+    const count = Number(opts.count);
+    if (!Number.isInteger(from) || from < 0 || !Number.isInteger(count) || count < 1 || count > 100000) {
+      throw new PoolError("--from must be ≥ 0 and --count 1–100000");
+    }
+    for (let i = from; i < from + count; i++) console.log(`${i}\t${deriver.derive(i).display}`);
+    if (opts.store) {
+      const db = openDatabase(cfg.database.path);
+      ensureDerived(db, chain.id, deriver, chain.pool.lookahead, Date.now());
+      db.close();
+    }
+  });
+
+const orders = program.command("orders").description("orders, straight from the database");
+const merchantOpt = () =>
+  new Option("--merchant <name>", "API key name the order belongs to (default: the first key)");
+orders
+  .command("create")
+  .description("create an order (same rules as POST /v1/orders)")
+  .addOption(merchantOpt())
+  .requiredOption("--id <merchant_order_id>", "your order id")
+  .requiredOption("--amount <decimal>", "amount, e.g. 12.5")
+  .requiredOption("--currency <code>", "asset id or currency with configured rates")
+  .requiredOption("--callback <url>", "callback URL")
+  .option("--assets <ids>", "comma-separated asset ids")
+  .option("--valid-minutes <n>", "validity")
+  .action(async (o: Record<string, string | undefined>) => {
+    const cfg = config();
+    const body = {
+      merchant_order_id: o.id,
+      amount: o.amount,
+      currency: o.currency,
+      callback_url: o.callback,
+      ...(o.assets ? { assets: o.assets.split(",") } : {}),
+      ...(o.validMinutes ? { valid_minutes: Number(o.validMinutes) } : {}),
+    };
+    const parsed = createOrderBody.safeParse(body);
+    if (!parsed.success)
+      throw new ProblemError(
+        "validation",
+        parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+      );
+    await checkCreateTarget(body, cfg.notify.allow_private_targets);
+    const { ledger } = open(cfg);
+    print(ledger.createOrder(o.merchant ?? cfg.api.keys[0]!.name, parsed.data, Date.now()).order);
+  });
+orders
+  .command("show")
+  .description("one order with its payments")
+  .addOption(merchantOpt())
+  .argument("<id>", "order id (ord_…)")
+  .action((id: string, o: { merchant?: string }) => {
+    const cfg = config();
+    const { ledger } = open(cfg);
+    const m = o.merchant ?? cfg.api.keys[0]!.name;
+    const order = ledger.getOrder(m, id);
+    if (!order) throw new ProblemError("not_found", `order ${id} not found`);
+    print({ ...order, payments: ledger.orderPayments(m, id) });
+  });
+orders
+  .command("cancel")
+  .description("cancel an order")
+  .addOption(merchantOpt())
+  .argument("<id>", "order id")
+  .action((id: string, o: { merchant?: string }) => {
+    const cfg = config();
+    print(open(cfg).ledger.cancelOrder(o.merchant ?? cfg.api.keys[0]!.name, id, Date.now()));
+  });
+orders
+  .command("list")
+  .description("newest orders first")
+  .addOption(merchantOpt())
+  .option("--status <s>", "only this status")
+  .option("--limit <n>", "how many", "20")
+  .action((o: { merchant?: string; status?: string; limit: string }) => {
+    const cfg = config();
+    const r = open(cfg).ledger.listOrders(o.merchant ?? cfg.api.keys[0]!.name, {
+      status: o.status as never,
+      limit: Math.min(500, Math.max(1, Number(o.limit) || 20)),
+    });
+    console.table(
+      r.orders.map((x) => ({
+        id: x.id,
+        merchant_order_id: x.merchant_order_id,
+        status: x.status,
+        amount: `${x.amount} ${x.currency}`,
+        paid: x.paid_amount,
+        created_at: x.created_at,
+      })),
+    );
+  });
+
+program
+  .command("events")
+  .description("callback events")
+  .command("redeliver")
+  .description("queue one event (by id) or every dead event since a time for delivery again")
+  .argument("[id]", "event id (evt_…)")
+  .option("--dead", "all dead events")
+  .option("--since <time>", "with --dead: RFC 3339 time or a duration like 24h", "24h")
+  .action((id: string | undefined, o: { dead?: boolean; since: string }) => {
+    const cfg = config();
+    const db = openDatabase(cfg.database.path);
+    if (id) {
+      if (!redeliverEvent(db, id, Date.now()))
+        throw new ProblemError("not_found", `event ${id} not found or has no URL`);
+      console.log(`queued ${id}`);
+    } else if (o.dead) {
+      const m = /^([0-9]+)([smhd])$/.exec(o.since);
+      const since = m
+        ? Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as "s" | "m" | "h" | "d"]
+        : Date.parse(o.since);
+      if (!Number.isFinite(since))
+        throw new ProblemError("validation", "--since must be RFC 3339 or like 24h");
+      console.log(`queued ${redeliverDead(db, since, Date.now())} dead event(s)`);
+    } else {
+      throw new ProblemError("validation", "give an event id or --dead");
+    }
+    db.close();
+  });
+
+const dev = program
+  .command("dev")
+  .description("the embedded default: local EVM node (anvil), test token, dev config and pool, demo flow")
+  .option("--dir <dir>", "where the dev config, state and database go", ".dev")
+  .option("--port <port>", "API port", "8787")
+  .option("--no-demo", "skip the demo order")
+  .option("--exit-after-demo", "stop after the demo (CI)")
+  .action(async (o: { dir: string; port: string; demo: boolean; exitAfterDemo?: boolean }) => {
+    const { runDev } = await import("./dev/index.js");
+    await runDev({ dir: o.dir, port: Number(o.port), demo: o.demo, exitAfterDemo: o.exitAfterDemo });
+    if (o.exitAfterDemo) process.exit(0);
+  });
+dev
+  .command("pay")
+  .description("pay from the dev node's funded account")
+  .requiredOption("--to <address>", "deposit address")
+  .requiredOption("--asset <id>", "ETH or USDT-DEV")
+  .requiredOption("--amount <decimal>", "amount, e.g. 5")
+  .option("--dir <dir>", "the dev folder", ".dev")
+  .action(async (o: { to: string; asset: string; amount: string; dir: string }) => {
+    const { runDevPay } = await import("./dev/index.js");
+    await runDevPay(o);
+  });
+
+program
+  .command("status")
+  .description("one screen for an operator: chains, pools, outbox, orders in the last 24 h")
+  .action(async () => {
+    const { printStatus } = await import("./cli/status.js");
+    printStatus(config());
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    console.error(e.message);
+    process.exit(2);
+  }
+  if (e instanceof ProblemError || e instanceof PoolError) {
+    console.error(`error: ${e.message}`);
+    process.exit(1);
+  }
+  console.error(`error: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -51,7 +51,9 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     try {
       return readFileSync(ref.file, "utf8").trim();
     } catch (e) {
-      problems.push(`${path}: cannot read secret file ${ref.file}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+      problems.push(
+        `${path}: cannot read secret file ${ref.file}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
+      );
       return "";
     }
   };
@@ -62,7 +64,8 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   });
   const secrets = cfg.notify.secrets.map((s, i) => {
     const value = read(s.value, `notify.secrets[${i}].value`);
-    if (value && value.length < 16) problems.push(`notify.secrets[${i}].value: must be at least 16 characters`);
+    if (value && value.length < 16)
+      problems.push(`notify.secrets[${i}].value: must be at least 16 characters`);
     return { id: s.id, value };
   });
   const chainSecrets: Record<string, string | undefined> = {};
@@ -71,7 +74,12 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     if (c.kind === "bitcoin" && c.rpc_auth) chainSecrets[c.id] = read(c.rpc_auth, `chains[${i}].rpc_auth`);
   });
   if (problems.length) throw new ConfigError(problems);
-  return Object.freeze({ ...cfg, api: { ...cfg.api, keys }, notify: { ...cfg.notify, secrets }, chainSecrets });
+  return Object.freeze({
+    ...cfg,
+    api: { ...cfg.api, keys },
+    notify: { ...cfg.notify, secrets },
+    chainSecrets,
+  });
 }
 
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
@@ -79,7 +87,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new ConfigError([`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+    throw new ConfigError([
+      `${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    ]);
   }
   return validateConfig(parseConfigText(text, path), env);
 }

@@ -5,32 +5,41 @@ import { z } from "zod";
 const secretRef = z
   .union([
     z.string().min(1).describe("the secret itself (avoid in files others can read)"),
-    z.object({ env: z.string().min(1).describe("name of an environment variable holding the secret") }).strict(),
+    z
+      .object({ env: z.string().min(1).describe("name of an environment variable holding the secret") })
+      .strict(),
     z
       .object({
-        file: z.string().min(1).describe("path of a file holding the secret (systemd LoadCredential= works here)"),
+        file: z
+          .string()
+          .min(1)
+          .describe("path of a file holding the secret (systemd LoadCredential= works here)"),
       })
       .strict(),
   ])
   .describe("a secret: a literal string, { env: NAME } or { file: PATH }");
 export type SecretRef = z.infer<typeof secretRef>;
 
-const decimalString = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, "must be a plain decimal string like \"12.5\"");
+const decimalString = z
+  .string()
+  .regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'must be a plain decimal string like "12.5"');
 const toleranceString = z
   .string()
   .regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?%?$/, 'must be a decimal string ("1.5") or a percentage ("0.5%")');
-const assetId = z.string().regex(/^[A-Z0-9][A-Z0-9._-]{0,31}$/, "must be upper-case letters, digits, . _ - (≤ 32)");
-const chainId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be lower-case letters, digits, _ - (≤ 32)");
-const httpUrl = z
+const assetId = z
   .string()
-  .refine((s) => {
-    try {
-      const u = new URL(s);
-      return u.protocol === "http:" || u.protocol === "https:";
-    } catch {
-      return false;
-    }
-  }, "must be an http(s) URL");
+  .regex(/^[A-Z0-9][A-Z0-9._-]{0,31}$/, "must be upper-case letters, digits, . _ - (≤ 32)");
+const chainId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be lower-case letters, digits, _ - (≤ 32)");
+const httpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}, "must be an http(s) URL");
 
 const listenAddress = z
   .string()
@@ -41,7 +50,11 @@ const poolSchema = z
     z
       .object({
         source: z.literal("static").describe("addresses from a file, one per line"),
-        file: z.string().min(1).optional().describe("pool file imported idempotently at start (and by `pool import`)"),
+        file: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("pool file imported idempotently at start (and by `pool import`)"),
         cooldown_minutes: z
           .number()
           .int()
@@ -54,7 +67,10 @@ const poolSchema = z
     z
       .object({
         source: z.literal("xpub").describe("addresses derived from a watch-only extended public key"),
-        xpub: z.string().min(1).describe("account-level extended PUBLIC key (xpub/ypub/zpub/tpub/vpub); never a private key"),
+        xpub: z
+          .string()
+          .min(1)
+          .describe("account-level extended PUBLIC key (xpub/ypub/zpub/tpub/vpub); never a private key"),
         path: z
           .string()
           .regex(/^m(\/[0-9]+'?)*$/)
@@ -64,9 +80,23 @@ const poolSchema = z
           .enum(["p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr"])
           .default("p2wpkh")
           .describe("bitcoin only: address type derived from the key"),
-        lookahead: z.number().int().min(1).max(100000).default(100).describe("addresses derived and watched ahead of use"),
-        reuse: z.boolean().default(false).describe("allow a derived address to be bound again after its cooldown"),
-        cooldown_minutes: z.number().int().min(0).default(4320).describe("rest time before reuse (only with reuse: true)"),
+        lookahead: z
+          .number()
+          .int()
+          .min(1)
+          .max(100000)
+          .default(100)
+          .describe("addresses derived and watched ahead of use"),
+        reuse: z
+          .boolean()
+          .default(false)
+          .describe("allow a derived address to be bound again after its cooldown"),
+        cooldown_minutes: z
+          .number()
+          .int()
+          .min(0)
+          .default(4320)
+          .describe("rest time before reuse (only with reuse: true)"),
         low_water: z.number().int().min(0).default(10).describe("warn when fewer free addresses remain"),
       })
       .strict(),
@@ -76,15 +106,44 @@ const poolSchema = z
 const chainCommon = {
   id: chainId.describe("operator's name for the chain (eth, bsc, tron, btc, anvil)"),
   rpc: z.array(httpUrl).min(1).describe("node URLs; several = failover in order"),
-  poll_interval_ms: z.number().int().min(50).max(600000).default(2000).describe("how often the head is polled"),
-  reorg_depth: z.number().int().min(1).max(1000).optional().describe("blocks kept to detect reorgs (64 evm, 32 tron, 12 bitcoin)"),
+  poll_interval_ms: z
+    .number()
+    .int()
+    .min(50)
+    .max(600000)
+    .default(2000)
+    .describe("how often the head is polled"),
+  reorg_depth: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe("blocks kept to detect reorgs (64 evm, 32 tron, 12 bitcoin)"),
   start_block: z
     .union([z.literal("latest"), z.number().int().min(0)])
     .default("latest")
     .describe("where a chain with no cursor starts scanning"),
-  batch_size: z.number().int().min(1).max(1000).default(100).describe("JSON-RPC batch size (providers cap it)"),
-  blocks_per_scan: z.number().int().min(1).max(10000).default(500).describe("blocks fetched and written per transaction"),
-  max_lag_blocks: z.number().int().min(1).default(50).describe("/healthz fails when the cursor is further behind the head"),
+  batch_size: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .describe("JSON-RPC batch size (providers cap it)"),
+  blocks_per_scan: z
+    .number()
+    .int()
+    .min(1)
+    .max(10000)
+    .default(500)
+    .describe("blocks fetched and written per transaction"),
+  max_lag_blocks: z
+    .number()
+    .int()
+    .min(1)
+    .default(50)
+    .describe("/healthz fails when the cursor is further behind the head"),
   request_timeout_ms: z.number().int().min(100).default(15000).describe("per HTTP request to a node"),
   pool: poolSchema,
 };
@@ -96,7 +155,10 @@ const chainSchema = z
         ...chainCommon,
         kind: z.literal("evm"),
         chain_id: z.number().int().min(1).describe("EIP-155 chain id, checked against the node at start"),
-        finality: z.enum(["latest", "finalized", "safe"]).default("latest").describe("which head tag to follow"),
+        finality: z
+          .enum(["latest", "finalized", "safe"])
+          .default("latest")
+          .describe("which head tag to follow"),
         receipts: z
           .enum(["block", "transaction"])
           .default("block")
@@ -108,15 +170,30 @@ const chainSchema = z
         ...chainCommon,
         kind: z.literal("tron"),
         api_key: secretRef.optional().describe("sent as TRON-PRO-API-KEY"),
+        solidity_rpc: z
+          .array(httpUrl)
+          .min(1)
+          .optional()
+          .describe(
+            "base URLs for /walletsolidity/* (java-tron serves them on port 8091); default: the rpc URLs",
+          ),
       })
       .strict(),
     z
       .object({
         ...chainCommon,
         kind: z.literal("bitcoin"),
-        backend: z.enum(["core", "esplora"]).default("core").describe("Bitcoin Core JSON-RPC or Esplora REST"),
-        network: z.enum(["mainnet", "testnet", "regtest"]).default("mainnet").describe("checked against the node at start"),
-        rpc_auth: secretRef.optional().describe("core: user:password (or put it in the URL); cookie via { file }"),
+        backend: z
+          .enum(["core", "esplora"])
+          .default("core")
+          .describe("Bitcoin Core JSON-RPC or Esplora REST"),
+        network: z
+          .enum(["mainnet", "testnet", "regtest"])
+          .default("mainnet")
+          .describe("checked against the node at start"),
+        rpc_auth: secretRef
+          .optional()
+          .describe("core: user:password (or put it in the URL); cookie via { file }"),
         mempool: z.boolean().default(false).describe("report unconfirmed payments from the mempool as seen"),
       })
       .strict(),
@@ -141,7 +218,11 @@ export const configSchema = z
   .object({
     database: z
       .object({
-        path: z.string().min(1).default("./data/depositd.sqlite").describe("SQLite file (WAL mode); :memory: for tests"),
+        path: z
+          .string()
+          .min(1)
+          .default("./data/depositd.sqlite")
+          .describe("SQLite file (WAL mode); :memory: for tests"),
         synchronous: z.enum(["FULL", "NORMAL"]).default("FULL").describe("SQLite synchronous pragma"),
       })
       .strict()
@@ -162,7 +243,13 @@ export const configSchema = z
           )
           .min(1)
           .describe("API keys, stored hashed"),
-        max_body_bytes: z.number().int().min(1024).max(1048576).default(65536).describe("larger request bodies get 413"),
+        max_body_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1048576)
+          .default(65536)
+          .describe("larger request bodies get 413"),
       })
       .strict(),
     notify: z
@@ -172,7 +259,10 @@ export const configSchema = z
           .min(1)
           .max(2)
           .describe("callback signing secrets; two while rotating (both sign)"),
-        allow_private_targets: z.boolean().default(false).describe("allow callback URLs on loopback/private networks"),
+        allow_private_targets: z
+          .boolean()
+          .default(false)
+          .describe("allow callback URLs on loopback/private networks"),
         unattributed_url: httpUrl.optional().describe("where payment.unattributed events go"),
         timeout_ms: z.number().int().min(100).max(120000).default(10000).describe("per delivery attempt"),
         retry_schedule_s: z
@@ -181,12 +271,24 @@ export const configSchema = z
           .default([10, 60, 300, 1800, 7200, 21600, 43200, 86400])
           .describe("delays between attempts (±20% jitter); after the last the event is dead"),
         concurrency: z.number().int().min(1).max(1000).default(32).describe("deliveries in flight"),
-        per_host_concurrency: z.number().int().min(1).max(1000).default(8).describe("deliveries in flight per receiver host"),
+        per_host_concurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(8)
+          .describe("deliveries in flight per receiver host"),
       })
       .strict(),
     orders: z
       .object({
-        valid_minutes: z.number().int().min(1).max(10080).default(30).describe("default validity of a new order"),
+        valid_minutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(10080)
+          .default(30)
+          .describe("default validity of a new order"),
         late_window_minutes: z
           .number()
           .int()
@@ -196,10 +298,21 @@ export const configSchema = z
           .describe("how long after expiry/settlement the address stays bound"),
         underpaid_tolerance: toleranceString.default("0").describe("default underpaid tolerance"),
         overpaid_tolerance: toleranceString.default("0").describe("default overpaid tolerance"),
-        timer_interval_ms: z.number().int().min(50).default(5000).describe("how often expiry and late-window ends are checked"),
+        timer_interval_ms: z
+          .number()
+          .int()
+          .min(50)
+          .default(5000)
+          .describe("how often expiry and late-window ends are checked"),
       })
       .strict()
-      .default({ valid_minutes: 30, late_window_minutes: 1440, underpaid_tolerance: "0", overpaid_tolerance: "0", timer_interval_ms: 5000 }),
+      .default({
+        valid_minutes: 30,
+        late_window_minutes: 1440,
+        underpaid_tolerance: "0",
+        overpaid_tolerance: "0",
+        timer_interval_ms: 5000,
+      }),
     rates: z
       .object({
         static: z
@@ -216,7 +329,9 @@ export const configSchema = z
     chains: z.array(chainSchema).min(1).describe("watched networks"),
     assets: z.array(assetSchema).min(1).describe("payable assets"),
     log: z
-      .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
+      .object({
+        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+      })
       .strict()
       .default({ level: "info" }),
   })
@@ -224,13 +339,15 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const chainIds = new Set<string>();
     cfg.chains.forEach((c, i) => {
-      if (chainIds.has(c.id)) ctx.addIssue({ code: "custom", path: ["chains", i, "id"], message: `duplicate chain id "${c.id}"` });
+      if (chainIds.has(c.id))
+        ctx.addIssue({ code: "custom", path: ["chains", i, "id"], message: `duplicate chain id "${c.id}"` });
       chainIds.add(c.id);
     });
     const assetIds = new Set<string>();
     const natives = new Set<string>();
     cfg.assets.forEach((a, i) => {
-      if (assetIds.has(a.id)) ctx.addIssue({ code: "custom", path: ["assets", i, "id"], message: `duplicate asset id "${a.id}"` });
+      if (assetIds.has(a.id))
+        ctx.addIssue({ code: "custom", path: ["assets", i, "id"], message: `duplicate asset id "${a.id}"` });
       assetIds.add(a.id);
       const chain = cfg.chains.find((c) => c.id === a.chain);
       if (!chain) {
@@ -239,18 +356,34 @@ export const configSchema = z
       }
       if (!a.contract) {
         if (natives.has(a.chain))
-          ctx.addIssue({ code: "custom", path: ["assets", i], message: `chain "${a.chain}" already has a native asset` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["assets", i],
+            message: `chain "${a.chain}" already has a native asset`,
+          });
         natives.add(a.chain);
       } else if (chain.kind === "bitcoin") {
-        ctx.addIssue({ code: "custom", path: ["assets", i, "contract"], message: "bitcoin assets have no contract" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["assets", i, "contract"],
+          message: "bitcoin assets have no contract",
+        });
       }
       if (a.confirmations === "solidified" && chain.kind !== "tron")
-        ctx.addIssue({ code: "custom", path: ["assets", i, "confirmations"], message: "solidified is for tron chains only" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["assets", i, "confirmations"],
+          message: "solidified is for tron chains only",
+        });
     });
     for (const [currency, table] of Object.entries(cfg.rates.static)) {
       for (const asset of Object.keys(table)) {
         if (!assetIds.has(asset))
-          ctx.addIssue({ code: "custom", path: ["rates", "static", currency, asset], message: `unknown asset "${asset}"` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["rates", "static", currency, asset],
+            message: `unknown asset "${asset}"`,
+          });
       }
     }
   });

@@ -9,8 +9,10 @@ const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 /** "12.5" with 6 decimals → 12500000n. Rejects signs, exponents, spaces, too many fraction digits. */
 export function parseAmount(text: string, decimals: number): bigint {
   if (typeof text !== "string") throw new AmountError("must be a decimal string");
-  if (text.length === 0 || text.length > 100) throw new AmountError("must be a decimal string of 1–100 chars");
-  if (!DECIMAL.test(text)) throw new AmountError(`"${text}" is not a plain decimal (no sign, exponent or spaces)`);
+  if (text.length === 0 || text.length > 100)
+    throw new AmountError("must be a decimal string of 1–100 chars");
+  if (!DECIMAL.test(text))
+    throw new AmountError(`"${text}" is not a plain decimal (no sign, exponent or spaces)`);
   const [whole = "0", fraction = ""] = text.split(".");
   const frac = fraction;
   if (frac.length > decimals) {

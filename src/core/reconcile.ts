@@ -68,7 +68,11 @@ export type OrderEventType = `order.${OrderStatus}` | "order.unsettled";
 const ZERO: Ratio = { num: 0n, den: 1n };
 const ONE: Ratio = { num: 1n, den: 1n };
 
-export function reconcileOrder(order: ReconcileOrder, payments: readonly ReconcilePayment[], now: number): Reconciliation {
+export function reconcileOrder(
+  order: ReconcileOrder,
+  payments: readonly ReconcilePayment[],
+  now: number,
+): Reconciliation {
   const due = new Map(order.options.map((o) => [o.asset, o.amountDue]));
   let onTime = ZERO;
   let all = ZERO;
@@ -103,8 +107,11 @@ export function reconcileOrder(order: ReconcileOrder, payments: readonly Reconci
     // recorded and reported, but do not move its status.
     if (order.status === "cancelled") return "cancelled";
     if (order.resolution === "accepted") return "paid";
-    if (compareRatio(onTime, lower) >= 0) return compareRatio(all, upper) > 0 ? "overpaid" : "paid";
-    if (compareRatio(all, lower) >= 0) return "paid_late";
+    // Settling needs money that arrived: a 100% tolerance must not mark an unpaid order paid.
+    if (onTime.num > 0n && compareRatio(onTime, lower) >= 0) {
+      return compareRatio(all, upper) > 0 ? "overpaid" : "paid";
+    }
+    if (all.num > 0n && compareRatio(all, lower) >= 0) return "paid_late";
     const expired = now > order.expiresAt;
     // An on-time payment still gathering confirmations keeps the order open past expiry.
     if (expired && !pendingOnTime) return "expired";

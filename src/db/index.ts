@@ -32,7 +32,11 @@ export function readMigrations(dir = join(packageRoot(), "migrations")): Migrati
   return readdirSync(dir)
     .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number(f.slice(0, 4)), name: f.slice(5, -4), sql: readFileSync(join(dir, f), "utf8") }));
+    .map((f) => ({
+      version: Number(f.slice(0, 4)),
+      name: f.slice(5, -4),
+      sql: readFileSync(join(dir, f), "utf8"),
+    }));
 }
 
 /** Apply every migration not yet recorded, each in its own transaction. Returns the versions applied. */

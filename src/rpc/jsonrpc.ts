@@ -24,14 +24,19 @@ export interface JsonRpcClient {
   readonly transport: Transport;
 }
 
-export function createJsonRpcClient(transport: Transport, opts: { batchSize: number; inFlight?: number }): JsonRpcClient {
+export function createJsonRpcClient(
+  transport: Transport,
+  opts: { batchSize: number; inFlight?: number },
+): JsonRpcClient {
   let nextId = 1;
   const inFlight = opts.inFlight ?? 4;
 
   function unwrap(answer: unknown, method: string): unknown {
-    if (typeof answer !== "object" || answer === null) throw new RpcError(`${method}: answer is not an object`);
+    if (typeof answer !== "object" || answer === null)
+      throw new RpcError(`${method}: answer is not an object`);
     const a = answer as { result?: unknown; error?: { code?: number; message?: string } };
-    if (a.error) throw new RpcError(`${method}: ${a.error.message ?? "error"} (${a.error.code ?? "?"})`, a.error.code);
+    if (a.error)
+      throw new RpcError(`${method}: ${a.error.message ?? "error"} (${a.error.code ?? "?"})`, a.error.code);
     if (!("result" in a)) throw new RpcError(`${method}: answer has neither result nor error`);
     return a.result;
   }

@@ -61,7 +61,8 @@ export function createTransport(opts: TransportOptions): Transport {
     const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
     if (u.username || u.password) {
       headers.authorization =
-        "Basic " + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString("base64");
+        "Basic " +
+        Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString("base64");
       u.username = "";
       u.password = "";
     }
@@ -93,7 +94,9 @@ export function createTransport(opts: TransportOptions): Transport {
         ok = true;
         return parsed;
       } catch {
-        throw new HttpError(`malformed JSON from ${redactUrl(base)}${path}: ${text.slice(0, 80)}`, { malformed: true });
+        throw new HttpError(`malformed JSON from ${redactUrl(base)}${path}: ${text.slice(0, 80)}`, {
+          malformed: true,
+        });
       }
     } catch (e) {
       if (e instanceof HttpError) throw e;
@@ -105,7 +108,12 @@ export function createTransport(opts: TransportOptions): Transport {
     }
   }
 
-  async function withTries(method: "GET" | "POST", path: string, body: unknown, json: boolean): Promise<unknown> {
+  async function withTries(
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    json: boolean,
+  ): Promise<unknown> {
     let last: HttpError | undefined;
     for (let attempt = 0; attempt < tries; attempt++) {
       if (opts.signal?.aborted) break;

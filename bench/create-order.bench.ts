@@ -1,0 +1,101 @@
+// Create-order throughput over HTTP (SPEC §8: ≥ 2,000 requests/s, p99 ≤ 20 ms on 2 cores).
+// The load generator runs in the same process, so the numbers include its cost too.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, request } from "undici";
+import { getAddress, hexlify, randomBytes } from "ethers";
+import { pino } from "pino";
+import { createApi } from "../src/api/server.js";
+import { createEvmAddressCodec } from "../src/chains/evm/address.js";
+import { createCommon } from "../src/common.js";
+import { validateConfig } from "../src/config/load.js";
+import { openDatabase } from "../src/db/index.js";
+import { createCatalog } from "../src/ledger/catalog.js";
+import { createLedger } from "../src/ledger/index.js";
+import { importPoolFile } from "../src/pool/index.js";
+import type { BenchRow } from "./types.js";
+
+const KEY = "bench-key-0123456789";
+
+export async function run(): Promise<BenchRow[]> {
+  const { createHash } = await import("node:crypto");
+  const dir = mkdtempSync(join(tmpdir(), "depositd-bench-"));
+  const total = 20_000;
+  const concurrency = 32;
+  const config = validateConfig(
+    {
+      database: { path: join(dir, "bench.sqlite"), synchronous: "FULL" },
+      api: {
+        listen: "127.0.0.1:0",
+        keys: [{ name: "shop", sha256: createHash("sha256").update(KEY).digest("hex") }],
+      },
+      notify: { secrets: [{ id: "k", value: "bench-secret-0123456789" }], allow_private_targets: true },
+      rates: { static: { USD: { ETH: "3000", USDT: "1" } } },
+      chains: [
+        { id: "eth", kind: "evm", rpc: ["http://127.0.0.1:1"], chain_id: 1, pool: { source: "static" } },
+      ],
+      assets: [
+        { id: "ETH", chain: "eth", decimals: 18 },
+        { id: "USDT", chain: "eth", decimals: 6, contract: "0xdAC17F958D2ee523a2206206994597C13D831ec7" },
+      ],
+      log: { level: "silent" },
+    },
+    {},
+  );
+  const common = createCommon(config, { logger: pino({ level: "silent" }) });
+  const db = openDatabase(config.database.path, { synchronous: "FULL" });
+  const catalog = createCatalog(config);
+  const ledger = createLedger(db, common, catalog);
+  const pool = Array.from({ length: total + 100 }, () => getAddress(hexlify(randomBytes(20)))).join("\n");
+  importPoolFile(db, "eth", createEvmAddressCodec(), pool, Date.now());
+  const api = createApi({ db, ledger, catalog, common, health: () => ({ ok: true, checks: {} }) });
+  const { port } = await api.listen();
+  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 10_000 });
+  const latencies: number[] = [];
+  let next = 0;
+  let failures = 0;
+  async function worker(): Promise<void> {
+    while (next < total) {
+      const i = next++;
+      const t0 = performance.now();
+      const res = await request(`http://127.0.0.1:${port}/v1/orders`, {
+        method: "POST",
+        dispatcher: agent,
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          merchant_order_id: `B-${i}`,
+          amount: "19.99",
+          currency: "USD",
+          callback_url: "http://127.0.0.1:9/cb",
+        }),
+      });
+      await res.body.text();
+      latencies.push(performance.now() - t0);
+      if (res.statusCode !== 201) failures++;
+    }
+  }
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(2);
+  await agent.close();
+  await api.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  const note = `${total} creates, ${concurrency} concurrent keep-alive connections, synchronous=FULL, 2 options each`;
+  return [
+    {
+      bench: "create-order",
+      metric: "requests/s",
+      value: (total / seconds).toFixed(0),
+      yardstick: "target ≥ 2000",
+      note,
+    },
+    { bench: "create-order", metric: "p50 latency ms", value: pct(0.5) },
+    { bench: "create-order", metric: "p99 latency ms", value: pct(0.99), yardstick: "target ≤ 20" },
+    { bench: "create-order", metric: "non-201 answers", value: String(failures) },
+  ];
+}

@@ -1,0 +1,8 @@
+import type { Bench } from "./types.js";
+
+type Register = (name: string, load: () => Promise<{ run: Bench }>) => void;
+
+/** Every benchmark, by name (`npm run bench -- NAME` runs one). */
+export function registerAll(register: Register): void {
+  register("create-order", () => import("./create-order.bench.js"));
+}

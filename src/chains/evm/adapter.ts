@@ -1,0 +1,403 @@
+// EVM chains (Ethereum, BSC, anvil, …): native coin from full blocks + receipts, ERC-20 from
+// eth_getLogs over the configured token contracts. Every call goes out in JSON-RPC batches and
+// none depends on how many addresses are watched: matching is local.
+import type { Logger } from "pino";
+import type { AssetConfig, ChainConfig } from "../../config/schema.js";
+import { type RpcCall, RpcError, createJsonRpcClient } from "../../rpc/jsonrpc.js";
+import { createTransport } from "../../rpc/transport.js";
+import {
+  type BlockRef,
+  type ChainAdapter,
+  type Heads,
+  NonRetryableError,
+  RetryableError,
+  type ScanResult,
+  type Transfer,
+  type WatchedSet,
+} from "../types.js";
+import { createEvmAddressCodec } from "./address.js";
+
+export type EvmChainConfig = Extract<ChainConfig, { kind: "evm" }>;
+
+/** keccak256("Transfer(address,address,uint256)") */
+export const TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+/** widest eth_getLogs range per call; many providers cap ranges at a few thousand blocks */
+export const LOG_RANGE = 2000;
+const IN_FLIGHT = 4;
+
+const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const WORD = /^0x[0-9a-fA-F]{64}$/;
+
+export interface EvmAdapterArgs {
+  chain: EvmChainConfig;
+  assets: AssetConfig[];
+  logger?: Logger;
+  onRequest?: (url: string, ok: boolean, ms: number) => void;
+}
+
+interface NativeTx {
+  hash: string;
+  to: string | null;
+  value: bigint;
+}
+
+interface FetchedBlock {
+  ref: BlockRef;
+  /** full transactions; empty when only tokens are configured (blocks fetched without them) */
+  txs: NativeTx[];
+}
+
+const hex = (n: number) => "0x" + n.toString(16);
+
+export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
+  const { chain, logger } = args;
+  const codec = createEvmAddressCodec();
+  const mine = args.assets.filter((a) => a.chain === chain.id);
+  const native = mine.find((a) => !a.contract);
+  // contract (lower-case) → asset id
+  const tokens = new Map<string, string>();
+  for (const a of mine) if (a.contract) tokens.set(codec.parse(a.contract).canonical, a.id);
+  const tokenList = [...tokens.keys()];
+
+  const transport = createTransport({
+    chain: chain.id,
+    urls: chain.rpc,
+    timeoutMs: chain.request_timeout_ms,
+    logger,
+    onRequest: args.onRequest,
+  });
+  const client = createJsonRpcClient(transport, { batchSize: chain.batch_size, inFlight: IN_FLIGHT });
+  // Sticky downgrades learned from the node: per-tx receipts, narrower log ranges.
+  let perTxReceipts = chain.receipts === "transaction";
+  let logSpan = LOG_RANGE;
+
+  function bad(what: string): never {
+    throw new RetryableError(`${chain.id}: malformed answer from ${transport.current}: ${what}`);
+  }
+  function quantity(v: unknown, what: string): bigint {
+    if (typeof v !== "string" || !QUANTITY.test(v)) bad(`${what} is not a hex quantity`);
+    return BigInt(v);
+  }
+  function smallInt(v: unknown, what: string): number {
+    const n = quantity(v, what);
+    if (n > BigInt(Number.MAX_SAFE_INTEGER)) bad(`${what} is out of range`);
+    return Number(n);
+  }
+  function hash(v: unknown, what: string): string {
+    if (typeof v !== "string" || !HASH.test(v)) bad(`${what} is not a 32-byte hash`);
+    return v.toLowerCase();
+  }
+  function object(v: unknown, what: string): Record<string, unknown> {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) bad(`${what} is not an object`);
+    return v as Record<string, unknown>;
+  }
+
+  function parseBlock(raw: unknown, n: number, full: boolean): FetchedBlock | null {
+    if (raw === null) return null;
+    const b = object(raw, `block ${n}`);
+    const number = smallInt(b.number, `block ${n} number`);
+    if (number !== n) bad(`asked for block ${n}, got ${number}`);
+    const ref: BlockRef = {
+      number,
+      hash: hash(b.hash, `block ${n} hash`),
+      parentHash: hash(b.parentHash, `block ${n} parentHash`),
+      timestamp: smallInt(b.timestamp, `block ${n} timestamp`) * 1000,
+    };
+    if (!Array.isArray(b.transactions)) bad(`block ${n} transactions is not an array`);
+    const txs: NativeTx[] = [];
+    if (full) {
+      for (const item of b.transactions) {
+        const t = object(item, `block ${n} transaction`);
+        const to = t.to === null || t.to === undefined ? null : t.to;
+        if (to !== null && (typeof to !== "string" || !ADDRESS.test(to))) bad(`block ${n} transaction to`);
+        if (
+          t.blockHash !== undefined &&
+          t.blockHash !== null &&
+          hash(t.blockHash, "tx blockHash") !== ref.hash
+        ) {
+          bad(`block ${n} holds a transaction of another block`);
+        }
+        txs.push({
+          hash: hash(t.hash, `block ${n} transaction hash`),
+          to: to === null ? null : to.toLowerCase(),
+          value: quantity(t.value, `block ${n} transaction value`),
+        });
+      }
+    }
+    return { ref, txs };
+  }
+
+  /** One batch of blocks (≤ batch_size, so one HTTP request); linking is checked by the caller. */
+  async function fetchBlocks(from: number, to: number, full: boolean): Promise<FetchedBlock[]> {
+    const calls: RpcCall[] = [];
+    for (let n = from; n <= to; n++) calls.push({ method: "eth_getBlockByNumber", params: [hex(n), full] });
+    const raw = await client.batch<unknown>(calls);
+    return raw.map((r, i) => {
+      const b = parseBlock(r, from + i, full);
+      if (!b)
+        throw new RetryableError(
+          `${chain.id}: block ${from + i} not available yet from ${transport.current}`,
+        );
+      return b;
+    });
+  }
+
+  function isRangeLimit(e: unknown): boolean {
+    if (!(e instanceof RpcError) || e.code === undefined) return false;
+    // -32005 also means "rate limited" at some providers: narrowing would only add calls then.
+    if (/rate|requests per|too many requests/i.test(e.message)) return false;
+    return /range|results|response size|too large|more than|limit|exceed/i.test(e.message);
+  }
+
+  async function fetchLogs(from: number, to: number): Promise<unknown[]> {
+    for (;;) {
+      const span = logSpan;
+      const calls: RpcCall[] = [];
+      for (let a = from; a <= to; a += span) {
+        const b = Math.min(to, a + span - 1);
+        calls.push({
+          method: "eth_getLogs",
+          params: [{ fromBlock: hex(a), toBlock: hex(b), address: tokenList, topics: [TRANSFER_TOPIC] }],
+        });
+      }
+      try {
+        const results = await client.batch<unknown>(calls);
+        return results.flatMap((r) =>
+          Array.isArray(r) ? (r as unknown[]) : bad("eth_getLogs result is not an array"),
+        );
+      } catch (e) {
+        // Providers cap ranges or result counts: narrow the range and remember it.
+        if (span > 1 && isRangeLimit(e)) {
+          logSpan = Math.max(1, Math.floor(span / 2));
+          logger?.warn(
+            { chain: chain.id, span: logSpan, err: (e as Error).message },
+            "eth_getLogs range narrowed",
+          );
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  function isMissingMethod(e: unknown): boolean {
+    if (!(e instanceof RpcError)) return false;
+    return (
+      e.code === -32601 ||
+      /method not found|does not exist|unsupported method|method .*not supported/i.test(e.message)
+    );
+  }
+
+  /** status of each candidate transaction: true = succeeded */
+  async function fetchStatuses(candidates: Map<FetchedBlock, NativeTx[]>): Promise<Map<string, boolean>> {
+    const statuses = new Map<string, boolean>();
+    if (candidates.size === 0) return statuses;
+    const wanted = new Set<string>();
+    for (const txs of candidates.values()) for (const t of txs) wanted.add(t.hash);
+
+    const record = (raw: unknown, blockHash: string, what: string) => {
+      const r = object(raw, what);
+      const txHash = hash(r.transactionHash, `${what} transactionHash`);
+      if (!wanted.has(txHash)) return;
+      if (hash(r.blockHash, `${what} blockHash`) !== blockHash) {
+        throw new RetryableError(
+          `${chain.id}: receipt of ${txHash} is from another block (reorg during fetch)`,
+        );
+      }
+      if (r.status !== "0x1" && r.status !== "0x0") bad(`${what} status ${String(r.status)}`);
+      statuses.set(txHash, r.status === "0x1");
+    };
+
+    if (!perTxReceipts) {
+      const blocks = [...candidates.keys()];
+      try {
+        const raw = await client.batch<unknown>(
+          blocks.map((b) => ({ method: "eth_getBlockReceipts", params: [b.ref.hash] })),
+        );
+        raw.forEach((receipts, i) => {
+          const b = blocks[i]!;
+          if (receipts === null) {
+            throw new RetryableError(`${chain.id}: receipts of block ${b.ref.number} unavailable (reorg?)`);
+          }
+          if (!Array.isArray(receipts)) bad(`receipts of block ${b.ref.number} are not an array`);
+          for (const r of receipts) record(r, b.ref.hash, `receipt in block ${b.ref.number}`);
+        });
+      } catch (e) {
+        if (!isMissingMethod(e)) throw e;
+        perTxReceipts = true;
+        logger?.warn(
+          { chain: chain.id, err: (e as Error).message },
+          "eth_getBlockReceipts unsupported; using per-transaction receipts",
+        );
+        statuses.clear();
+      }
+    }
+    if (perTxReceipts) {
+      const pairs: [NativeTx, FetchedBlock][] = [];
+      for (const [b, txs] of candidates) for (const t of txs) pairs.push([t, b]);
+      const raw = await client.batch<unknown>(
+        pairs.map(([t]) => ({ method: "eth_getTransactionReceipt", params: [t.hash] })),
+      );
+      raw.forEach((r, i) => {
+        const [t, b] = pairs[i]!;
+        if (r === null) throw new RetryableError(`${chain.id}: receipt of ${t.hash} unavailable (reorg?)`);
+        record(r, b.ref.hash, `receipt of ${t.hash}`);
+      });
+    }
+    for (const h of wanted) if (!statuses.has(h)) bad(`no receipt for transaction ${h}`);
+    return statuses;
+  }
+
+  function tokenTransfer(
+    raw: unknown,
+    from: number,
+    blocks: FetchedBlock[],
+    watched: WatchedSet,
+  ): Transfer | null {
+    const l = object(raw, "log");
+    if (l.removed === true) return null;
+    if (typeof l.address !== "string" || !ADDRESS.test(l.address)) bad("log address");
+    const asset = tokens.get(l.address.toLowerCase());
+    if (!asset) return null; // the node ignored the address filter: not ours
+    if (!Array.isArray(l.topics) || !l.topics.every((t) => typeof t === "string" && WORD.test(t)))
+      bad("log topics");
+    const topics = l.topics as string[];
+    // 3 topics = ERC-20 Transfer; ERC-721 has 4 and the same topic0.
+    if (topics.length !== 3 || topics[0]!.toLowerCase() !== TRANSFER_TOPIC) return null;
+    const blockNumber = smallInt(l.blockNumber, "log blockNumber");
+    const block = blocks[blockNumber - from];
+    if (!block || block.ref.number !== blockNumber)
+      bad(`log of block ${blockNumber} outside the range asked for`);
+    if (hash(l.blockHash, "log blockHash") !== block.ref.hash) {
+      throw new RetryableError(
+        `${chain.id}: log of block ${blockNumber} has another block hash (reorg during fetch)`,
+      );
+    }
+    const txid = hash(l.transactionHash, "log transactionHash");
+    const index = smallInt(l.logIndex, "log logIndex");
+    const address = "0x" + topics[2]!.slice(26).toLowerCase();
+    if (!watched.has(address)) return null;
+    if (typeof l.data !== "string" || !WORD.test(l.data)) {
+      // A token that does not follow ERC-20 here cannot be trusted for an amount.
+      logger?.warn({ chain: chain.id, txid, index, asset }, "Transfer log without a 32-byte amount ignored");
+      return null;
+    }
+    const amount = BigInt(l.data);
+    if (amount === 0n) return null; // zero-value transfers pay nothing (address-poisoning spam)
+    return {
+      txid,
+      index,
+      asset,
+      address,
+      amount,
+      block: { number: block.ref.number, hash: block.ref.hash, timestamp: block.ref.timestamp },
+    };
+  }
+
+  return {
+    kind: "evm",
+    chain: chain.id,
+
+    async init() {
+      const got = Number(quantity(await client.call("eth_chainId"), "eth_chainId"));
+      if (got !== chain.chain_id) {
+        throw new NonRetryableError(
+          `chain ${chain.id}: node ${transport.current} reports chain id ${got}, config says chain_id ${chain.chain_id}`,
+        );
+      }
+    },
+
+    async heads(): Promise<Heads> {
+      if (chain.finality === "latest") {
+        return { head: smallInt(await client.call("eth_blockNumber"), "eth_blockNumber") };
+      }
+      const raw = await client.call("eth_getBlockByNumber", [chain.finality, false]);
+      if (raw === null) throw new RetryableError(`${chain.id}: node has no ${chain.finality} block`);
+      const head = smallInt(object(raw, `${chain.finality} block`).number, `${chain.finality} block number`);
+      return chain.finality === "finalized" ? { head, solid: head } : { head };
+    },
+
+    async block(number: number): Promise<BlockRef | null> {
+      const raw = await client.call("eth_getBlockByNumber", [hex(number), false]);
+      return parseBlock(raw, number, false)?.ref ?? null;
+    },
+
+    async scan(from: number, to: number, watched: WatchedSet): Promise<ScanResult> {
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
+        throw new RangeError(`bad scan range ${from}..${to}`);
+      }
+      // Without a native asset the transaction bodies are not needed.
+      const full = native !== undefined;
+      const ranges: [number, number][] = [];
+      for (let a = from; a <= to; a += chain.batch_size)
+        ranges.push([a, Math.min(to, a + chain.batch_size - 1)]);
+      const parts: {
+        blocks: FetchedBlock[];
+        candidates: Map<FetchedBlock, NativeTx[]>;
+        statuses: Map<string, boolean>;
+      }[] = new Array(ranges.length);
+      // Each worker fetches a batch of blocks and at once the receipts it needs, so receipts
+      // overlap with the other batches instead of waiting for the whole range.
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        while (next < ranges.length && !failed) {
+          const i = next++;
+          const [a, b] = ranges[i]!;
+          try {
+            const blocks = await fetchBlocks(a, b, full);
+            const candidates = new Map<FetchedBlock, NativeTx[]>();
+            if (native) {
+              for (const blk of blocks) {
+                const hits = blk.txs.filter((t) => t.to !== null && t.value > 0n && watched.has(t.to));
+                if (hits.length) candidates.set(blk, hits);
+              }
+            }
+            parts[i] = { blocks, candidates, statuses: await fetchStatuses(candidates) };
+          } catch (e) {
+            failed = true;
+            throw e;
+          }
+        }
+      };
+      const [, logs] = await Promise.all([
+        Promise.all(Array.from({ length: Math.min(IN_FLIGHT, ranges.length) }, worker)),
+        tokenList.length ? fetchLogs(from, to) : Promise.resolve([] as unknown[]),
+      ]);
+      const blocks = parts.flatMap((p) => p.blocks);
+      for (let i = 1; i < blocks.length; i++) {
+        if (blocks[i]!.ref.parentHash !== blocks[i - 1]!.ref.hash) {
+          throw new RetryableError(`${chain.id}: reorg during fetch at block ${blocks[i]!.ref.number}`);
+        }
+      }
+
+      const transfers: Transfer[] = [];
+      for (const { candidates, statuses } of parts) {
+        for (const [b, txs] of candidates) {
+          for (const t of txs) {
+            if (!statuses.get(t.hash)) continue; // failed transactions move nothing
+            transfers.push({
+              txid: t.hash,
+              index: 0,
+              asset: native!.id,
+              address: t.to!,
+              amount: t.value,
+              block: { number: b.ref.number, hash: b.ref.hash, timestamp: b.ref.timestamp },
+            });
+          }
+        }
+      }
+      for (const l of logs) {
+        const t = tokenTransfer(l, from, blocks, watched);
+        if (t) transfers.push(t);
+      }
+      // Stable: within a block natives (tx order) come before token logs (log order).
+      transfers.sort((a, b) => a.block!.number - b.block!.number);
+      return { blocks: blocks.map((b) => b.ref), transfers };
+    },
+
+    close: () => transport.close(),
+  };
+}

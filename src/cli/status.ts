@@ -1,0 +1,55 @@
+// `depositd status`: one screen for an operator, read straight from the database.
+import type { ResolvedConfig } from "../config/load.js";
+import { openDatabase } from "../db/index.js";
+import { poolStatus } from "../pool/index.js";
+
+export function printStatus(cfg: ResolvedConfig, now = Date.now()): void {
+  const db = openDatabase(cfg.database.path);
+  console.log(`depositd status — ${new Date(now).toISOString()} — ${cfg.database.path}\n`);
+  const cursors = db.prepare<[string], { next_block: number; head: number; updated_at: number }>(
+    "SELECT next_block, head, updated_at FROM chain_cursors WHERE chain = ?",
+  );
+  console.log("chains");
+  console.table(
+    cfg.chains.map((c) => {
+      const cur = cursors.get(c.id);
+      const scanned = cur ? cur.next_block - 1 : null;
+      return {
+        chain: c.id,
+        kind: c.kind,
+        head: cur?.head ?? null,
+        scanned,
+        lag_blocks: cur && scanned !== null ? Math.max(0, cur.head - scanned) : null,
+        last_pass: cur ? new Date(cur.updated_at).toISOString() : "never",
+      };
+    }),
+  );
+  console.log("pools");
+  console.table(
+    cfg.chains.map((c) => ({
+      ...poolStatus(db, c.id, now, c.pool.source === "static" || c.pool.reuse),
+      low_water: c.pool.low_water,
+    })),
+  );
+  const outbox = db
+    .prepare<[], { state: string; n: number; oldest: number | null }>(
+      "SELECT state, count(*) AS n, min(created_at) AS oldest FROM events GROUP BY state",
+    )
+    .all();
+  console.log("outbox");
+  console.table(
+    outbox.map((o) => ({
+      state: o.state,
+      events: o.n,
+      oldest: o.oldest ? new Date(o.oldest).toISOString() : null,
+    })),
+  );
+  const orders = db
+    .prepare<[number], { status: string; n: number }>(
+      "SELECT status, count(*) AS n FROM orders WHERE created_at >= ? GROUP BY status",
+    )
+    .all(now - 86_400_000);
+  console.log("orders created in the last 24 h");
+  console.table(orders);
+  db.close();
+}

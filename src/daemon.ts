@@ -1,0 +1,171 @@
+// `depositd serve`: wires the database, pools, watchers, delivery worker, timers and API.
+import { readFileSync } from "node:fs";
+import { adapterFor, addressCodecFor, deriverFor } from "./chains/index.js";
+import type { ChainAdapter } from "./chains/types.js";
+import { type Common } from "./common.js";
+import { type DB, openDatabase } from "./db/index.js";
+import { type Api, type HealthReport, createApi } from "./api/server.js";
+import { type Catalog, createCatalog } from "./ledger/catalog.js";
+import { type Ledger, createLedger } from "./ledger/index.js";
+import { registerMetrics } from "./metrics.js";
+import { createDeliveryWorker } from "./notify/deliver.js";
+import { ensureDerived, importPoolFile, poolStatus } from "./pool/index.js";
+import { type Watcher, createWatcher } from "./watch/index.js";
+
+export interface Daemon {
+  db: DB;
+  ledger: Ledger;
+  catalog: Catalog;
+  api: Api;
+  watchers: Map<string, Watcher>;
+  address: { host: string; port: number };
+  health(): HealthReport;
+  /** wake the delivery worker */
+  notify(): void;
+  stop(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  /** replace a chain's adapter (tests) */
+  adapters?: Record<string, ChainAdapter>;
+  /** do not start watcher loops (tests drive runOnce) */
+  manualWatchers?: boolean;
+  /** do not start the delivery worker */
+  noDelivery?: boolean;
+  /** do not start the expiry/pool timer (tests drive tick) */
+  noTimers?: boolean;
+}
+
+/** Import static pool files and derive xpub lookahead: idempotent, run at every start. */
+export function preparePools(db: DB, common: Common): void {
+  const now = common.now();
+  for (const chain of common.config.chains) {
+    const pool = chain.pool;
+    if (pool.source === "static" && pool.file) {
+      const r = importPoolFile(
+        db,
+        chain.id,
+        addressCodecFor(chain),
+        readFileSync(pool.file, "utf8"),
+        now,
+        pool.file,
+      );
+      if (r.added) common.logger.info({ chain: chain.id, added: r.added }, "pool addresses imported");
+    } else if (pool.source === "xpub") {
+      const added = ensureDerived(db, chain.id, deriverFor(chain)!, pool.lookahead, now);
+      if (added) common.logger.info({ chain: chain.id, added }, "pool addresses derived");
+    }
+  }
+}
+
+export async function startDaemon(common: Common, options: DaemonOptions = {}): Promise<Daemon> {
+  const cfg = common.config;
+  const log = common.logger;
+  const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
+  const catalog = createCatalog(cfg);
+  const ledger = createLedger(db, common, catalog);
+  preparePools(db, common);
+
+  const worker = options.noDelivery ? null : createDeliveryWorker({ db, common });
+  const notify = () => worker?.notify();
+
+  const watchers = new Map<string, Watcher>();
+  for (const chain of cfg.chains) {
+    const adapter =
+      options.adapters?.[chain.id] ??
+      adapterFor(chain, catalog.assetsOfChain(chain.id), {
+        logger: log.child({ chain: chain.id }),
+        secret: cfg.chainSecrets[chain.id],
+        onRequest: (url, ok, ms) => metrics.rpc(chain.id, url, ok, ms),
+      });
+    watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify }));
+  }
+
+  const checkWritable = db.prepare(
+    "INSERT INTO health_probe (id, at) VALUES (1, @at) ON CONFLICT (id) DO UPDATE SET at = @at",
+  );
+  function health(): HealthReport {
+    const checks: HealthReport["checks"] = {};
+    try {
+      checkWritable.run({ at: common.now() });
+      checks.database = { ok: true };
+    } catch (e) {
+      checks.database = { ok: false, detail: (e as Error).message };
+    }
+    for (const chain of cfg.chains) {
+      const s = watchers.get(chain.id)!.status();
+      const ok = s.fatal === null && s.lagBlocks !== null && s.lagBlocks <= chain.max_lag_blocks;
+      const pool = poolStatus(db, chain.id, common.now(), chain.pool.source === "static" || chain.pool.reuse);
+      checks[`chain:${chain.id}`] = {
+        ok,
+        detail: {
+          head: s.head,
+          scanned: s.scanned,
+          lag_blocks: s.lagBlocks,
+          last_ok_at: s.lastOkAt === null ? null : new Date(s.lastOkAt).toISOString(),
+          last_error: s.lastError,
+          fatal: s.fatal,
+          watched: s.watched,
+          pool: { ...pool, low_water: chain.pool.low_water, low: pool.free < chain.pool.low_water },
+        },
+      };
+    }
+    return { ok: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
+
+  const lowWarned = new Set<string>();
+  function tick(): void {
+    const now = common.now();
+    try {
+      const r = ledger.tick(now);
+      if (r.events) notify();
+      for (const chain of cfg.chains) {
+        const pool = chain.pool;
+        if (pool.source === "xpub") ensureDerived(db, chain.id, deriverFor(chain)!, pool.lookahead, now);
+        const s = poolStatus(db, chain.id, now, pool.source === "static" || pool.reuse);
+        if (s.free < pool.low_water) {
+          if (!lowWarned.has(chain.id))
+            log.warn({ chain: chain.id, free: s.free, low_water: pool.low_water }, "pool low water");
+          lowWarned.add(chain.id);
+        } else lowWarned.delete(chain.id);
+      }
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "timer pass failed; will retry");
+    }
+  }
+  tick();
+  const timer = options.noTimers ? null : setInterval(tick, cfg.orders.timer_interval_ms);
+
+  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify });
+  const address = await api.listen();
+  log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
+
+  if (!options.manualWatchers) for (const w of watchers.values()) w.start();
+  worker?.start();
+
+  let stopped: Promise<void> | null = null;
+  return {
+    db,
+    ledger,
+    catalog,
+    api,
+    watchers,
+    address,
+    health,
+    notify,
+    stop() {
+      stopped ??= (async () => {
+        log.info("shutting down: closing the API, finishing watcher batches and deliveries");
+        if (timer) clearInterval(timer);
+        await api.close();
+        await Promise.all([...watchers.values()].map((w) => w.stop()));
+        await worker?.stop(5_000);
+        db.close();
+        log.info("stopped cleanly");
+      })();
+      return stopped;
+    },
+  };
+}

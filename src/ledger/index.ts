@@ -1,0 +1,673 @@
+// The ledger: every write of money facts goes through here, each in ONE synchronous SQLite
+// transaction with the events it causes (the outbox). Callers fetch first, then call in.
+import { createHash } from "node:crypto";
+import { type Ratio, amountDue, parseAmount, parseUnits } from "../core/amount.js";
+import {
+  type OrderEventType,
+  type OrderStatus,
+  type ReconcilePayment,
+  parseTolerance,
+  reconcileOrder,
+} from "../core/reconcile.js";
+import type { Common } from "../common.js";
+import type { DB } from "../db/index.js";
+import type { BlockRef, Heads, Transfer } from "../chains/types.js";
+import { newId } from "../ids.js";
+import { iso } from "../time.js";
+import type { Catalog } from "./catalog.js";
+import { ProblemError } from "./problem.js";
+import {
+  type OptionRow,
+  type OrderJson,
+  type OrderRow,
+  type PaymentJson,
+  type PaymentRow,
+  createViews,
+} from "./view.js";
+
+export type { OrderJson, PaymentJson } from "./view.js";
+
+/** A create request after its shape was validated (src/api/schemas.ts). */
+export interface CreateOrderInput {
+  merchant_order_id: string;
+  amount: string;
+  currency: string;
+  assets?: string[];
+  valid_minutes?: number;
+  callback_url: string;
+  metadata?: Record<string, unknown>;
+  underpaid_tolerance?: string;
+  overpaid_tolerance?: string;
+}
+
+export type PaymentEventType =
+  "payment.seen" | "payment.confirmed" | "payment.reverted" | "payment.unattributed";
+export type EventType = OrderEventType | PaymentEventType;
+
+export interface ScanWrite {
+  chain: string;
+  heads: Heads;
+  /** blocks scanned, ascending; the cursor moves past the last one */
+  blocks: BlockRef[];
+  transfers: Transfer[];
+  /** a reorg: forget everything above this block first (payments there are reverted unless found again) */
+  rollbackTo?: number;
+  /** keep this many recent block hashes */
+  keepBlocks: number;
+}
+
+export interface ListQuery {
+  status?: OrderStatus;
+  limit: number;
+  cursor?: string;
+}
+
+export interface Ledger {
+  createOrder(merchant: string, input: CreateOrderInput, now: number): { order: OrderJson; created: boolean };
+  getOrder(merchant: string, id: string): OrderJson | undefined;
+  findOrder(merchant: string, merchantOrderId: string): OrderJson | undefined;
+  listOrders(merchant: string, q: ListQuery): { orders: OrderJson[]; next_cursor: string | null };
+  cancelOrder(merchant: string, id: string, now: number): OrderJson;
+  acceptOrder(merchant: string, id: string, now: number): OrderJson;
+  orderPayments(merchant: string, id: string): PaymentJson[] | undefined;
+  ownsOrder(merchant: string, id: string): boolean;
+  unattributedPayments(limit: number): PaymentJson[];
+  assignPayment(merchant: string, paymentId: string, orderId: string, now: number): PaymentJson;
+  /** store a scanned batch: payments, blocks, cursor, confirmations, orders and events together */
+  recordScan(w: ScanWrite, now: number): { payments: number; events: number };
+  /** mempool view of a chain: new unconfirmed payments, and the ones that left without being mined */
+  recordMempool(chain: string, transfers: Transfer[], now: number): { events: number };
+  /** expire orders past their validity and end bindings past their late window */
+  tick(now: number): { expired: number; released: number; events: number };
+  cursor(chain: string): { next_block: number; head: number; solid: number | null } | undefined;
+  initCursor(chain: string, nextBlock: number, now: number): void;
+  recentBlocks(chain: string): Map<number, string>;
+  /** canonical addresses of every pool address of a chain (the watched set) */
+  watchedAddresses(chain: string): string[];
+}
+
+export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
+  const cfg = common.config;
+  const views = createViews(db, (asset) => catalog.asset(asset)?.decimals ?? 0);
+  const q = {
+    orderById: db.prepare<[string], OrderRow>("SELECT * FROM orders WHERE id = ?"),
+    orderByMerchantId: db.prepare<[string, string], OrderRow>(
+      "SELECT * FROM orders WHERE merchant = ? AND merchant_order_id = ?",
+    ),
+    insertOrder: db.prepare(
+      `INSERT INTO orders (id, merchant, merchant_order_id, status, amount, currency, currency_decimals,
+         underpaid_tolerance, overpaid_tolerance, callback_url, metadata, request_hash, created_at, updated_at,
+         expires_at, late_until)
+       VALUES (@id, @merchant, @merchant_order_id, 'pending', @amount, @currency, @currency_decimals,
+         @underpaid_tolerance, @overpaid_tolerance, @callback_url, @metadata, @request_hash, @now, @now,
+         @expires_at, @late_until)`,
+    ),
+    insertOption: db.prepare(
+      `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ?"),
+    freeAddress: db.prepare<[string, number, number], { id: number; address: string; display: string }>(
+      `SELECT id, address, display FROM pool_addresses
+       WHERE chain = ? AND bound = 0 AND rest_until <= ? AND (used = 0 OR ?) ORDER BY id LIMIT 1`,
+    ),
+    bind: db.prepare("INSERT INTO bindings (chain, address, order_id, bound_at) VALUES (?, ?, ?, ?)"),
+    markBound: db.prepare("UPDATE pool_addresses SET bound = 1, used = 1 WHERE id = ?"),
+    liveBinding: db.prepare<[string, string], { order_id: string }>(
+      "SELECT order_id FROM bindings WHERE chain = ? AND address = ? AND released_at IS NULL",
+    ),
+    updateStatus: db.prepare("UPDATE orders SET status = ?, paid_amount = ?, updated_at = ? WHERE id = ?"),
+    setResolution: db.prepare("UPDATE orders SET resolution = ?, status = ?, updated_at = ? WHERE id = ?"),
+    bumpSeq: db.prepare<[string], { event_seq: number }>(
+      "UPDATE orders SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq",
+    ),
+    insertEvent: db.prepare(
+      `INSERT INTO events (id, order_id, seq, type, payment_id, url, body, state, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    paymentsOfOrder: db.prepare<[string], PaymentRow>(
+      "SELECT * FROM payments WHERE order_id = ? ORDER BY created_at, id",
+    ),
+    paymentByKey: db.prepare<[string, string, number, string], PaymentRow>(
+      "SELECT * FROM payments WHERE chain = ? AND txid = ? AND idx = ? AND asset = ?",
+    ),
+    paymentById: db.prepare<[string], PaymentRow>("SELECT * FROM payments WHERE id = ?"),
+    insertPayment: db.prepare(
+      `INSERT INTO payments (id, chain, txid, idx, asset, address, amount, block_number, block_hash, block_time,
+         status, order_id, unexpected_asset, late, created_at, updated_at)
+       VALUES (@id, @chain, @txid, @idx, @asset, @address, @amount, @block_number, @block_hash, @block_time,
+         'seen', @order_id, @unexpected_asset, @late, @now, @now)
+       ON CONFLICT (chain, txid, idx, asset) DO NOTHING`,
+    ),
+    movePayment: db.prepare(
+      `UPDATE payments SET block_number = ?, block_hash = ?, block_time = ?, status = 'seen', late = ?, updated_at = ?
+       WHERE id = ?`,
+    ),
+    setPaymentStatus: db.prepare("UPDATE payments SET status = ?, updated_at = ? WHERE id = ?"),
+    paymentsAbove: db.prepare<[string, number], PaymentRow>(
+      "SELECT * FROM payments WHERE chain = ? AND block_number > ? AND status != 'reverted'",
+    ),
+    seenOnChain: db.prepare<[string], PaymentRow>(
+      "SELECT * FROM payments WHERE chain = ? AND status = 'seen' AND block_number IS NOT NULL",
+    ),
+    mempoolOnChain: db.prepare<[string], PaymentRow>(
+      "SELECT * FROM payments WHERE chain = ? AND status = 'seen' AND block_number IS NULL",
+    ),
+    upsertBlock: db.prepare(
+      "INSERT OR REPLACE INTO chain_blocks (chain, number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?, ?)",
+    ),
+    deleteBlocksAbove: db.prepare("DELETE FROM chain_blocks WHERE chain = ? AND number > ?"),
+    pruneBlocks: db.prepare("DELETE FROM chain_blocks WHERE chain = ? AND number <= ?"),
+    recentBlocks: db.prepare<[string], { number: number; hash: string }>(
+      "SELECT number, hash FROM chain_blocks WHERE chain = ? ORDER BY number",
+    ),
+    cursor: db.prepare<[string], { next_block: number; head: number; solid: number | null }>(
+      "SELECT next_block, head, solid FROM chain_cursors WHERE chain = ?",
+    ),
+    initCursor: db.prepare(
+      "INSERT INTO chain_cursors (chain, next_block, head, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (chain) DO NOTHING",
+    ),
+    moveCursor: db.prepare(
+      "UPDATE chain_cursors SET next_block = ?, head = ?, solid = ?, updated_at = ? WHERE chain = ?",
+    ),
+    dueToExpire: db.prepare<[number], { id: string }>(
+      `SELECT id FROM orders WHERE status IN ('pending','processing','partially_paid') AND expires_at < ?
+       ORDER BY expires_at LIMIT 500`,
+    ),
+    dueToRelease: db.prepare<[number], { id: number; chain: string; address: string; order_id: string }>(
+      `SELECT b.id, b.chain, b.address, b.order_id FROM bindings b JOIN orders o ON o.id = b.order_id
+       WHERE b.released_at IS NULL AND o.late_until < ?
+         AND o.status IN ('paid','overpaid','expired','paid_late','cancelled')
+       LIMIT 500`,
+    ),
+    release: db.prepare("UPDATE bindings SET released_at = ? WHERE id = ?"),
+    restAddress: db.prepare(
+      "UPDATE pool_addresses SET bound = 0, rest_until = ? WHERE chain = ? AND address = ?",
+    ),
+    poolAddresses: db.prepare<[string], string>("SELECT address FROM pool_addresses WHERE chain = ?").pluck(),
+    unattributed: db.prepare<[number], PaymentRow>(
+      "SELECT * FROM payments WHERE order_id IS NULL ORDER BY created_at DESC, id DESC LIMIT ?",
+    ),
+    assign: db.prepare(
+      "UPDATE payments SET order_id = ?, unexpected_asset = ?, late = ?, updated_at = ? WHERE id = ?",
+    ),
+  };
+
+  const chainOf = (id: string) => catalog.chain(id);
+  const poolReuse = (chain: string): boolean => {
+    const p = chainOf(chain)?.pool;
+    return p?.source === "static" || (p?.source === "xpub" && p.reuse);
+  };
+  const cooldownMs = (chain: string): number => (chainOf(chain)?.pool.cooldown_minutes ?? 0) * 60_000;
+
+  function requestHash(input: CreateOrderInput): string {
+    const canonical = (v: unknown): unknown =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(
+            Object.keys(v as object)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : Array.isArray(v)
+          ? v.map(canonical)
+          : v;
+    return createHash("sha256")
+      .update(JSON.stringify(canonical(input)))
+      .digest("hex");
+  }
+
+  function loadOrder(id: string): OrderRow {
+    const row = q.orderById.get(id);
+    if (!row) throw new ProblemError("not_found", `order ${id} not found`);
+    return row;
+  }
+
+  function ownedOrder(merchant: string, id: string): OrderRow {
+    const row = q.orderById.get(id);
+    if (!row || row.merchant !== merchant) throw new ProblemError("not_found", `order ${id} not found`);
+    return row;
+  }
+
+  /** Append one event to the outbox (inside the caller's transaction). */
+  function appendEvent(
+    type: EventType,
+    orderId: string | null,
+    payment: PaymentRow | null,
+    now: number,
+  ): void {
+    const id = newId("evt", now);
+    let seq: number | null = null;
+    let url: string | null;
+    let orderJson: OrderJson | null = null;
+    if (orderId) {
+      seq = q.bumpSeq.get(orderId)!.event_seq;
+      const row = loadOrder(orderId);
+      orderJson = views.order(row);
+      url = row.callback_url;
+    } else {
+      url = cfg.notify.unattributed_url ?? null;
+    }
+    const body = JSON.stringify({
+      id,
+      type,
+      seq,
+      created_at: iso(now),
+      order: orderJson,
+      payment: payment ? views.payment(payment) : null,
+    });
+    q.insertEvent.run(
+      id,
+      orderId,
+      seq,
+      type,
+      payment?.id ?? null,
+      url,
+      body,
+      url ? "pending" : "skipped",
+      now,
+      now,
+    );
+    eventsWritten++;
+  }
+  let eventsWritten = 0;
+
+  /** Run the state machine for one order, store the result and its events. */
+  function recompute(orderId: string, now: number): void {
+    const row = loadOrder(orderId);
+    const options = q.options.all(orderId);
+    const optionByAsset = new Map(options.map((o) => [o.asset, o]));
+    const payments = q.paymentsOfOrder.all(orderId);
+    const amount = parseUnits(row.amount);
+    const input: ReconcilePayment[] = payments.map((p) => ({
+      asset: p.asset,
+      amount: parseUnits(p.amount),
+      status: p.status,
+      blockTime: p.block_time,
+      unexpectedAsset: p.unexpected_asset === 1 || !optionByAsset.has(p.asset),
+    }));
+    const result = reconcileOrder(
+      {
+        status: row.status as OrderStatus,
+        resolution: row.resolution === "accepted" ? "accepted" : null,
+        expiresAt: row.expires_at,
+        underTolerance: parseTolerance(row.underpaid_tolerance, amount, row.currency_decimals),
+        overTolerance: parseTolerance(row.overpaid_tolerance, amount, row.currency_decimals),
+        options: options.map((o) => ({ asset: o.asset, amountDue: parseUnits(o.amount_due) })),
+      },
+      input,
+      now,
+    );
+    const paid = (amount * result.paidFraction.num) / result.paidFraction.den;
+    if (result.status !== row.status || paid.toString() !== row.paid_amount) {
+      q.updateStatus.run(result.status, paid.toString(), now, orderId);
+    }
+    for (const type of result.events) appendEvent(type, orderId, null, now);
+    if (result.status !== row.status) {
+      common.logger.info({ order: orderId, from: row.status, to: result.status }, "order status changed");
+    }
+  }
+
+  function isConfirmed(p: PaymentRow, heads: Heads): boolean {
+    if (p.block_number === null) return false;
+    const need = catalog.asset(p.asset)?.confirmations ?? 1;
+    if (need === "solidified") return heads.solid !== undefined && p.block_number <= heads.solid;
+    return heads.head - p.block_number + 1 >= need;
+  }
+
+  /** Insert a newly found transfer, attributed to the order bound to its address (if any). */
+  function insertTransfer(chain: string, t: Transfer, now: number, touched: Set<string>): void {
+    const binding = q.liveBinding.get(chain, t.address);
+    const order = binding ? loadOrder(binding.order_id) : undefined;
+    const offered = order ? q.options.all(order.id).some((o) => o.asset === t.asset) : false;
+    const blockTime = t.block?.timestamp ?? null;
+    const row = {
+      id: newId("pay", now),
+      chain,
+      txid: t.txid,
+      idx: t.index,
+      asset: t.asset,
+      address: t.address,
+      amount: t.amount.toString(),
+      block_number: t.block?.number ?? null,
+      block_hash: t.block?.hash ?? null,
+      block_time: blockTime,
+      order_id: order?.id ?? null,
+      unexpected_asset: order && !offered ? 1 : 0,
+      late: order && (blockTime ?? now) > order.expires_at ? 1 : 0,
+      now,
+    };
+    if (q.insertPayment.run(row).changes === 0) return;
+    const stored = q.paymentById.get(row.id)!;
+    common.logger.info(
+      { chain, txid: t.txid, index: t.index, asset: t.asset, amount: row.amount, order: row.order_id },
+      "payment seen",
+    );
+    if (order) {
+      appendEvent("payment.seen", order.id, stored, now);
+      touched.add(order.id);
+    } else {
+      appendEvent("payment.unattributed", null, stored, now);
+    }
+  }
+
+  function bindAddresses(orderId: string, chains: string[], now: number): Map<string, string> {
+    const addresses = new Map<string, string>();
+    for (const chain of chains) {
+      const candidate = q.freeAddress.get(chain, now, poolReuse(chain) ? 1 : 0);
+      if (!candidate) throw new ProblemError("pool_exhausted", `no free deposit address on chain ${chain}`);
+      q.bind.run(chain, candidate.address, orderId, now);
+      q.markBound.run(candidate.id);
+      addresses.set(chain, candidate.display);
+    }
+    return addresses;
+  }
+
+  const createTx = db.transaction((merchant: string, input: CreateOrderInput, now: number) => {
+    const hash = requestHash(input);
+    const existing = q.orderByMerchantId.get(merchant, input.merchant_order_id);
+    if (existing) {
+      if (existing.request_hash !== hash) {
+        throw new ProblemError(
+          "conflict",
+          `merchant_order_id ${input.merchant_order_id} already exists with a different body`,
+        );
+      }
+      return { order: views.order(existing), created: false };
+    }
+    const errors: { path: string; message: string }[] = [];
+    const currencyDecimals = catalog.currencyDecimals(input.currency);
+    if (currencyDecimals === undefined) {
+      throw new ProblemError("validation", "unknown currency", [
+        {
+          path: "currency",
+          message: `"${input.currency}" is neither an asset nor a currency with configured rates`,
+        },
+      ]);
+    }
+    let amount = 0n;
+    try {
+      amount = parseAmount(input.amount, currencyDecimals);
+      if (amount <= 0n) errors.push({ path: "amount", message: "must be > 0" });
+    } catch (e) {
+      errors.push({ path: "amount", message: (e as Error).message });
+    }
+    const assetIds = input.assets ?? catalog.priceable(input.currency).map((a) => a.id);
+    if (assetIds.length === 0)
+      errors.push({ path: "assets", message: `no enabled asset can be priced in ${input.currency}` });
+    const chosen: { id: string; chain: string; decimals: number; rate: { text: string; ratio: Ratio } }[] =
+      [];
+    assetIds.forEach((id, i) => {
+      const asset = catalog.asset(id);
+      if (!asset || !asset.enabled)
+        return void errors.push({ path: `assets[${i}]`, message: `unknown or disabled asset "${id}"` });
+      const rate = catalog.rate(input.currency, id);
+      if (!rate)
+        return void errors.push({ path: `assets[${i}]`, message: `no rate for ${id} in ${input.currency}` });
+      if (chosen.some((c) => c.id === id))
+        return void errors.push({ path: `assets[${i}]`, message: `duplicate asset "${id}"` });
+      chosen.push({ id, chain: asset.chain, decimals: asset.decimals, rate });
+    });
+    const under = input.underpaid_tolerance ?? cfg.orders.underpaid_tolerance;
+    const over = input.overpaid_tolerance ?? cfg.orders.overpaid_tolerance;
+    for (const [path, text] of [
+      ["underpaid_tolerance", under],
+      ["overpaid_tolerance", over],
+    ] as const) {
+      try {
+        if (amount > 0n) parseTolerance(text, amount, currencyDecimals);
+      } catch (e) {
+        errors.push({ path, message: (e as Error).message });
+      }
+    }
+    if (errors.length) throw new ProblemError("validation", "the order is not valid", errors);
+
+    const id = newId("ord", now);
+    const validMs = (input.valid_minutes ?? cfg.orders.valid_minutes) * 60_000;
+    const expiresAt = now + validMs;
+    q.insertOrder.run({
+      id,
+      merchant,
+      merchant_order_id: input.merchant_order_id,
+      amount: amount.toString(),
+      currency: input.currency,
+      currency_decimals: currencyDecimals,
+      underpaid_tolerance: under,
+      overpaid_tolerance: over,
+      callback_url: input.callback_url,
+      metadata: JSON.stringify(input.metadata ?? {}),
+      request_hash: hash,
+      now,
+      expires_at: expiresAt,
+      late_until: expiresAt + cfg.orders.late_window_minutes * 60_000,
+    });
+    const chains = [...new Set(chosen.map((c) => c.chain))];
+    const addresses = bindAddresses(id, chains, now);
+    for (const c of chosen) {
+      const due = amountDue(amount, currencyDecimals, c.rate.ratio, c.decimals);
+      q.insertOption.run(id, c.id, c.chain, addresses.get(c.chain)!, due.toString(), c.decimals, c.rate.text);
+    }
+    return { order: views.order(loadOrder(id)), created: true };
+  });
+
+  function eventsOf<T>(fn: () => T): { result: T; events: number } {
+    const before = eventsWritten;
+    const result = fn();
+    return { result, events: eventsWritten - before };
+  }
+
+  const recordScanTx = db.transaction((w: ScanWrite, now: number) => {
+    const touched = new Set<string>();
+    const key = (txid: string, index: number, asset: string) => `${txid}:${index}:${asset}`;
+    const incoming = new Set(w.transfers.map((t) => key(t.txid, t.index, t.asset)));
+    if (w.rollbackTo !== undefined) {
+      q.deleteBlocksAbove.run(w.chain, w.rollbackTo);
+      for (const p of q.paymentsAbove.all(w.chain, w.rollbackTo)) {
+        if (incoming.has(key(p.txid, p.idx, p.asset))) continue; // found again in the new chain: moved below
+        q.setPaymentStatus.run("reverted", now, p.id);
+        const stored = q.paymentById.get(p.id)!;
+        common.logger.warn({ chain: w.chain, txid: p.txid, order: p.order_id }, "payment reverted by reorg");
+        if (p.order_id) {
+          appendEvent("payment.reverted", p.order_id, stored, now);
+          touched.add(p.order_id);
+        }
+      }
+    }
+    for (const t of w.transfers) {
+      const existing = q.paymentByKey.get(w.chain, t.txid, t.index, t.asset);
+      if (!existing) {
+        insertTransfer(w.chain, t, now, touched);
+        continue;
+      }
+      if (t.block && (existing.block_hash !== t.block.hash || existing.status === "reverted")) {
+        const order = existing.order_id ? loadOrder(existing.order_id) : undefined;
+        const late = order && t.block.timestamp > order.expires_at ? 1 : 0;
+        q.movePayment.run(t.block.number, t.block.hash, t.block.timestamp, late, now, existing.id);
+        if (existing.status === "reverted" && existing.order_id) {
+          appendEvent("payment.seen", existing.order_id, q.paymentById.get(existing.id)!, now);
+        }
+        if (existing.order_id) touched.add(existing.order_id);
+      }
+    }
+    for (const b of w.blocks) q.upsertBlock.run(w.chain, b.number, b.hash, b.parentHash, b.timestamp);
+    const last = w.blocks.at(-1);
+    if (last) q.pruneBlocks.run(w.chain, last.number - w.keepBlocks);
+    const cur = q.cursor.get(w.chain);
+    const next = last
+      ? last.number + 1
+      : w.rollbackTo !== undefined
+        ? w.rollbackTo + 1
+        : (cur?.next_block ?? 0);
+    q.moveCursor.run(next, w.heads.head, w.heads.solid ?? null, now, w.chain);
+    // Confirmations: every seen payment of this chain whose block is deep enough now.
+    for (const p of q.seenOnChain.all(w.chain)) {
+      if (p.block_number === null || p.block_number >= next) continue;
+      if (!isConfirmed(p, w.heads)) continue;
+      q.setPaymentStatus.run("confirmed", now, p.id);
+      common.logger.info({ chain: w.chain, txid: p.txid, order: p.order_id }, "payment confirmed");
+      if (p.order_id) {
+        appendEvent("payment.confirmed", p.order_id, q.paymentById.get(p.id)!, now);
+        touched.add(p.order_id);
+      }
+    }
+    for (const id of touched) recompute(id, now);
+    return touched.size;
+  });
+
+  const recordMempoolTx = db.transaction((chain: string, transfers: Transfer[], now: number) => {
+    const touched = new Set<string>();
+    const present = new Set(transfers.map((t) => `${t.txid}:${t.index}:${t.asset}`));
+    for (const t of transfers) {
+      if (!q.paymentByKey.get(chain, t.txid, t.index, t.asset))
+        insertTransfer(chain, { ...t, block: null }, now, touched);
+    }
+    // Left the mempool without being mined (replaced or dropped): never counted.
+    for (const p of q.mempoolOnChain.all(chain)) {
+      if (present.has(`${p.txid}:${p.idx}:${p.asset}`)) continue;
+      q.setPaymentStatus.run("reverted", now, p.id);
+      if (p.order_id) {
+        appendEvent("payment.reverted", p.order_id, q.paymentById.get(p.id)!, now);
+        touched.add(p.order_id);
+      }
+    }
+    for (const id of touched) recompute(id, now);
+  });
+
+  const tickTx = db.transaction((now: number) => {
+    let expired = 0;
+    for (const { id } of q.dueToExpire.all(now)) {
+      recompute(id, now);
+      if (loadOrder(id).status === "expired") expired++;
+    }
+    let released = 0;
+    for (const b of q.dueToRelease.all(now)) {
+      q.release.run(now, b.id);
+      q.restAddress.run(now + cooldownMs(b.chain), b.chain, b.address);
+      released++;
+    }
+    return { expired, released };
+  });
+
+  return {
+    createOrder(merchant, input, now) {
+      return createTx(merchant, input, now);
+    },
+    getOrder(merchant, id) {
+      const row = q.orderById.get(id);
+      return row && row.merchant === merchant ? views.order(row) : undefined;
+    },
+    findOrder(merchant, merchantOrderId) {
+      const row = q.orderByMerchantId.get(merchant, merchantOrderId);
+      return row ? views.order(row) : undefined;
+    },
+    listOrders(merchant, query) {
+      let after: { created: number; id: string } | undefined;
+      if (query.cursor) {
+        const [c, id] = Buffer.from(query.cursor, "base64url").toString().split(":");
+        if (!c || !id || !/^\d+$/.test(c))
+          throw new ProblemError("validation", "bad cursor", [
+            { path: "cursor", message: "not a cursor from this API" },
+          ]);
+        after = { created: Number(c), id };
+      }
+      const where = ["merchant = @merchant"];
+      if (query.status) where.push("status = @status");
+      if (after) where.push("(created_at < @created OR (created_at = @created AND id < @id))");
+      const rows = db
+        .prepare<Record<string, unknown>, OrderRow>(
+          `SELECT * FROM orders WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT @limit`,
+        )
+        .all({
+          merchant,
+          status: query.status,
+          created: after?.created,
+          id: after?.id,
+          limit: query.limit + 1,
+        });
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return {
+        orders: page.map((r) => views.order(r)),
+        next_cursor:
+          rows.length > query.limit && last
+            ? Buffer.from(`${last.created_at}:${last.id}`).toString("base64url")
+            : null,
+      };
+    },
+    cancelOrder(merchant, id, now) {
+      return db.transaction(() => {
+        const row = ownedOrder(merchant, id);
+        if (row.status === "cancelled") return views.order(row);
+        if (row.status === "paid" || row.status === "overpaid" || row.status === "paid_late") {
+          throw new ProblemError("conflict", `order is ${row.status}; a paid order cannot be cancelled`);
+        }
+        q.setResolution.run(null, "cancelled", now, id);
+        appendEvent("order.cancelled", id, null, now);
+        common.logger.info({ order: id }, "order cancelled");
+        return views.order(loadOrder(id));
+      })();
+    },
+    acceptOrder(merchant, id, now) {
+      return db.transaction(() => {
+        const row = ownedOrder(merchant, id);
+        const received = parseUnits(row.paid_amount) > 0n;
+        if (!(row.status === "partially_paid" || (row.status === "expired" && received))) {
+          throw new ProblemError(
+            "conflict",
+            `only a partially_paid order, or an expired one with money received, can be accepted (order is ${row.status})`,
+          );
+        }
+        q.setResolution.run("accepted", "paid", now, id);
+        appendEvent("order.paid", id, null, now);
+        common.logger.info({ order: id }, "underpayment accepted");
+        return views.order(loadOrder(id));
+      })();
+    },
+    orderPayments(merchant, id) {
+      const row = q.orderById.get(id);
+      if (!row || row.merchant !== merchant) return undefined;
+      return q.paymentsOfOrder.all(id).map((p) => views.payment(p));
+    },
+    ownsOrder(merchant, id) {
+      return q.orderById.get(id)?.merchant === merchant;
+    },
+    unattributedPayments(limit) {
+      return q.unattributed.all(limit).map((p) => views.payment(p));
+    },
+    assignPayment(merchant, paymentId, orderId, now) {
+      return db.transaction(() => {
+        const p = q.paymentById.get(paymentId);
+        if (!p) throw new ProblemError("not_found", `payment ${paymentId} not found`);
+        if (p.order_id) throw new ProblemError("conflict", `payment is already attributed to ${p.order_id}`);
+        const order = ownedOrder(merchant, orderId);
+        const offered = q.options.all(orderId).some((o) => o.asset === p.asset);
+        const late = (p.block_time ?? now) > order.expires_at ? 1 : 0;
+        q.assign.run(orderId, offered ? 0 : 1, late, now, paymentId);
+        const stored = q.paymentById.get(paymentId)!;
+        appendEvent(p.status === "confirmed" ? "payment.confirmed" : "payment.seen", orderId, stored, now);
+        recompute(orderId, now);
+        common.logger.info({ payment: paymentId, order: orderId }, "payment assigned by hand");
+        return views.payment(stored);
+      })();
+    },
+    recordScan(w, now) {
+      const { result, events } = eventsOf(() => recordScanTx(w, now));
+      void result;
+      return { payments: w.transfers.length, events };
+    },
+    recordMempool(chain, transfers, now) {
+      return { events: eventsOf(() => recordMempoolTx(chain, transfers, now)).events };
+    },
+    tick(now) {
+      const { result, events } = eventsOf(() => tickTx(now));
+      return { ...result, events };
+    },
+    cursor: (chain) => q.cursor.get(chain),
+    initCursor(chain, nextBlock, now) {
+      q.initCursor.run(chain, nextBlock, Math.max(0, nextBlock - 1), now);
+    },
+    recentBlocks(chain) {
+      return new Map(q.recentBlocks.all(chain).map((b) => [b.number, b.hash]));
+    },
+    watchedAddresses: (chain) => q.poolAddresses.all(chain),
+  };
+}

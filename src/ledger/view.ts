@@ -1,0 +1,176 @@
+// How orders, payments and events look in the API and in callback bodies.
+import { formatAmount, parseUnits } from "../core/amount.js";
+import type { DB } from "../db/index.js";
+import { iso } from "../time.js";
+
+export interface OrderRow {
+  id: string;
+  merchant: string;
+  merchant_order_id: string;
+  status: string;
+  resolution: string | null;
+  amount: string;
+  currency: string;
+  currency_decimals: number;
+  underpaid_tolerance: string;
+  overpaid_tolerance: string;
+  paid_amount: string;
+  callback_url: string;
+  metadata: string;
+  request_hash: string;
+  event_seq: number;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  late_until: number;
+}
+
+export interface OptionRow {
+  order_id: string;
+  asset: string;
+  chain: string;
+  address: string;
+  amount_due: string;
+  decimals: number;
+  rate: string;
+}
+
+export interface PaymentRow {
+  id: string;
+  chain: string;
+  txid: string;
+  idx: number;
+  asset: string;
+  address: string;
+  amount: string;
+  block_number: number | null;
+  block_hash: string | null;
+  block_time: number | null;
+  status: "seen" | "confirmed" | "reverted";
+  order_id: string | null;
+  unexpected_asset: number;
+  late: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrderJson {
+  id: string;
+  merchant_order_id: string;
+  status: string;
+  resolution?: string;
+  amount: string;
+  currency: string;
+  paid_amount: string;
+  underpaid_tolerance: string;
+  overpaid_tolerance: string;
+  created_at: string;
+  expires_at: string;
+  late_until: string;
+  callback_url: string;
+  metadata: unknown;
+  options: {
+    asset: string;
+    chain: string;
+    address: string;
+    amount_due: string;
+    rate: string;
+    paid: string;
+    pending: string;
+  }[];
+}
+
+export interface PaymentJson {
+  id: string;
+  order_id: string | null;
+  chain: string;
+  asset: string;
+  address: string;
+  txid: string;
+  index: number;
+  amount: string;
+  block_number: number | null;
+  block_hash: string | null;
+  block_time: string | null;
+  confirmations: number;
+  status: string;
+  late: boolean;
+  unexpected_asset: boolean;
+  created_at: string;
+}
+
+export interface Views {
+  order(row: OrderRow): OrderJson;
+  payment(row: PaymentRow): PaymentJson;
+}
+
+/** `decimalsOf(asset)` is for payments in assets no option of the order names. */
+export function createViews(db: DB, decimalsOf: (asset: string) => number): Views {
+  const options = db.prepare<[string], OptionRow>(
+    "SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid",
+  );
+  const sums = db.prepare<[string], { asset: string; status: string; total: string }>(
+    // amounts are TEXT integers; sum in JS below to stay exact
+    "SELECT asset, status, amount AS total FROM payments WHERE order_id = ? AND unexpected_asset = 0 AND status != 'reverted'",
+  );
+  const heads = db.prepare<[string], { head: number }>("SELECT head FROM chain_cursors WHERE chain = ?");
+
+  return {
+    order(row) {
+      const paid = new Map<string, bigint>();
+      const pending = new Map<string, bigint>();
+      for (const s of sums.all(row.id)) {
+        const m = s.status === "confirmed" ? paid : pending;
+        m.set(s.asset, (m.get(s.asset) ?? 0n) + parseUnits(s.total));
+      }
+      return {
+        id: row.id,
+        merchant_order_id: row.merchant_order_id,
+        status: row.status,
+        ...(row.resolution ? { resolution: row.resolution } : {}),
+        amount: formatAmount(parseUnits(row.amount), row.currency_decimals),
+        currency: row.currency,
+        paid_amount: formatAmount(parseUnits(row.paid_amount), row.currency_decimals),
+        underpaid_tolerance: row.underpaid_tolerance,
+        overpaid_tolerance: row.overpaid_tolerance,
+        created_at: iso(row.created_at),
+        expires_at: iso(row.expires_at),
+        late_until: iso(row.late_until),
+        callback_url: row.callback_url,
+        metadata: JSON.parse(row.metadata) as unknown,
+        options: options.all(row.id).map((o) => ({
+          asset: o.asset,
+          chain: o.chain,
+          address: o.address,
+          amount_due: formatAmount(parseUnits(o.amount_due), o.decimals),
+          rate: o.rate,
+          paid: formatAmount(paid.get(o.asset) ?? 0n, o.decimals),
+          pending: formatAmount(pending.get(o.asset) ?? 0n, o.decimals),
+        })),
+      };
+    },
+    payment(row) {
+      const head = heads.get(row.chain)?.head ?? 0;
+      const confirmations =
+        row.status === "reverted" || row.block_number === null ? 0 : Math.max(0, head - row.block_number + 1);
+      return {
+        id: row.id,
+        order_id: row.order_id,
+        chain: row.chain,
+        asset: row.asset,
+        address: row.address,
+        txid: row.txid,
+        index: row.idx,
+        amount: formatAmount(parseUnits(row.amount), decimalsOf(row.asset)),
+        block_number: row.block_number,
+        block_hash: row.block_hash,
+        block_time: row.block_time === null ? null : iso(row.block_time),
+        confirmations,
+        status: row.status,
+        late: row.late === 1,
+        unexpected_asset: row.unexpected_asset === 1,
+        created_at: iso(row.created_at),
+      };
+    },
+  };
+}

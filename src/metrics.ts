@@ -1,0 +1,120 @@
+// Prometheus metrics. Gauges that describe stored state are computed on scrape from SQLite.
+import { Counter, Gauge, Histogram } from "prom-client";
+import type { Common } from "./common.js";
+import type { DB } from "./db/index.js";
+import { poolStatus } from "./pool/index.js";
+import type { WatcherStatus } from "./watch/index.js";
+
+export interface DaemonMetrics {
+  rpc(chain: string, url: string, ok: boolean, ms: number): void;
+}
+
+export function registerMetrics(common: Common, db: DB, watchers: () => WatcherStatus[]): DaemonMetrics {
+  const registers = [common.metrics];
+  const cfg = common.config;
+  new Gauge({
+    name: "depositd_chain_head",
+    help: "latest head block seen per chain",
+    labelNames: ["chain"],
+    registers,
+    collect() {
+      for (const s of watchers()) if (s.head !== null) this.set({ chain: s.chain }, s.head);
+    },
+  });
+  new Gauge({
+    name: "depositd_chain_scanned_block",
+    help: "last block fully scanned per chain",
+    labelNames: ["chain"],
+    registers,
+    collect() {
+      for (const s of watchers()) if (s.scanned !== null) this.set({ chain: s.chain }, s.scanned);
+    },
+  });
+  new Gauge({
+    name: "depositd_chain_lag_blocks",
+    help: "head minus last scanned block",
+    labelNames: ["chain"],
+    registers,
+    collect() {
+      for (const s of watchers()) if (s.lagBlocks !== null) this.set({ chain: s.chain }, s.lagBlocks);
+    },
+  });
+  new Gauge({
+    name: "depositd_chain_lag_seconds",
+    help: "seconds since the watcher last completed a pass",
+    labelNames: ["chain"],
+    registers,
+    collect() {
+      for (const s of watchers())
+        if (s.lastOkAt !== null) this.set({ chain: s.chain }, (common.now() - s.lastOkAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: "depositd_chain_fatal",
+    help: "1 when the chain's watcher stopped and needs an operator",
+    labelNames: ["chain"],
+    registers,
+    collect() {
+      for (const s of watchers()) this.set({ chain: s.chain }, s.fatal ? 1 : 0);
+    },
+  });
+  const ordersByStatus = db.prepare<[], { status: string; n: number }>(
+    "SELECT status, count(*) AS n FROM orders GROUP BY status",
+  );
+  new Gauge({
+    name: "depositd_orders",
+    help: "orders by status",
+    labelNames: ["status"],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of ordersByStatus.all()) this.set({ status: r.status }, r.n);
+    },
+  });
+  const paymentsByStatus = db.prepare<[], { chain: string; status: string; n: number }>(
+    "SELECT chain, status, count(*) AS n FROM payments GROUP BY chain, status",
+  );
+  new Gauge({
+    name: "depositd_payments",
+    help: "stored payments by chain and status (seen, confirmed, reverted)",
+    labelNames: ["chain", "status"],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of paymentsByStatus.all()) this.set({ chain: r.chain, status: r.status }, r.n);
+    },
+  });
+  new Gauge({
+    name: "depositd_pool_addresses",
+    help: "pool addresses by chain and state (free, bound, resting)",
+    labelNames: ["chain", "state"],
+    registers,
+    collect() {
+      for (const c of cfg.chains) {
+        const s = poolStatus(db, c.id, common.now(), c.pool.source === "static" || c.pool.reuse);
+        this.set({ chain: c.id, state: "free" }, s.free);
+        this.set({ chain: c.id, state: "bound" }, s.bound);
+        this.set({ chain: c.id, state: "resting" }, s.resting);
+      }
+    },
+  });
+  const requests = new Counter({
+    name: "depositd_rpc_requests_total",
+    help: "RPC HTTP requests per chain, URL and result",
+    labelNames: ["chain", "url", "result"],
+    registers,
+  });
+  const latency = new Histogram({
+    name: "depositd_rpc_latency_seconds",
+    help: "RPC HTTP request latency",
+    labelNames: ["chain", "url"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  return {
+    rpc(chain, url, ok, ms) {
+      requests.inc({ chain, url, result: ok ? "ok" : "error" });
+      latency.observe({ chain, url }, ms / 1000);
+    },
+  };
+}

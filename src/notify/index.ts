@@ -1,0 +1,9 @@
+// Signed callbacks: the outbox delivery worker, its signature scheme, target checks and operator tools.
+export { createDeliveryWorker, notifyMetrics, retryDelayMs, RESPONSE_KEEP_BYTES } from "./deliver.js";
+export type { DeliveryWorker, DeliveryWorkerArgs } from "./deliver.js";
+export { signatureHeader } from "./sign.js";
+export { verifySignature } from "./verify.js";
+export type { VerifyOptions } from "./verify.js";
+export { checkCallbackTarget, blockedAddressReason, publicOnlyLookup } from "./targets.js";
+export { redeliverEvent, redeliverDead, listOrderEvents } from "./redeliver.js";
+export type { OrderEventView, DeliveryAttemptView, EventState } from "./redeliver.js";

@@ -1,0 +1,102 @@
+// Operator and receiver tools over the outbox: send an event again, and read an order's events with
+// their delivery history (GET /v1/orders/{id}/events?after=SEQ).
+import type { DB } from "../db/index.js";
+
+export type EventState = "pending" | "delivered" | "dead" | "skipped";
+
+export interface DeliveryAttemptView {
+  attempt: number;
+  started_at: number;
+  latency_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_body: string | null;
+}
+
+export interface OrderEventView {
+  id: string;
+  seq: number | null;
+  type: string;
+  state: EventState;
+  attempts: number;
+  created_at: number;
+  delivered_at: number | null;
+  next_attempt_at: number | null;
+  /** the signed body, parsed */
+  body: unknown;
+  delivery_attempts: DeliveryAttemptView[];
+}
+
+/**
+ * Queues one event to be sent again now (state pending, next attempt now). Its attempt history and
+ * counter stay: a redelivered event that was dead gets one more attempt and is dead again if it fails.
+ * An in-flight lease is left alone so no second copy is sent concurrently. False when the event does
+ * not exist or has nowhere to go (url NULL).
+ */
+export function redeliverEvent(db: DB, id: string, now: number): boolean {
+  const r = db
+    .prepare(
+      `UPDATE events SET state = 'pending', next_attempt_at = ?, delivered_at = NULL
+        WHERE id = ? AND url IS NOT NULL`,
+    )
+    .run(now, id);
+  return r.changes > 0;
+}
+
+/** Queues again every dead event whose last attempt was at or after sinceMs. Returns how many. */
+export function redeliverDead(db: DB, sinceMs: number, now: number): number {
+  const r = db
+    .prepare(
+      `UPDATE events SET state = 'pending', next_attempt_at = ?
+        WHERE state = 'dead' AND url IS NOT NULL
+          AND (SELECT MAX(started_at) FROM delivery_attempts a WHERE a.event_id = events.id) >= ?`,
+    )
+    .run(now, sinceMs);
+  return r.changes;
+}
+
+interface EventRow {
+  id: string;
+  seq: number | null;
+  type: string;
+  state: EventState;
+  attempts: number;
+  created_at: number;
+  delivered_at: number | null;
+  next_attempt_at: number;
+  body: string;
+}
+
+/** An order's events in seq order (those after `afterSeq` when given), each with its delivery attempts. */
+export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): OrderEventView[] {
+  const rows = db
+    .prepare<[string, number], EventRow>(
+      `SELECT id, seq, type, state, attempts, created_at, delivered_at, next_attempt_at, body
+         FROM events WHERE order_id = ? AND seq > ? ORDER BY seq`,
+    )
+    .all(orderId, afterSeq ?? -1);
+  const attemptsOf = db.prepare<[string], DeliveryAttemptView>(
+    `SELECT attempt, started_at, latency_ms, status_code, error, response_body
+       FROM delivery_attempts WHERE event_id = ? ORDER BY attempt`,
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    seq: r.seq,
+    type: r.type,
+    state: r.state,
+    attempts: r.attempts,
+    created_at: r.created_at,
+    delivered_at: r.delivered_at,
+    next_attempt_at: r.state === "pending" ? r.next_attempt_at : null,
+    body: parseBody(r.body),
+    delivery_attempts: attemptsOf.all(r.id),
+  }));
+}
+
+function parseBody(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
+  }
+}

@@ -1,0 +1,152 @@
+// Address pools: static files imported idempotently, xpub pools derived ahead. Every pool
+// address is watched; binding to orders happens in the ledger's create transaction.
+import type { AddressCodec, AddressDeriver } from "../chains/types.js";
+import { InvalidAddressError } from "../chains/types.js";
+import type { DB } from "../db/index.js";
+
+export class PoolError extends Error {
+  override name = "PoolError";
+}
+
+/**
+ * Validate every line of a pool file (one address per line, `#` comments, blank lines ok),
+ * then insert the new ones in one transaction. A bad line rejects the whole file, naming it.
+ */
+export function importPoolFile(
+  db: DB,
+  chain: string,
+  codec: AddressCodec,
+  text: string,
+  now: number,
+  source = "file",
+): { added: number; existing: number } {
+  const parsed: { canonical: string; display: string }[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, "").trim();
+    if (!line) return;
+    try {
+      const a = codec.parse(line);
+      if (seen.has(a.canonical)) {
+        problems.push(`${source}:${i + 1}: duplicate address ${line}`);
+        return;
+      }
+      seen.add(a.canonical);
+      parsed.push(a);
+    } catch (e) {
+      const why = e instanceof InvalidAddressError ? e.message : `invalid address (${(e as Error).message})`;
+      problems.push(`${source}:${i + 1}: ${why}: "${line.slice(0, 100)}"`);
+    }
+  });
+  if (problems.length)
+    throw new PoolError(`pool file rejected, nothing imported:\n  ${problems.slice(0, 50).join("\n  ")}`);
+  const state = db
+    .prepare<[string], { source: string }>("SELECT source FROM pool_state WHERE chain = ?")
+    .get(chain);
+  if (state && state.source !== "static")
+    throw new PoolError(`chain ${chain} has an ${state.source} pool, not a static one`);
+  const insert = db.prepare(
+    `INSERT INTO pool_addresses (chain, address, display, source, created_at) VALUES (?, ?, ?, 'static', ?)
+     ON CONFLICT (chain, address) DO NOTHING`,
+  );
+  return db.transaction(() => {
+    db.prepare(
+      "INSERT INTO pool_state (chain, source) VALUES (?, 'static') ON CONFLICT (chain) DO NOTHING",
+    ).run(chain);
+    let added = 0;
+    for (const a of parsed) added += insert.run(chain, a.canonical, a.display, now).changes;
+    return { added, existing: parsed.length - added };
+  })();
+}
+
+/**
+ * Derive xpub addresses until `lookahead` unused ones exist, persisting the next index, so any
+ * address that may be handed out is already watched. The first address is stored and checked
+ * at every start: a changed key or path is refused rather than silently mixed in.
+ */
+export function ensureDerived(
+  db: DB,
+  chain: string,
+  deriver: AddressDeriver,
+  lookahead: number,
+  now: number,
+): number {
+  const first = deriver.derive(0);
+  return db.transaction(() => {
+    const state = db
+      .prepare<[string], { source: string; first_address: string | null; next_index: number }>(
+        "SELECT source, first_address, next_index FROM pool_state WHERE chain = ?",
+      )
+      .get(chain);
+    if (state && state.source !== "xpub")
+      throw new PoolError(`chain ${chain} already has a ${state.source} pool`);
+    if (state?.first_address && state.first_address !== first.canonical) {
+      throw new PoolError(
+        `chain ${chain}: the configured xpub derives ${first.display} at index 0, but this database's pool started ` +
+          `with ${state.first_address}; refusing to mix two keys in one pool`,
+      );
+    }
+    if (!state) {
+      db.prepare(
+        "INSERT INTO pool_state (chain, source, first_address, next_index) VALUES (?, 'xpub', ?, 0)",
+      ).run(chain, first.canonical);
+    }
+    let next = state?.next_index ?? 0;
+    const unused = db
+      .prepare<[string], { n: number }>(
+        "SELECT count(*) AS n FROM pool_addresses WHERE chain = ? AND used = 0",
+      )
+      .get(chain)!.n;
+    const insert = db.prepare(
+      `INSERT INTO pool_addresses (chain, address, display, source, derivation_index, created_at)
+       VALUES (?, ?, ?, 'xpub', ?, ?)`,
+    );
+    let added = 0;
+    for (let free = unused; free < lookahead; free++, next++, added++) {
+      const a = next === 0 ? first : deriver.derive(next);
+      insert.run(chain, a.canonical, a.display, next, now);
+    }
+    db.prepare("UPDATE pool_state SET next_index = ? WHERE chain = ?").run(next, chain);
+    return added;
+  })();
+}
+
+export interface PoolStatus {
+  chain: string;
+  source: string | null;
+  total: number;
+  free: number;
+  bound: number;
+  resting: number;
+  next_index: number | null;
+}
+
+export function poolStatus(db: DB, chain: string, now: number, reuse: boolean): PoolStatus {
+  const row = db
+    .prepare<
+      [number, number, number, string],
+      { total: number; bound: number; resting: number; free: number }
+    >(
+      `SELECT count(*) AS total,
+              sum(bound = 1) AS bound,
+              sum(bound = 0 AND rest_until > ?) AS resting,
+              sum(bound = 0 AND rest_until <= ? AND (used = 0 OR ?)) AS free
+       FROM pool_addresses WHERE chain = ?`,
+    )
+    .get(now, now, reuse ? 1 : 0, chain)!;
+  const state = db
+    .prepare<[string], { source: string; next_index: number }>(
+      "SELECT source, next_index FROM pool_state WHERE chain = ?",
+    )
+    .get(chain);
+  return {
+    chain,
+    source: state?.source ?? null,
+    total: row.total,
+    free: row.free ?? 0,
+    bound: row.bound ?? 0,
+    resting: row.resting ?? 0,
+    next_index: state?.source === "xpub" ? state.next_index : null,
+  };
+}

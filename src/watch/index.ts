@@ -1,0 +1,267 @@
+// One watcher per chain: read heads, check the tip for reorgs, scan a batch from the cursor,
+// then write everything found in ONE ledger transaction. Chain-independent: it only talks to a
+// ChainAdapter. RPC trouble never skips a block: the pass is retried with backoff.
+import type { Common } from "../common.js";
+import { type ChainConfig, DEFAULT_REORG_DEPTH } from "../config/schema.js";
+import type { BlockRef, ChainAdapter, Heads, WatchedSet } from "../chains/types.js";
+import { NonRetryableError, RetryableError } from "../chains/types.js";
+import type { Ledger } from "../ledger/index.js";
+import { backoffDelay, sleep } from "../rpc/retry.js";
+
+export interface WatcherStatus {
+  chain: string;
+  head: number | null;
+  /** last block fully scanned */
+  scanned: number | null;
+  lagBlocks: number | null;
+  lastOkAt: number | null;
+  lastError: string | null;
+  /** the watcher stopped for good (deep reorg, wrong chain): needs an operator */
+  fatal: string | null;
+  watched: number;
+}
+
+export interface PassResult {
+  from: number;
+  to: number;
+  head: number;
+  payments: number;
+  events: number;
+  reorg: { ancestor: number } | null;
+  caughtUp: boolean;
+}
+
+export interface Watcher {
+  start(): void;
+  /** finish the current batch, then stop */
+  stop(): Promise<void>;
+  runOnce(): Promise<PassResult | null>;
+  status(): WatcherStatus;
+}
+
+export interface WatcherArgs {
+  chain: ChainConfig;
+  adapter: ChainAdapter;
+  ledger: Ledger;
+  common: Common;
+  /** called after a pass wrote events (wakes the delivery worker) */
+  onEvents?: () => void;
+}
+
+export class DeepReorgError extends NonRetryableError {
+  override name = "DeepReorgError";
+}
+
+/** A watched set that grows as pools derive more addresses; reloads only what is new. */
+function createWatchedSet(ledger: Ledger, chain: string): WatchedSet & { refresh(): void } {
+  const set = new Set<string>();
+  return {
+    has: (a) => set.has(a),
+    get size() {
+      return set.size;
+    },
+    refresh() {
+      const all = ledger.watchedAddresses(chain);
+      if (all.length === set.size) return;
+      for (const a of all) set.add(a);
+    },
+  };
+}
+
+export function createWatcher({ chain, adapter, ledger, common, onEvents }: WatcherArgs): Watcher {
+  const log = common.logger.child({ chain: chain.id });
+  const reorgDepth = chain.reorg_depth ?? DEFAULT_REORG_DEPTH[chain.kind];
+  const watched = createWatchedSet(ledger, chain.id);
+  const state: WatcherStatus = {
+    chain: chain.id,
+    head: null,
+    scanned: null,
+    lagBlocks: null,
+    lastOkAt: null,
+    lastError: null,
+    fatal: null,
+    watched: 0,
+  };
+  let initialized = false;
+  let running = false;
+  let loop: Promise<void> | null = null;
+  const stopper = new AbortController();
+  let lastHeads: Heads | null = null;
+
+  async function findAncestor(below: number, stored: Map<number, string>): Promise<number> {
+    const oldest = Math.min(...stored.keys());
+    for (let n = below; n >= oldest; n--) {
+      const known = stored.get(n);
+      if (known === undefined) continue;
+      const b = await adapter.block(n);
+      if (b && b.hash === known) return n;
+    }
+    // Everything we ever scanned was replaced, but nothing was pruned yet: the first scanned
+    // block's parent (below start_block) is the ancestor, and no stored payment lies below it.
+    if (stored.size < reorgDepth) return oldest - 1;
+    throw new DeepReorgError(
+      `reorg deeper than reorg_depth (${reorgDepth}) on ${chain.id}: no stored block from ${oldest} to ${below} is ` +
+        `still on the node's chain. Stopping this watcher; check the node, then raise reorg_depth or restore.`,
+    );
+  }
+
+  async function runOnce(): Promise<PassResult | null> {
+    if (state.fatal) return null;
+    if (!initialized) {
+      await adapter.init();
+      initialized = true;
+    }
+    const heads = await adapter.heads();
+    state.head = heads.head;
+    watched.refresh();
+    state.watched = watched.size;
+    const now = common.now();
+
+    let cursor = ledger.cursor(chain.id);
+    if (!cursor) {
+      const start = chain.start_block === "latest" ? heads.head : chain.start_block;
+      ledger.initCursor(chain.id, start, now);
+      cursor = ledger.cursor(chain.id)!;
+      log.info({ start }, "watcher starts from its configured start block");
+    }
+    const stored = ledger.recentBlocks(chain.id);
+    let from = cursor.next_block;
+    let rollbackTo: number | undefined;
+
+    // A reorg at or below the tip we scanned: the node's block at our last height has another hash.
+    const tipNumber = from - 1;
+    const tipHash = stored.get(tipNumber);
+    if (tipHash !== undefined) {
+      const tip = await adapter.block(tipNumber);
+      if (!tip)
+        throw new RetryableError(`node does not have block ${tipNumber} it had before (lagging node?)`);
+      if (tip.hash !== tipHash) {
+        rollbackTo = await findAncestor(tipNumber - 1, stored);
+        from = rollbackTo + 1;
+      }
+    }
+
+    if (from > heads.head) {
+      const same = lastHeads && lastHeads.head === heads.head && lastHeads.solid === heads.solid;
+      lastHeads = heads;
+      if (rollbackTo === undefined && same) return done(from, from - 1, heads, 0, 0, undefined);
+      // Heads moved (confirmations may complete) or a reorg shortened the chain: write that.
+      const r = ledger.recordScan(
+        { chain: chain.id, heads, blocks: [], transfers: [], rollbackTo, keepBlocks: reorgDepth },
+        now,
+      );
+      return done(from, from - 1, heads, 0, r.events, rollbackTo);
+    }
+    lastHeads = heads;
+
+    const to = Math.min(heads.head, from + chain.blocks_per_scan - 1);
+    let scan = await adapter.scan(from, to, watched);
+    checkContiguous(scan.blocks, from, to);
+    const parentKnown = rollbackTo !== undefined ? stored.get(rollbackTo) : stored.get(from - 1);
+    if (parentKnown !== undefined && scan.blocks[0]!.parentHash !== parentKnown) {
+      // The chain changed between the tip check and the scan: find the ancestor and rescan.
+      rollbackTo = await findAncestor(from - 2, stored);
+      from = rollbackTo + 1;
+      const to2 = Math.min(heads.head, from + chain.blocks_per_scan - 1);
+      scan = await adapter.scan(from, to2, watched);
+      checkContiguous(scan.blocks, from, to2);
+      if (stored.get(rollbackTo) !== scan.blocks[0]!.parentHash)
+        throw new RetryableError("chain still moving; retrying");
+    }
+    if (rollbackTo !== undefined)
+      log.warn({ ancestor: rollbackTo, depth: tipNumber - rollbackTo }, "reorg detected");
+
+    // Mempool view (where supported), fetched before the write like everything else.
+    const mempool =
+      chain.kind === "bitcoin" && chain.mempool && adapter.mempool ? await adapter.mempool(watched) : null;
+
+    const r = ledger.recordScan(
+      {
+        chain: chain.id,
+        heads,
+        blocks: scan.blocks,
+        transfers: scan.transfers,
+        rollbackTo,
+        keepBlocks: reorgDepth,
+      },
+      common.now(),
+    );
+    let events = r.events;
+    if (mempool) events += ledger.recordMempool(chain.id, mempool, common.now()).events;
+    return done(from, scan.blocks.at(-1)!.number, heads, scan.transfers.length, events, rollbackTo);
+  }
+
+  function checkContiguous(blocks: BlockRef[], from: number, to: number): void {
+    if (blocks.length !== to - from + 1 || blocks[0]?.number !== from || blocks.at(-1)?.number !== to) {
+      throw new RetryableError(`scan of ${from}..${to} returned ${blocks.length} blocks`);
+    }
+    for (let i = 1; i < blocks.length; i++) {
+      if (blocks[i]!.parentHash !== blocks[i - 1]!.hash)
+        throw new RetryableError(`block ${blocks[i]!.number} does not extend its parent`);
+    }
+  }
+
+  function done(
+    from: number,
+    to: number,
+    heads: Heads,
+    payments: number,
+    events: number,
+    rollbackTo: number | undefined,
+  ): PassResult {
+    state.scanned = to;
+    state.lagBlocks = Math.max(0, heads.head - to);
+    state.lastOkAt = common.now();
+    state.lastError = null;
+    if (events > 0) onEvents?.();
+    return {
+      from,
+      to,
+      head: heads.head,
+      payments,
+      events,
+      reorg: rollbackTo === undefined ? null : { ancestor: rollbackTo },
+      caughtUp: to >= heads.head,
+    };
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      try {
+        const r = await runOnce();
+        failures = 0;
+        if (!r) break;
+        if (r.caughtUp) await sleep(chain.poll_interval_ms, stopper.signal);
+      } catch (e) {
+        const err = e as Error;
+        state.lastError = err.message;
+        if (e instanceof NonRetryableError) {
+          state.fatal = err.message;
+          log.fatal({ err: err.message }, "watcher stopped: needs an operator");
+          break;
+        }
+        failures++;
+        const delay = backoffDelay(failures - 1, 500, 30_000);
+        log.warn({ err: err.message, failures, retryInMs: delay }, "watcher pass failed; retrying");
+        await sleep(delay, stopper.signal);
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      stopper.abort();
+      await loop;
+      await adapter.close?.();
+    },
+    runOnce,
+    status: () => ({ ...state }),
+  };
+}

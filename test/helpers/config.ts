@@ -1,0 +1,79 @@
+import { createHash } from "node:crypto";
+import { getAddress, hexlify, randomBytes } from "ethers";
+import { pino } from "pino";
+import { createCommon, type Common } from "../../src/common.js";
+import { type ResolvedConfig, validateConfig } from "../../src/config/load.js";
+
+export const API_KEY = "test-key-0123456789";
+export const API_KEY_SHA = createHash("sha256").update(API_KEY).digest("hex");
+export const OTHER_KEY = "other-key-0123456789";
+export const CALLBACK_SECRET = "whsec_test_0123456789abcdef";
+
+/** A valid raw config for tests: one EVM chain "anvil" with ETH and a token, USD rates. */
+export function rawConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    database: { path: ":memory:", synchronous: "NORMAL" },
+    api: {
+      listen: "127.0.0.1:0",
+      keys: [
+        { name: "shop", sha256: API_KEY_SHA },
+        { name: "other", sha256: createHash("sha256").update(OTHER_KEY).digest("hex") },
+      ],
+    },
+    notify: {
+      secrets: [{ id: "k1", value: CALLBACK_SECRET }],
+      allow_private_targets: true,
+      timeout_ms: 2000,
+      retry_schedule_s: [0.05, 0.1, 0.2],
+    },
+    orders: { valid_minutes: 30, late_window_minutes: 60, underpaid_tolerance: "0", timer_interval_ms: 100 },
+    rates: { static: { USD: { ETH: "3000", "USDT-ERC20": "1" } } },
+    chains: [
+      {
+        id: "anvil",
+        kind: "evm",
+        rpc: ["http://127.0.0.1:1"],
+        chain_id: 31337,
+        poll_interval_ms: 100,
+        start_block: 0,
+        pool: { source: "static", cooldown_minutes: 10, low_water: 1 },
+      },
+    ],
+    assets: [
+      { id: "ETH", chain: "anvil", decimals: 18, confirmations: 1 },
+      {
+        id: "USDT-ERC20",
+        chain: "anvil",
+        contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        decimals: 6,
+        confirmations: 1,
+      },
+    ],
+    log: { level: "silent" },
+    ...over,
+  };
+}
+
+export function testConfig(over: Record<string, unknown> = {}): ResolvedConfig {
+  return validateConfig(rawConfig(over), {});
+}
+
+export function testCommon(config: ResolvedConfig, now?: () => number): Common {
+  return createCommon(config, { logger: pino({ level: "silent" }), now });
+}
+
+/** n random EVM addresses, as a pool file's text (checksummed). */
+export function evmPoolText(n: number): { text: string; addresses: string[] } {
+  const addresses = Array.from({ length: n }, () => getAddress(hexlify(randomBytes(20))));
+  return { text: `# test pool\n${addresses.join("\n")}\n`, addresses };
+}
+
+/** A controllable clock. */
+export function clock(start = Date.parse("2026-11-22T10:00:00.000Z")) {
+  let t = start;
+  return {
+    now: () => t,
+    set: (ms: number) => void (t = ms),
+    advance: (ms: number) => void (t += ms),
+  };
+}

@@ -1,0 +1,53 @@
+// The watch harness on an anvil chain with ETH and one ERC-20, a static pool of fresh addresses.
+import { evmPoolText } from "./config.js";
+import { createWatchHarness } from "./watch-harness.js";
+
+export interface EvmWatchOptions {
+  rpc: string[];
+  token: string;
+  startBlock: number;
+  ethConfirmations?: number;
+  tokenConfirmations?: number;
+  pool?: number;
+  dbPath?: string;
+  blocksPerScan?: number;
+}
+
+export function createEvmWatch(o: EvmWatchOptions) {
+  const pool = evmPoolText(o.pool ?? 8);
+  const h = createWatchHarness({
+    dbPath: o.dbPath,
+    poolText: o.pool === 0 ? undefined : pool.text,
+    rates: { USD: { ETH: "3000", "USDT-ERC20": "1" } },
+    chain: {
+      id: "anvil",
+      kind: "evm",
+      rpc: o.rpc,
+      chain_id: 31337,
+      poll_interval_ms: 50,
+      start_block: o.startBlock,
+      blocks_per_scan: o.blocksPerScan ?? 500,
+      request_timeout_ms: 2000,
+      pool: { source: "static", cooldown_minutes: 10, low_water: 0 },
+    },
+    assets: [
+      { id: "ETH", chain: "anvil", decimals: 18, confirmations: o.ethConfirmations ?? 1 },
+      {
+        id: "USDT-ERC20",
+        chain: "anvil",
+        contract: o.token,
+        decimals: 6,
+        confirmations: o.tokenConfirmations ?? 1,
+      },
+    ],
+  });
+  return {
+    ...h,
+    pool: pool.addresses,
+    createOrder: (
+      input: Parameters<typeof h.createOrder>[0] extends infer T
+        ? Omit<T, "currency"> & { currency?: string }
+        : never,
+    ) => h.createOrder({ currency: "USDT-ERC20", ...input }),
+  };
+}
