@@ -31,7 +31,7 @@ async function measure(work: () => Promise<{ requests: number; transfers: number
 
 /** The yardstick: JSON-RPC arrays of 250 eth_getBlockByNumber(n, true), 4 in flight, plus
  *  eth_getLogs over 1,000-block ranges; parsed, nothing else. */
-async function bareFetch(url: string, chain: BenchChain, from: number, to: number) {
+export async function bareFetch(url: string, chain: BenchChain, from: number, to: number) {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 16 });
   let requests = 0;
   let id = 1;

@@ -5,4 +5,6 @@ type Register = (name: string, load: () => Promise<{ run: Bench }>) => void;
 /** Every benchmark, by name (`npm run bench -- NAME` runs one). */
 export function registerAll(register: Register): void {
   register("create-order", () => import("./create-order.bench.js"));
+  register("evm-fetch", () => import("./evm-fetch.bench.js"));
+  register("watch", () => import("./watch.bench.js"));
 }

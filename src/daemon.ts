@@ -36,6 +36,14 @@ export interface DaemonOptions {
   noTimers?: boolean;
 }
 
+/**
+ * How long a watcher may go without a successful pass before /healthz calls its chain failing: ten
+ * polls, at least 10 s (a pass that retries a slow node legitimately takes a few seconds).
+ */
+export function silentLimitMs(pollIntervalMs: number): number {
+  return Math.max(10_000, pollIntervalMs * 10);
+}
+
 /** Import static pool files and derive xpub lookahead: idempotent, run at every start. */
 export function preparePools(db: DB, common: Common): void {
   const now = common.now();
@@ -94,7 +102,14 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     }
     for (const chain of cfg.chains) {
       const s = watchers.get(chain.id)!.status();
-      const ok = s.fatal === null && s.lagBlocks !== null && s.lagBlocks <= chain.max_lag_blocks;
+      // lag_blocks is only as fresh as the last pass: a node that stopped answering hides new blocks
+      const silentMs = s.lastOkAt === null ? null : Math.max(0, common.now() - s.lastOkAt);
+      const ok =
+        s.fatal === null &&
+        s.lagBlocks !== null &&
+        s.lagBlocks <= chain.max_lag_blocks &&
+        silentMs !== null &&
+        silentMs <= silentLimitMs(chain.poll_interval_ms);
       const pool = poolStatus(db, chain.id, common.now(), chain.pool.source === "static" || chain.pool.reuse);
       checks[`chain:${chain.id}`] = {
         ok,
@@ -103,6 +118,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           scanned: s.scanned,
           lag_blocks: s.lagBlocks,
           last_ok_at: s.lastOkAt === null ? null : new Date(s.lastOkAt).toISOString(),
+          silent_ms: silentMs,
           last_error: s.lastError,
           fatal: s.fatal,
           watched: s.watched,

@@ -64,6 +64,14 @@ export interface ListQuery {
 
 export interface Ledger {
   createOrder(merchant: string, input: CreateOrderInput, now: number): { order: OrderJson; created: boolean };
+  /**
+   * Several creates in ONE transaction (one fsync), each in its own savepoint: a create that fails
+   * (409, 503, …) rolls back alone and is returned as its error; the others commit together.
+   */
+  createOrders(
+    batch: { merchant: string; input: CreateOrderInput }[],
+    now: number,
+  ): ({ ok: true; order: OrderJson; created: boolean } | { ok: false; error: unknown })[];
   getOrder(merchant: string, id: string): OrderJson | undefined;
   findOrder(merchant: string, merchantOrderId: string): OrderJson | undefined;
   listOrders(merchant: string, q: ListQuery): { orders: OrderJson[]; next_cursor: string | null };
@@ -76,14 +84,19 @@ export interface Ledger {
   /** store a scanned batch: payments, blocks, cursor, confirmations, orders and events together */
   recordScan(w: ScanWrite, now: number): { payments: number; events: number };
   /** mempool view of a chain: new unconfirmed payments, and the ones that left without being mined */
-  recordMempool(chain: string, transfers: Transfer[], now: number): { events: number };
+  recordMempool(
+    chain: string,
+    transfers: Transfer[],
+    now: number,
+    settleMissing: boolean,
+  ): { events: number };
   /** expire orders past their validity and end bindings past their late window */
   tick(now: number): { expired: number; released: number; events: number };
   cursor(chain: string): { next_block: number; head: number; solid: number | null } | undefined;
   initCursor(chain: string, nextBlock: number, now: number): void;
   recentBlocks(chain: string): Map<number, string>;
-  /** canonical addresses of every pool address of a chain (the watched set) */
-  watchedAddresses(chain: string): string[];
+  /** canonical pool addresses of a chain added after row `afterId` (the watched set grows by these) */
+  watchedAddresses(chain: string, afterId?: number): { id: number; address: string }[];
 }
 
 export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
@@ -184,7 +197,9 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
     restAddress: db.prepare(
       "UPDATE pool_addresses SET bound = 0, rest_until = ? WHERE chain = ? AND address = ?",
     ),
-    poolAddresses: db.prepare<[string], string>("SELECT address FROM pool_addresses WHERE chain = ?").pluck(),
+    poolAddresses: db.prepare<[string, number], { id: number; address: string }>(
+      "SELECT id, address FROM pool_addresses WHERE chain = ? AND id > ? ORDER BY id",
+    ),
     unattributed: db.prepare<[number], PaymentRow>(
       "SELECT * FROM payments WHERE order_id IS NULL ORDER BY created_at DESC, id DESC LIMIT ?",
     ),
@@ -513,24 +528,26 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
     return touched.size;
   });
 
-  const recordMempoolTx = db.transaction((chain: string, transfers: Transfer[], now: number) => {
-    const touched = new Set<string>();
-    const present = new Set(transfers.map((t) => `${t.txid}:${t.index}:${t.asset}`));
-    for (const t of transfers) {
-      if (!q.paymentByKey.get(chain, t.txid, t.index, t.asset))
-        insertTransfer(chain, { ...t, block: null }, now, touched);
-    }
-    // Left the mempool without being mined (replaced or dropped): never counted.
-    for (const p of q.mempoolOnChain.all(chain)) {
-      if (present.has(`${p.txid}:${p.idx}:${p.asset}`)) continue;
-      q.setPaymentStatus.run("reverted", now, p.id);
-      if (p.order_id) {
-        appendEvent("payment.reverted", p.order_id, q.paymentById.get(p.id)!, now);
-        touched.add(p.order_id);
+  const recordMempoolTx = db.transaction(
+    (chain: string, transfers: Transfer[], now: number, settleMissing: boolean) => {
+      const touched = new Set<string>();
+      const present = new Set(transfers.map((t) => `${t.txid}:${t.index}:${t.asset}`));
+      for (const t of transfers) {
+        if (!q.paymentByKey.get(chain, t.txid, t.index, t.asset))
+          insertTransfer(chain, { ...t, block: null }, now, touched);
       }
-    }
-    for (const id of touched) recompute(id, now);
-  });
+      // Left the mempool without being mined (replaced or dropped): never counted.
+      for (const p of settleMissing ? q.mempoolOnChain.all(chain) : []) {
+        if (present.has(`${p.txid}:${p.idx}:${p.asset}`)) continue;
+        q.setPaymentStatus.run("reverted", now, p.id);
+        if (p.order_id) {
+          appendEvent("payment.reverted", p.order_id, q.paymentById.get(p.id)!, now);
+          touched.add(p.order_id);
+        }
+      }
+      for (const id of touched) recompute(id, now);
+    },
+  );
 
   const tickTx = db.transaction((now: number) => {
     let expired = 0;
@@ -550,6 +567,19 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
   return {
     createOrder(merchant, input, now) {
       return createTx(merchant, input, now);
+    },
+    createOrders(batch, now) {
+      return db.transaction(() =>
+        batch.map(({ merchant, input }) => {
+          try {
+            return { ok: true as const, ...createTx(merchant, input, now) };
+          } catch (error) {
+            // the savepoint of this create was rolled back; a broken database fails them all
+            if (!(error instanceof ProblemError)) throw error;
+            return { ok: false as const, error };
+          }
+        }),
+      )();
     },
     getOrder(merchant, id) {
       const row = q.orderById.get(id);
@@ -654,8 +684,8 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
       void result;
       return { payments: w.transfers.length, events };
     },
-    recordMempool(chain, transfers, now) {
-      return { events: eventsOf(() => recordMempoolTx(chain, transfers, now)).events };
+    recordMempool(chain, transfers, now, settleMissing) {
+      return { events: eventsOf(() => recordMempoolTx(chain, transfers, now, settleMissing)).events };
     },
     tick(now) {
       const { result, events } = eventsOf(() => tickTx(now));
@@ -668,6 +698,6 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
     recentBlocks(chain) {
       return new Map(q.recentBlocks.all(chain).map((b) => [b.number, b.hash]));
     },
-    watchedAddresses: (chain) => q.poolAddresses.all(chain),
+    watchedAddresses: (chain, afterId = 0) => q.poolAddresses.all(chain, afterId),
   };
 }

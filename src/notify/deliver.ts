@@ -35,12 +35,18 @@ export interface DeliveryWorkerArgs {
 
 /** Bytes of a receiver's response kept (and read at all). */
 export const RESPONSE_KEEP_BYTES = 1024;
-const SCAN_LIMIT = 50_000;
+/** Rows one outbox scan reads at most. */
+const SCAN_LIMIT = 200_000;
+/** New events may carry a creation time a little before a scan that committed first: look back this far. */
+const TAIL_SLACK_MS = 2_000;
+/** Candidate event ids held in memory at most (ids only; bodies are read when claimed). */
+const MAX_CANDIDATES = 100_000;
 const USER_AGENT = "depositd-callbacks/1";
 
 interface DueRow {
   id: string;
   url: string | null;
+  next_attempt_at: number;
 }
 
 interface ClaimedEvent {
@@ -149,9 +155,10 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
   });
   const queue = new PQueue({ concurrency: cfg.concurrency });
 
-  const selectDue = db.prepare<[{ now: number; excluded: string; limit: number }], DueRow>(
-    `SELECT id, url FROM events
-      WHERE state = 'pending' AND next_attempt_at <= @now AND lease_until < @now
+  // due rows from `from` on, in due order; hosts whose candidate list is full are filtered out in SQL
+  const selectDue = db.prepare<[{ from: number; now: number; excluded: string; limit: number }], DueRow>(
+    `SELECT id, url, next_attempt_at FROM events
+      WHERE state = 'pending' AND next_attempt_at >= @from AND next_attempt_at <= @now AND lease_until < @now
         AND (url IS NULL OR url NOT IN (SELECT value FROM json_each(@excluded)))
       ORDER BY next_attempt_at LIMIT @limit`,
   );
@@ -188,6 +195,16 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
   let kicked = false;
   let active = 0;
   const hostActive = new Map<string, number>();
+  // Candidates found by outbox scans, per receiver host, in due order. Scanning the whole outbox for
+  // each free slot would cost O(backlog) per delivery; instead a full scan fills these lists and cheap
+  // tail scans (rows due since the last scan) add new events. Claims re-check everything in SQL.
+  const candidates = new Map<string, string[]>();
+  const candidateIds = new Set<string>();
+  const hostHasMore = new Set<string>(); // a scan left rows of this host out because its list was full
+  const candidatesPerHost = Math.max(256, perHost * 8);
+  let horizon = -1; // every due row up to here has been seen by a scan
+  let lastFullScanAt = -Infinity;
+  let fullScanCostMs = 0;
   const urlsByHost = new Map<string, Set<string>>();
   const hostOfUrl = new Map<string, string>();
   const inFlight = new Set<AbortController>();
@@ -272,57 +289,117 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     }
   }
 
+  /**
+   * Reads due rows into the candidate lists. A full scan starts at the oldest due row; a tail scan only
+   * looks at rows due since the last scan. A host whose list fills up is filtered out in SQL from then on.
+   */
+  function scanOutbox(now: number, full: boolean, skips: string[]): void {
+    const t0 = performance.now();
+    if (full) {
+      hostHasMore.clear();
+      for (const [host, ids] of candidates) if (ids.length >= candidatesPerHost) hostHasMore.add(host);
+    }
+    let from = full || horizon < 0 ? -1 : horizon - TAIL_SLACK_MS;
+    let budget = SCAN_LIMIT;
+    let complete = false;
+    scanning: while (budget > 0) {
+      const excluded: string[] = [];
+      for (const [host, ids] of candidates) {
+        if (ids.length < candidatesPerHost) continue;
+        for (const u of urlsByHost.get(host) ?? []) excluded.push(u);
+      }
+      const limit = budget;
+      let read = 0;
+      let skippedInRow = 0;
+      for (const row of selectDue.iterate({ from, now, excluded: JSON.stringify(excluded), limit })) {
+        read++;
+        from = row.next_attempt_at;
+        if (row.url === null) {
+          skips.push(row.id);
+          continue;
+        }
+        if (candidateIds.has(row.id)) continue;
+        if (candidateIds.size >= MAX_CANDIDATES) break scanning;
+        const host = hostOf(row.url);
+        let ids = candidates.get(host);
+        if (!ids) candidates.set(host, (ids = []));
+        if (ids.length >= candidatesPerHost) {
+          hostHasMore.add(host);
+          // rows of a host that filled up during this query: re-query with it filtered out in SQL
+          if (++skippedInRow >= 256) {
+            budget -= read;
+            continue scanning;
+          }
+          continue;
+        }
+        skippedInRow = 0;
+        ids.push(row.id);
+        candidateIds.add(row.id);
+        let urls = urlsByHost.get(host);
+        if (!urls) urlsByHost.set(host, (urls = new Set()));
+        if (urls.size < 50) urls.add(row.url);
+      }
+      complete = read < limit; // the query ran dry before its limit
+      break;
+    }
+    horizon = complete ? now : Math.max(horizon, from);
+    if (full) {
+      lastFullScanAt = now;
+      fullScanCostMs = performance.now() - t0;
+    }
+  }
+
+  /** Full scans cost O(backlog): run them when a busy host ran out of candidates, and now and then. */
+  function wantFullScan(now: number): boolean {
+    if (horizon < 0) return true;
+    const since = now - lastFullScanAt;
+    if (since >= Math.max(2_000, fullScanCostMs * 50)) return true; // expired leases of crashed workers
+    if (since < Math.max(10, fullScanCostMs * 5)) return false;
+    for (const host of hostHasMore) {
+      if ((candidates.get(host)?.length ?? 0) === 0 && (hostActive.get(host) ?? 0) < perHost) return true;
+    }
+    return false;
+  }
+
   /** Claims due events for the free slots and starts sending them. Returns the sends and whether due work was left. */
-  function claimRound(): { started: Promise<void>[]; leftover: boolean } {
+  function claimRound(forceFull = false): { started: Promise<void>[]; leftover: boolean } {
     const now = common.now();
     let globalFree = cfg.concurrency - active;
     if (globalFree <= 0) {
       flushResults();
       return { started: [], leftover: true };
     }
-
-    const excluded: string[] = [];
-    for (const [host, n] of hostActive) {
-      if (n < perHost) continue;
-      for (const u of urlsByHost.get(host) ?? []) if (excluded.length < 500) excluded.push(u);
-    }
-    const picks: { id: string; host: string }[] = [];
     const skips: string[] = [];
-    const pickedPerHost = new Map<string, number>();
+    scanOutbox(now, forceFull || wantFullScan(now), skips);
+
+    const picks: { id: string; host: string }[] = [];
     let leftover = false;
-    let scanned = 0;
-    for (const row of selectDue.iterate({ now, excluded: JSON.stringify(excluded), limit: SCAN_LIMIT })) {
-      scanned++;
-      if (row.url === null) {
-        skips.push(row.id);
+    for (const [host, ids] of candidates) {
+      if (ids.length === 0) {
+        candidates.delete(host);
         continue;
       }
-      if (globalFree === 0) {
-        leftover = true;
-        break;
+      const free = Math.min(globalFree, perHost - (hostActive.get(host) ?? 0));
+      if (free < ids.length) leftover = true;
+      if (free <= 0) continue;
+      const taken = ids.splice(0, free);
+      for (const id of taken) {
+        candidateIds.delete(id);
+        picks.push({ id, host });
       }
-      const host = hostOf(row.url);
-      const used = (hostActive.get(host) ?? 0) + (pickedPerHost.get(host) ?? 0);
-      if (used >= perHost) {
-        leftover = true; // its host is busy: look further for events to other receivers
-        continue;
-      }
-      picks.push({ id: row.id, host });
-      pickedPerHost.set(host, (pickedPerHost.get(host) ?? 0) + 1);
-      globalFree--;
+      globalFree -= taken.length;
+      if (globalFree <= 0) break;
     }
-    if (scanned >= SCAN_LIMIT) leftover = true;
     if (picks.length === 0 && skips.length === 0 && results.length === 0) return { started: [], leftover };
-    // rows whose results are still unrecorded are leased, so the scan above cannot have picked them
+    // rows whose results are still unrecorded are leased, so no scan can have offered them again
     const claimed = commitRound(picks, skips, now);
+    // stale candidates (sent by another worker meanwhile) left slots unused: try the next ones soon
+    if (claimed.length < picks.length) kick();
 
     const started: Promise<void>[] = [];
     for (const ev of claimed) {
       active++;
       hostActive.set(ev.host, (hostActive.get(ev.host) ?? 0) + 1);
-      let urls = urlsByHost.get(ev.host);
-      if (!urls) urlsByHost.set(ev.host, (urls = new Set()));
-      if (urls.size < 50) urls.add(ev.url);
       const p = queue.add(() => send(ev)).finally(() => sends.delete(p));
       sends.add(p);
       started.push(p);
@@ -447,12 +524,13 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
   function kick(): void {
     if (!running || kicked) return;
     kicked = true;
-    setImmediate(() => {
+    // 1 ms lets the sends that finish together share one round, so one transaction (one fsync)
+    setTimeout(() => {
       kicked = false;
       if (!running) return;
       if (timer) clearTimeout(timer);
       loop();
-    });
+    }, 1);
   }
 
   function loop(): void {
@@ -485,7 +563,7 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     },
 
     async tick() {
-      const { started } = claimRound();
+      const { started } = claimRound(true);
       await Promise.all(started);
       flushResults();
       updateDepth(true);

@@ -3,7 +3,7 @@
 // ChainAdapter. RPC trouble never skips a block: the pass is retried with backoff.
 import type { Common } from "../common.js";
 import { type ChainConfig, DEFAULT_REORG_DEPTH } from "../config/schema.js";
-import type { BlockRef, ChainAdapter, Heads, WatchedSet } from "../chains/types.js";
+import type { BlockRef, ChainAdapter, Heads, ScanResult, WatchedSet } from "../chains/types.js";
 import { NonRetryableError, RetryableError } from "../chains/types.js";
 import type { Ledger } from "../ledger/index.js";
 import { backoffDelay, sleep } from "../rpc/retry.js";
@@ -48,6 +48,10 @@ export interface WatcherArgs {
   onEvents?: () => void;
 }
 
+/** a watcher further behind than this logs its catch-up progress */
+export const CATCH_UP_BLOCKS = 1000;
+const PROGRESS_MS = 10_000;
+
 export class DeepReorgError extends NonRetryableError {
   override name = "DeepReorgError";
 }
@@ -55,15 +59,18 @@ export class DeepReorgError extends NonRetryableError {
 /** A watched set that grows as pools derive more addresses; reloads only what is new. */
 function createWatchedSet(ledger: Ledger, chain: string): WatchedSet & { refresh(): void } {
   const set = new Set<string>();
+  let lastId = 0;
   return {
     has: (a) => set.has(a),
     get size() {
       return set.size;
     },
     refresh() {
-      const all = ledger.watchedAddresses(chain);
-      if (all.length === set.size) return;
-      for (const a of all) set.add(a);
+      // pool rows are only ever added (ids grow), so only read what is new
+      for (const row of ledger.watchedAddresses(chain, lastId)) {
+        set.add(row.address);
+        lastId = row.id;
+      }
     },
   };
 }
@@ -87,6 +94,21 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
   let loop: Promise<void> | null = null;
   const stopper = new AbortController();
   let lastHeads: Heads | null = null;
+  /** the next batch, fetched while the current one is written (catch-up); checked like any scan */
+  let prefetch: { from: number; to: number; result: Promise<ScanResult> } | null = null;
+
+  function scanRange(from: number, to: number): Promise<ScanResult> {
+    const p = prefetch;
+    prefetch = null;
+    if (p && p.from === from && p.to === to) return p.result;
+    return adapter.scan(from, to, watched);
+  }
+
+  function startPrefetch(from: number, to: number): void {
+    const result = adapter.scan(from, to, watched);
+    result.catch(() => undefined); // a failed prefetch is simply fetched again
+    prefetch = { from, to, result };
+  }
 
   async function findAncestor(below: number, stored: Map<number, string>): Promise<number> {
     const oldest = Math.min(...stored.keys());
@@ -111,10 +133,14 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
       await adapter.init();
       initialized = true;
     }
-    const heads = await adapter.heads();
-    state.head = heads.head;
     watched.refresh();
     state.watched = watched.size;
+    // The mempool is read BEFORE the head: a transaction that leaves it by being mined is then
+    // in the blocks this pass scans, and is never mistaken for a dropped one.
+    const mempool =
+      chain.kind === "bitcoin" && chain.mempool && adapter.mempool ? await adapter.mempool(watched) : null;
+    const heads = await adapter.heads();
+    state.head = heads.head;
     const now = common.now();
 
     let cursor = ledger.cursor(chain.id);
@@ -144,18 +170,19 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
     if (from > heads.head) {
       const same = lastHeads && lastHeads.head === heads.head && lastHeads.solid === heads.solid;
       lastHeads = heads;
-      if (rollbackTo === undefined && same) return done(from, from - 1, heads, 0, 0, undefined);
+      let events = mempool ? ledger.recordMempool(chain.id, mempool, now, true).events : 0;
+      if (rollbackTo === undefined && same) return done(from, from - 1, heads, 0, events, undefined);
       // Heads moved (confirmations may complete) or a reorg shortened the chain: write that.
-      const r = ledger.recordScan(
+      events += ledger.recordScan(
         { chain: chain.id, heads, blocks: [], transfers: [], rollbackTo, keepBlocks: reorgDepth },
         now,
-      );
-      return done(from, from - 1, heads, 0, r.events, rollbackTo);
+      ).events;
+      return done(from, from - 1, heads, 0, events, rollbackTo);
     }
     lastHeads = heads;
 
     const to = Math.min(heads.head, from + chain.blocks_per_scan - 1);
-    let scan = await adapter.scan(from, to, watched);
+    let scan = await scanRange(from, to);
     checkContiguous(scan.blocks, from, to);
     const parentKnown = rollbackTo !== undefined ? stored.get(rollbackTo) : stored.get(from - 1);
     if (parentKnown !== undefined && scan.blocks[0]!.parentHash !== parentKnown) {
@@ -171,10 +198,10 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
     if (rollbackTo !== undefined)
       log.warn({ ancestor: rollbackTo, depth: tipNumber - rollbackTo }, "reorg detected");
 
-    // Mempool view (where supported), fetched before the write like everything else.
-    const mempool =
-      chain.kind === "bitcoin" && chain.mempool && adapter.mempool ? await adapter.mempool(watched) : null;
-
+    const last = scan.blocks.at(-1)!.number;
+    // Catching up: fetch the next batch while this one is written. Its first block's parent is
+    // checked against this batch's last hash on the next pass, like every scan.
+    if (last < heads.head) startPrefetch(last + 1, Math.min(heads.head, last + chain.blocks_per_scan));
     const r = ledger.recordScan(
       {
         chain: chain.id,
@@ -187,8 +214,9 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
       common.now(),
     );
     let events = r.events;
-    if (mempool) events += ledger.recordMempool(chain.id, mempool, common.now()).events;
-    return done(from, scan.blocks.at(-1)!.number, heads, scan.transfers.length, events, rollbackTo);
+    // Only a pass that reached the head may conclude a transaction left the mempool unmined.
+    if (mempool) events += ledger.recordMempool(chain.id, mempool, common.now(), last >= heads.head).events;
+    return done(from, last, heads, scan.transfers.length, events, rollbackTo);
   }
 
   function checkContiguous(blocks: BlockRef[], from: number, to: number): void {
@@ -201,6 +229,36 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
     }
   }
 
+  // Catch-up progress: logged every PROGRESS_MS while far behind, with speed and an ETA.
+  let progress: { at: number; scanned: number } | null = null;
+  function logProgress(to: number, head: number): void {
+    const lag = head - to;
+    const t = Date.now();
+    if (lag < CATCH_UP_BLOCKS) {
+      if (progress) log.info({ scanned: to, head }, "caught up");
+      progress = null;
+      return;
+    }
+    if (!progress) {
+      progress = { at: t, scanned: to };
+      log.info({ scanned: to, head, behind: lag }, "catching up");
+      return;
+    }
+    if (t - progress.at < PROGRESS_MS) return;
+    const rate = ((to - progress.scanned) * 1000) / (t - progress.at);
+    log.info(
+      {
+        scanned: to,
+        head,
+        behind: lag,
+        blocks_per_s: Math.round(rate),
+        eta_s: rate > 0 ? Math.round(lag / rate) : null,
+      },
+      "catch-up progress",
+    );
+    progress = { at: t, scanned: to };
+  }
+
   function done(
     from: number,
     to: number,
@@ -209,6 +267,7 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
     events: number,
     rollbackTo: number | undefined,
   ): PassResult {
+    logProgress(to, heads.head);
     state.scanned = to;
     state.lagBlocks = Math.max(0, heads.head - to);
     state.lastOkAt = common.now();

@@ -166,25 +166,25 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
         if (hash === null) throw new RetryableError(`block ${height} is beyond the Esplora server's tip`);
         return hash;
       });
-      const headers = await mapLimit(hashes, REQUESTS_IN_FLIGHT, header);
-      const pages = headers.flatMap((h, b) =>
+      const blockHeaders = await mapLimit(hashes, REQUESTS_IN_FLIGHT, header);
+      const pages = blockHeaders.flatMap((h, b) =>
         range(0, Math.ceil(h.tx_count / ESPLORA_TXS_PER_PAGE) - 1).map((p) => ({
           b,
           start: p * ESPLORA_TXS_PER_PAGE,
         })),
       );
       const results = await mapLimit(pages, REQUESTS_IN_FLIGHT, ({ b, start }) =>
-        page(headers[b]!, start, watched),
+        page(blockHeaders[b]!, start, watched),
       );
 
-      const counted = new Array<number>(headers.length).fill(0);
+      const counted = new Array<number>(blockHeaders.length).fill(0);
       const transfers: Transfer[] = [];
       results.forEach((r, i) => {
         counted[pages[i]!.b]! += r.count;
         transfers.push(...r.transfers);
       });
       const blocks: BlockRef[] = [];
-      headers.forEach((h, b) => {
+      blockHeaders.forEach((h, b) => {
         if (h.height !== from + b)
           throw new RpcError(`block ${h.id}: height ${h.height}, expected ${from + b}`);
         if (counted[b] !== h.tx_count)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createBitcoinAdapter } from "../../../src/chains/bitcoin/adapter.js";
 import { NonRetryableError, type ChainAdapter, type Transfer } from "../../../src/chains/types.js";
-import { type AddressType, type BitcoindNode, startBitcoind } from "../../helpers/bitcoind.js";
+import { type AddressType, type BitcoindNode, freePort, startBitcoind } from "../../helpers/bitcoind.js";
 import { BTC, bitcoinChain, manyAddresses, watchedSet } from "./setup.js";
 
 let node: BitcoindNode;
@@ -59,6 +59,14 @@ describe("init", () => {
     const a = createBitcoinAdapter({ chain: bitcoinChain(node.rpcBase), assets: BTC, auth: node.auth });
     adapters.push(a);
     await expect(a.heads()).resolves.toEqual({ head: await node.height() });
+  });
+
+  test("behavior: an unreachable first URL fails over to the next", async () => {
+    const dead = `http://${node.auth}@127.0.0.1:${await freePort()}`;
+    const a = createBitcoinAdapter({ chain: bitcoinChain(dead, { rpc: [dead, node.rpcUrl] }), assets: BTC });
+    adapters.push(a);
+    await a.init();
+    expect(await a.heads()).toEqual({ head: await node.height() });
   });
 
   test("error: a wrong password says so and is not retried for long", async () => {

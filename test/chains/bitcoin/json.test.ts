@@ -31,10 +31,16 @@ describe("parseJsonKeepingNumbers", () => {
     });
   });
 
-  test("behavior: amounts a float would round stay exact", () => {
-    // 0.1 + 0.2 style: as a float 20999999.99999999 * 1e8 is 2099999999999999.2, not an integer.
-    const { v } = parseJsonKeepingNumbers('{"v": 20999999.99999999}') as { v: string };
+  test("behavior: amounts stay exact decimal text, where float maths would not", () => {
+    const { v, w } = parseJsonKeepingNumbers('{"v": 20999999.99999999, "w": 0.29}') as {
+      v: string;
+      w: string;
+    };
+    expect(v).toBe("20999999.99999999");
     expect(satsFromBtcText(v)).toBe(2099999999999999n);
+    // What a float path risks: 0.29 BTC × 1e8 is not 29000000.
+    expect(0.29 * 1e8).not.toBe(29000000);
+    expect(satsFromBtcText(w)).toBe(29000000n);
     expect(satsFromBtcText("0.00000001")).toBe(1n);
     expect(satsFromBtcText("12.50002820")).toBe(1250002820n);
   });

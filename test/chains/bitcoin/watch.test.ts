@@ -1,0 +1,123 @@
+// Bitcoin end to end: the real adapter against a regtest bitcoind, through the shared watcher loop
+// into orders, payments and events.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { type BitcoindNode, startBitcoind } from "../../helpers/bitcoind.js";
+import { type WatchHarness, createWatchHarness } from "../../helpers/watch-harness.js";
+
+let node: BitcoindNode;
+let h: WatchHarness | undefined;
+
+beforeAll(async () => {
+  node = await startBitcoind();
+  await node.fund();
+});
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+afterAll(async () => {
+  await node?.stop();
+});
+
+/** A watcher from the next block on, over a static pool of fresh wallet addresses. */
+async function harness(opts: { mempool: boolean }): Promise<WatchHarness> {
+  const pool: string[] = [];
+  for (let i = 0; i < 3; i++) pool.push(await node.newAddress(i % 2 ? "bech32m" : "bech32"));
+  h = createWatchHarness({
+    poolText: pool.join("\n"),
+    rates: { USD: { BTC: "100000" } },
+    chain: {
+      id: "btc",
+      kind: "bitcoin",
+      backend: "core",
+      network: "regtest",
+      rpc: [node.rpcUrl],
+      mempool: opts.mempool,
+      poll_interval_ms: 50,
+      start_block: (await node.height()) + 1,
+      request_timeout_ms: 2000,
+      pool: { source: "static", cooldown_minutes: 10, low_water: 0 },
+    },
+    assets: [{ id: "BTC", chain: "btc", decimals: 8, confirmations: 2 }],
+  });
+  return h;
+}
+
+/** sendtoaddress with BIP125 replaceability, so bumpfee can replace it */
+const sendReplaceable = (address: string, btc: string) =>
+  node.rpc<string>("sendtoaddress", [address, btc, "", "", false, true], node.wallet);
+
+describe("bitcoin orders", () => {
+  test("default: seen in the mempool → processing; two confirmations → paid, exact satoshi", async () => {
+    const w = await harness({ mempool: true });
+    const o = w.createOrder({ merchant_order_id: "B-1", currency: "BTC", amount: "0.12345678" });
+    const address = o.options[0]!.address;
+    expect(address).toMatch(/^bcrt1/);
+    const txid = await node.send(address, "0.12345678");
+    await w.sync();
+    expect(w.order(o.id).status).toBe("processing");
+    expect(w.payments(o.id)).toEqual([
+      expect.objectContaining({ txid, amount: "0.12345678", status: "seen" }),
+    ]);
+    await node.mine(1);
+    await w.sync();
+    expect(w.order(o.id).status).toBe("processing");
+    await node.mine(1);
+    await w.sync();
+    expect(w.order(o.id)).toMatchObject({ status: "paid", paid_amount: "0.12345678" });
+    expect(w.payments(o.id)).toEqual([
+      expect.objectContaining({ txid, amount: "0.12345678", status: "confirmed" }),
+    ]);
+    expect(w.eventTypes(o.id)).toEqual([
+      "payment.seen",
+      "order.processing",
+      "payment.confirmed",
+      "order.paid",
+    ]);
+  });
+
+  test("behavior: a fee bump (RBF) reverts the replaced mempool payment; the replacement pays", async () => {
+    const w = await harness({ mempool: true });
+    const o = w.createOrder({ merchant_order_id: "B-2", currency: "USD", amount: "30000", assets: ["BTC"] });
+    expect(o.options[0]).toMatchObject({ asset: "BTC", amount_due: "0.3" });
+    const original = await sendReplaceable(o.options[0]!.address, "0.3");
+    await w.sync();
+    expect(w.order(o.id).status).toBe("processing");
+    const { txid: replacement } = await node.rpc<{ txid: string }>("bumpfee", [original], node.wallet);
+    await w.sync();
+    const byTx = () => Object.fromEntries(w.payments(o.id).map((p) => [p.txid, p.status]));
+    expect(byTx()).toEqual({ [original]: "reverted", [replacement]: "seen" });
+    expect(w.order(o.id).status).toBe("processing");
+    await node.mine(2);
+    await w.sync();
+    expect(byTx()).toEqual({ [original]: "reverted", [replacement]: "confirmed" });
+    expect(w.order(o.id)).toMatchObject({ status: "paid", paid_amount: "30000" });
+    expect(w.eventTypes(o.id)).toContain("payment.reverted");
+  });
+
+  test("behavior: a reorg that drops the paying block reverts the payment; mined again, it pays", async () => {
+    const w = await harness({ mempool: false });
+    const o = w.createOrder({ merchant_order_id: "B-3", currency: "BTC", amount: "1" });
+    const address = o.options[0]!.address;
+    const txid = await node.send(address, "1");
+    const [paying] = await node.mine(2);
+    await w.sync();
+    expect(w.order(o.id).status).toBe("paid");
+
+    // Replace both blocks with three that leave the transaction out (it goes back to the mempool).
+    await node.rpc("invalidateblock", [paying]);
+    const elsewhere = await node.newAddress("bech32");
+    for (let i = 0; i < 3; i++) await node.rpc("generateblock", [elsewhere, []]);
+    expect(await node.rpc<string[]>("getrawmempool")).toContain(txid);
+    await w.sync();
+    expect(w.payments(o.id)).toEqual([expect.objectContaining({ txid, status: "reverted" })]);
+    expect(w.order(o.id).status).not.toBe("paid");
+    expect(w.eventTypes(o.id)).toContain("payment.reverted");
+
+    await node.mine(2); // the transaction is mined again, in a new block
+    await w.sync();
+    expect(w.order(o.id)).toMatchObject({ status: "paid", paid_amount: "1" });
+    const confirmed = w.payments(o.id).filter((p) => p.status === "confirmed");
+    expect(confirmed.map((p) => p.txid)).toEqual([txid]);
+  });
+});

@@ -1,0 +1,178 @@
+// kill -9 at random moments while orders are created and paid: after the last restart every order
+// matches an independent recomputation from the chain, every payment is stored once, every event
+// reached the merchant (same bytes every time), and SQLite's integrity check passes.
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/chains/evm/anvil.js";
+import { type TestAnvil, startAnvil } from "../helpers/anvil.js";
+import { type EvmKit, createEvmKit } from "../helpers/evm.js";
+import { seededRandom } from "../helpers/flaky-proxy.js";
+import {
+  type DaemonProcess,
+  type Receiver,
+  SEED,
+  allEvents,
+  apiRetry,
+  integrityCheck,
+  recordResult,
+  seqGaps,
+  size,
+  sleep,
+  spawnDaemon,
+  startReceiver,
+  tempDir,
+  undeliveredEvents,
+  waitFor,
+  withDb,
+  writeDaemonConfig,
+} from "./harness.js";
+import {
+  type PlannedOrder,
+  acceptCreated,
+  compareWithDatabase,
+  createBody,
+  createCustomer,
+  expectedFromChain,
+  planOrders,
+} from "./shop.js";
+
+const KILLS = size(10, 60);
+const ORDERS = size(21, 105);
+
+let anvil: TestAnvil;
+let kit: EvmKit;
+let token: string;
+let receiver: Receiver;
+let daemon: DaemonProcess | undefined;
+const tmp = tempDir("crash");
+
+beforeAll(async () => {
+  anvil = await startAnvil({ chainId: 31337 });
+  kit = await createEvmKit(anvil.url);
+  token = await kit.deployToken({ decimals: 6, symbol: "USDT" });
+  await kit.mintToken(token, kit.accounts[1]!, 10n ** 15n);
+  receiver = await startReceiver(SEED);
+});
+
+afterAll(async () => {
+  await daemon?.kill("SIGKILL");
+  await receiver?.close();
+  kit?.close();
+  await anvil?.stop();
+  tmp.remove();
+});
+
+describe("crash: SIGKILL at random moments", () => {
+  it(`behavior: ${KILLS} kills while ${ORDERS} orders are created and paid lose nothing and count nothing twice`, async () => {
+    const started = Date.now();
+    const random = seededRandom(SEED + 1);
+    const port = await freePort();
+    const cfg = writeDaemonConfig({
+      dir: tmp.dir,
+      port,
+      rpc: [anvil.url],
+      token,
+      startBlock: (await kit.blockNumber()) + 1,
+      poolSize: ORDERS + 5,
+      ethConfirmations: 2,
+      tokenConfirmations: 3,
+    });
+    const logFile = join(tmp.dir, "daemon.log");
+    const base = () => `http://127.0.0.1:${port}`;
+    const orders = planOrders(ORDERS, SEED, "crash");
+    const customer = createCustomer(anvil, kit, token);
+
+    // The shop and its customers: create over HTTP (re-sent until answered; the same body is
+    // idempotent), pay on the chain, whatever the daemon is doing.
+    let driverDone = false;
+    const driver = (async () => {
+      for (const o of orders) {
+        acceptCreated(o, await apiRetry(base, "POST", "/v1/orders", createBody(o, receiver.url), 120_000));
+        await customer.pay(o);
+        if (random() < 0.3) await sleep(Math.floor(random() * 150));
+      }
+      // confirmations complete only with more blocks
+      for (let i = 0; i < 4; i++) {
+        await kit.mine(1);
+        await sleep(100);
+      }
+      driverDone = true;
+    })();
+    driver.catch(() => undefined);
+
+    let kills = 0;
+    let unexpectedExits = 0;
+    let killedBeforeReady = 0;
+    while (kills < KILLS || !driverDone) {
+      daemon = spawnDaemon(cfg.path, port, logFile);
+      let ready = false;
+      daemon.ready.then(
+        () => (ready = true),
+        () => undefined,
+      );
+      // a random moment: during start-up, migrations and pool import, or while busy
+      await sleep(100 + Math.floor(random() * 1400));
+      if (!daemon.alive()) {
+        unexpectedExits++;
+        console.error(`[chaos] daemon exited on its own: ${daemon.stderr()}`);
+      }
+      await daemon.kill("SIGKILL");
+      kills++;
+      if (!ready) killedBeforeReady++;
+      if (kills > KILLS * 4) throw new Error("the driver made no progress across many restarts");
+    }
+    await driver;
+
+    // The last start: let it settle, then stop it politely.
+    daemon = spawnDaemon(cfg.path, port, logFile);
+    await daemon.ready;
+    const head = await kit.blockNumber();
+    const sent = orders.reduce((n, o) => n + o.payments.length, 0);
+    await waitFor(
+      "the watcher to reach the head with every payment confirmed",
+      () =>
+        withDb(cfg.dbPath, (db) => {
+          const cur = db.prepare("SELECT next_block FROM chain_cursors").pluck().get() as number | undefined;
+          const confirmed = db.prepare("SELECT count(*) FROM payments WHERE status = 'confirmed'").pluck().get();
+          return cur !== undefined && cur > head && confirmed === sent;
+        }),
+      60_000,
+    );
+    // claims held by killed processes come back when their lease (timeout_ms × 2 + 10 s) ends
+    await waitFor("every event to reach the receiver", () => undeliveredEvents(cfg.dbPath, receiver).length === 0, 60_000, 200);
+    await daemon.kill("SIGTERM");
+    const exit = await daemon.exited;
+    expect(exit.code).toBe(0);
+
+    expect(integrityCheck(cfg.dbPath)).toBe("ok");
+    const events = allEvents(cfg.dbPath);
+    const expected = await expectedFromChain(anvil, token, orders, Date.now());
+    const mismatches = compareWithDatabase(cfg.dbPath, expected, events);
+    const statuses = [...expected.values()].reduce<Record<string, number>>(
+      (m, e) => ((m[e.status] = (m[e.status] ?? 0) + 1), m),
+      {},
+    );
+    const duplicatesSent = receiver.deliveries.length - receiver.acked.size;
+    recordResult({
+      scenario: "crash (kill -9)",
+      faults: `${kills} kills (${killedBeforeReady} during start-up)`,
+      checked: `${expected.size} orders ${JSON.stringify(statuses)}, ${sent} payments`,
+      delivered: `${receiver.acked.size} events (${duplicatesSent} extra sends)`,
+      mismatches:
+        mismatches.length + receiver.conflicts.length + receiver.badSignatures + seqGaps(events).length + unexpectedExits,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+
+    expect(mismatches).toEqual([]);
+    expect(unexpectedExits).toBe(0);
+    expect(kills).toBeGreaterThanOrEqual(KILLS);
+    expect(expected.size).toBe(ORDERS);
+    // every kind of outcome was exercised
+    expect(Object.keys(statuses).sort()).toEqual(["overpaid", "paid", "paid_late", "partially_paid", "pending"]);
+    expect(receiver.conflicts).toEqual([]);
+    expect(receiver.badSignatures).toBe(0);
+    expect(seqGaps(events)).toEqual([]);
+    expect(events.filter((e) => e.url !== null && !receiver.acked.has(e.id))).toEqual([]);
+    expect(events.length).toBeGreaterThan(ORDERS);
+  });
+});
