@@ -41,7 +41,14 @@ const server = createServer((req, res) => {
       const stale = orderId && event.seq !== null && event.seq <= (lastSeq.get(orderId) ?? 0);
       if (!stale) {
         if (orderId && event.seq !== null) lastSeq.set(orderId, event.seq);
-        console.log(JSON.stringify({ received: event.id, type: event.type, seq: event.seq, status: event.order?.status ?? null }));
+        console.log(
+          JSON.stringify({
+            received: event.id,
+            type: event.type,
+            seq: event.seq,
+            status: event.order?.status ?? null,
+          }),
+        );
       }
     }
     res.writeHead(200, { "content-type": "text/plain" }).end("ok");

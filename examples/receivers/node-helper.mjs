@@ -28,7 +28,14 @@ const server = createServer((req, res) => {
         // an older state than one already applied: record it, do not go back in time
       } else {
         if (orderId && event.seq !== null) lastSeq.set(orderId, event.seq);
-        console.log(JSON.stringify({ received: event.id, type: event.type, seq: event.seq, status: event.order?.status ?? null }));
+        console.log(
+          JSON.stringify({
+            received: event.id,
+            type: event.type,
+            seq: event.seq,
+            status: event.order?.status ?? null,
+          }),
+        );
       }
     }
     res.writeHead(200, { "content-type": "text/plain" }).end("ok");

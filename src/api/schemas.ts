@@ -5,6 +5,20 @@ import { ORDER_STATUSES } from "../core/reconcile.js";
 const decimal = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 const tolerance = /^(0|[1-9][0-9]*)(\.[0-9]+)?%?$/;
 
+export const METADATA_MAX_DEPTH = 32;
+
+/** True when a parsed JSON value nests at most `max` arrays/objects deep; iterative, so any depth is safe. */
+export function nestsAtMost(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth + 1 > max) return false;
+    for (const child of Object.values(v as object)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
 export const createOrderBody = z
   .object({
     merchant_order_id: z
@@ -29,7 +43,14 @@ export const createOrderBody = z
       }, "must be an http(s) URL without credentials"),
     metadata: z
       .record(z.string(), z.unknown())
-      .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= 4096, "must be at most 4 KiB of JSON")
+      .superRefine((m, ctx) => {
+        // depth first: JSON.stringify (here, and in the request hash) recurses, so a hostile
+        // 20,000-deep body would overflow the stack and answer 500
+        if (!nestsAtMost(m, METADATA_MAX_DEPTH))
+          ctx.addIssue({ code: "custom", message: `must nest at most ${METADATA_MAX_DEPTH} levels deep` });
+        else if (Buffer.byteLength(JSON.stringify(m)) > 4096)
+          ctx.addIssue({ code: "custom", message: "must be at most 4 KiB of JSON" });
+      })
       .optional(),
     underpaid_tolerance: z
       .string()

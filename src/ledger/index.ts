@@ -153,7 +153,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
        ON CONFLICT (chain, txid, idx, asset) DO NOTHING`,
     ),
     movePayment: db.prepare(
-      `UPDATE payments SET block_number = ?, block_hash = ?, block_time = ?, status = 'seen', late = ?, updated_at = ?
+      `UPDATE payments SET block_number = ?, block_hash = ?, block_time = ?, status = ?, late = ?, updated_at = ?
        WHERE id = ?`,
     ),
     setPaymentStatus: db.prepare("UPDATE payments SET status = ?, updated_at = ? WHERE id = ?"),
@@ -286,8 +286,8 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
   }
   let eventsWritten = 0;
 
-  /** Run the state machine for one order, store the result and its events. */
-  function recompute(orderId: string, now: number): void {
+  /** Run the state machine for one order and store its status; returns the order events it causes. */
+  function reconcileAndStore(orderId: string, now: number): OrderEventType[] {
     const row = loadOrder(orderId);
     const options = q.options.all(orderId);
     const optionByAsset = new Map(options.map((o) => [o.asset, o]));
@@ -316,10 +316,26 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
     if (result.status !== row.status || paid.toString() !== row.paid_amount) {
       q.updateStatus.run(result.status, paid.toString(), now, orderId);
     }
-    for (const type of result.events) appendEvent(type, orderId, null, now);
     if (result.status !== row.status) {
       common.logger.info({ order: orderId, from: row.status, to: result.status }, "order status changed");
     }
+    return result.events;
+  }
+
+  /** Recompute an order and append the events of its new status. */
+  function recompute(orderId: string, now: number): void {
+    for (const type of reconcileAndStore(orderId, now)) appendEvent(type, orderId, null, now);
+  }
+
+  /**
+   * A payment of an order changed (already written): recompute the order first, so every event
+   * body shows the state after this change, then append the payment's events and the order's.
+   */
+  function paymentChanged(paymentId: string, orderId: string, types: PaymentEventType[], now: number): void {
+    const orderEvents = reconcileAndStore(orderId, now);
+    const stored = q.paymentById.get(paymentId)!;
+    for (const type of types) appendEvent(type, orderId, stored, now);
+    for (const type of orderEvents) appendEvent(type, orderId, null, now);
   }
 
   function isConfirmed(p: PaymentRow, heads: Heads): boolean {
@@ -330,7 +346,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
   }
 
   /** Insert a newly found transfer, attributed to the order bound to its address (if any). */
-  function insertTransfer(chain: string, t: Transfer, now: number, touched: Set<string>): void {
+  function insertTransfer(chain: string, t: Transfer, now: number, heads: Heads | null): void {
     const binding = q.liveBinding.get(chain, t.address);
     const order = binding ? loadOrder(binding.order_id) : undefined;
     const offered = order ? q.options.all(order.id).some((o) => o.asset === t.asset) : false;
@@ -352,16 +368,22 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
       now,
     };
     if (q.insertPayment.run(row).changes === 0) return;
-    const stored = q.paymentById.get(row.id)!;
     common.logger.info(
       { chain, txid: t.txid, index: t.index, asset: t.asset, amount: row.amount, order: row.order_id },
       "payment seen",
     );
+    // Found already deep enough (catch-up): seen and confirmed at once, one recompute.
+    const confirmed = heads !== null && isConfirmed(q.paymentById.get(row.id)!, heads);
+    if (confirmed) q.setPaymentStatus.run("confirmed", now, row.id);
     if (order) {
-      appendEvent("payment.seen", order.id, stored, now);
-      touched.add(order.id);
+      paymentChanged(
+        row.id,
+        order.id,
+        confirmed ? ["payment.seen", "payment.confirmed"] : ["payment.seen"],
+        now,
+      );
     } else {
-      appendEvent("payment.unattributed", null, stored, now);
+      appendEvent("payment.unattributed", null, q.paymentById.get(row.id)!, now);
     }
   }
 
@@ -471,7 +493,6 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
   }
 
   const recordScanTx = db.transaction((w: ScanWrite, now: number) => {
-    const touched = new Set<string>();
     const key = (txid: string, index: number, asset: string) => `${txid}:${index}:${asset}`;
     const incoming = new Set(w.transfers.map((t) => key(t.txid, t.index, t.asset)));
     if (w.rollbackTo !== undefined) {
@@ -479,28 +500,35 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
       for (const p of q.paymentsAbove.all(w.chain, w.rollbackTo)) {
         if (incoming.has(key(p.txid, p.idx, p.asset))) continue; // found again in the new chain: moved below
         q.setPaymentStatus.run("reverted", now, p.id);
-        const stored = q.paymentById.get(p.id)!;
         common.logger.warn({ chain: w.chain, txid: p.txid, order: p.order_id }, "payment reverted by reorg");
-        if (p.order_id) {
-          appendEvent("payment.reverted", p.order_id, stored, now);
-          touched.add(p.order_id);
-        }
+        if (p.order_id) paymentChanged(p.id, p.order_id, ["payment.reverted"], now);
       }
     }
     for (const t of w.transfers) {
       const existing = q.paymentByKey.get(w.chain, t.txid, t.index, t.asset);
       if (!existing) {
-        insertTransfer(w.chain, t, now, touched);
+        insertTransfer(w.chain, t, now, w.heads);
         continue;
       }
       if (t.block && (existing.block_hash !== t.block.hash || existing.status === "reverted")) {
         const order = existing.order_id ? loadOrder(existing.order_id) : undefined;
         const late = order && t.block.timestamp > order.expires_at ? 1 : 0;
-        q.movePayment.run(t.block.number, t.block.hash, t.block.timestamp, late, now, existing.id);
-        if (existing.status === "reverted" && existing.order_id) {
-          appendEvent("payment.seen", existing.order_id, q.paymentById.get(existing.id)!, now);
+        // moved to another block by a reorg, or back after being reverted: confirmations count from
+        // the new block; a payment that stays confirmed is not reported again
+        const confirmed = isConfirmed({ ...existing, block_number: t.block.number }, w.heads);
+        const status = confirmed ? "confirmed" : "seen";
+        q.movePayment.run(t.block.number, t.block.hash, t.block.timestamp, status, late, now, existing.id);
+        if (existing.order_id) {
+          const types: PaymentEventType[] =
+            existing.status === "reverted"
+              ? confirmed
+                ? ["payment.seen", "payment.confirmed"]
+                : ["payment.seen"]
+              : existing.status === "seen" && confirmed
+                ? ["payment.confirmed"]
+                : [];
+          paymentChanged(existing.id, existing.order_id, types, now);
         }
-        if (existing.order_id) touched.add(existing.order_id);
       }
     }
     for (const b of w.blocks) q.upsertBlock.run(w.chain, b.number, b.hash, b.parentHash, b.timestamp);
@@ -519,33 +547,24 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
       if (!isConfirmed(p, w.heads)) continue;
       q.setPaymentStatus.run("confirmed", now, p.id);
       common.logger.info({ chain: w.chain, txid: p.txid, order: p.order_id }, "payment confirmed");
-      if (p.order_id) {
-        appendEvent("payment.confirmed", p.order_id, q.paymentById.get(p.id)!, now);
-        touched.add(p.order_id);
-      }
+      if (p.order_id) paymentChanged(p.id, p.order_id, ["payment.confirmed"], now);
     }
-    for (const id of touched) recompute(id, now);
-    return touched.size;
   });
 
   const recordMempoolTx = db.transaction(
     (chain: string, transfers: Transfer[], now: number, settleMissing: boolean) => {
-      const touched = new Set<string>();
       const present = new Set(transfers.map((t) => `${t.txid}:${t.index}:${t.asset}`));
       for (const t of transfers) {
         if (!q.paymentByKey.get(chain, t.txid, t.index, t.asset))
-          insertTransfer(chain, { ...t, block: null }, now, touched);
+          insertTransfer(chain, { ...t, block: null }, now, null);
       }
       // Left the mempool without being mined (replaced or dropped): never counted.
       for (const p of settleMissing ? q.mempoolOnChain.all(chain) : []) {
         if (present.has(`${p.txid}:${p.idx}:${p.asset}`)) continue;
         q.setPaymentStatus.run("reverted", now, p.id);
-        if (p.order_id) {
-          appendEvent("payment.reverted", p.order_id, q.paymentById.get(p.id)!, now);
-          touched.add(p.order_id);
-        }
+        common.logger.warn({ chain, txid: p.txid, order: p.order_id }, "payment left the mempool unmined");
+        if (p.order_id) paymentChanged(p.id, p.order_id, ["payment.reverted"], now);
       }
-      for (const id of touched) recompute(id, now);
     },
   );
 
@@ -672,11 +691,14 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
         const offered = q.options.all(orderId).some((o) => o.asset === p.asset);
         const late = (p.block_time ?? now) > order.expires_at ? 1 : 0;
         q.assign.run(orderId, offered ? 0 : 1, late, now, paymentId);
-        const stored = q.paymentById.get(paymentId)!;
-        appendEvent(p.status === "confirmed" ? "payment.confirmed" : "payment.seen", orderId, stored, now);
-        recompute(orderId, now);
+        paymentChanged(
+          paymentId,
+          orderId,
+          p.status === "confirmed" ? ["payment.confirmed"] : ["payment.seen"],
+          now,
+        );
         common.logger.info({ payment: paymentId, order: orderId }, "payment assigned by hand");
-        return views.payment(stored);
+        return views.payment(q.paymentById.get(paymentId)!);
       })();
     },
     recordScan(w, now) {

@@ -105,17 +105,33 @@ export function notifyMetrics(registry: Registry): NotifyMetrics {
       help: "events waiting for delivery (state pending)",
       registers: [registry],
     }),
-    inFlight: new Gauge({ name: "depositd_notify_in_flight", help: "callback requests in flight", registers: [registry] }),
+    inFlight: new Gauge({
+      name: "depositd_notify_in_flight",
+      help: "callback requests in flight",
+      registers: [registry],
+    }),
   };
   metricsByRegistry.set(registry, m);
   return m;
 }
 
 /** Delay before the next attempt after failed attempt `attempt` (1-based), ±20 % jitter; null = no more tries. */
-export function retryDelayMs(schedule: readonly number[], attempt: number, random: () => number = Math.random): number | null {
+export function retryDelayMs(
+  schedule: readonly number[],
+  attempt: number,
+  random: () => number = Math.random,
+): number | null {
   const base = schedule[attempt - 1];
   if (base === undefined) return null;
   return Math.round(base * 1000 * (0.8 + 0.4 * random()));
+}
+
+/** "scheme://authority/" as written in the URL, or null when no "/" ends the authority. */
+export function originPrefix(url: string): string | null {
+  const start = url.indexOf("//");
+  if (start < 0) return null;
+  const slash = url.indexOf("/", start + 2);
+  return slash < 0 ? null : url.slice(0, slash + 1);
 }
 
 function errorText(e: unknown): string {
@@ -151,15 +167,19 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     connections: perHost,
     headersTimeout: cfg.timeout_ms,
     bodyTimeout: cfg.timeout_ms,
-    connect: allowPrivate ? { timeout: cfg.timeout_ms } : { timeout: cfg.timeout_ms, lookup: publicOnlyLookup },
+    connect: allowPrivate
+      ? { timeout: cfg.timeout_ms }
+      : { timeout: cfg.timeout_ms, lookup: publicOnlyLookup },
   });
   const queue = new PQueue({ concurrency: cfg.concurrency });
 
   // due rows from `from` on, in due order; hosts whose candidate list is full are filtered out in SQL
+  // by URL prefix ("https://host:port/"), so per-order callback URLs are filtered as well
   const selectDue = db.prepare<[{ from: number; now: number; excluded: string; limit: number }], DueRow>(
     `SELECT id, url, next_attempt_at FROM events
       WHERE state = 'pending' AND next_attempt_at >= @from AND next_attempt_at <= @now AND lease_until < @now
-        AND (url IS NULL OR url NOT IN (SELECT value FROM json_each(@excluded)))
+        AND (url IS NULL OR NOT EXISTS (
+          SELECT 1 FROM json_each(@excluded) e WHERE substr(events.url, 1, length(e.value)) = e.value))
       ORDER BY next_attempt_at LIMIT @limit`,
   );
   const claim = db.prepare<
@@ -170,7 +190,9 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
       WHERE id = @id AND state = 'pending' AND next_attempt_at <= @now AND lease_until < @now
       RETURNING id, url, body, seq, attempts`,
   );
-  const markSkipped = db.prepare(`UPDATE events SET state = 'skipped' WHERE id = ? AND state = 'pending' AND url IS NULL`);
+  const markSkipped = db.prepare(
+    `UPDATE events SET state = 'skipped' WHERE id = ? AND state = 'pending' AND url IS NULL`,
+  );
   const markDelivered = db.prepare(
     `UPDATE events SET state = 'delivered', delivered_at = @at, lease_owner = NULL, lease_until = 0
       WHERE id = @id AND state = 'pending'`,
@@ -205,7 +227,7 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
   let horizon = -1; // every due row up to here has been seen by a scan
   let lastFullScanAt = -Infinity;
   let fullScanCostMs = 0;
-  const urlsByHost = new Map<string, Set<string>>();
+  const prefixesByHost = new Map<string, Set<string>>();
   const hostOfUrl = new Map<string, string>();
   const inFlight = new Set<AbortController>();
   const sends = new Set<Promise<void>>();
@@ -302,11 +324,12 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     let from = full || horizon < 0 ? -1 : horizon - TAIL_SLACK_MS;
     let budget = SCAN_LIMIT;
     let complete = false;
+    let restartedAt = -Infinity;
     scanning: while (budget > 0) {
       const excluded: string[] = [];
       for (const [host, ids] of candidates) {
         if (ids.length < candidatesPerHost) continue;
-        for (const u of urlsByHost.get(host) ?? []) excluded.push(u);
+        for (const prefix of prefixesByHost.get(host) ?? []) excluded.push(prefix);
       }
       const limit = budget;
       let read = 0;
@@ -326,7 +349,8 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
         if (ids.length >= candidatesPerHost) {
           hostHasMore.add(host);
           // rows of a host that filled up during this query: re-query with it filtered out in SQL
-          if (++skippedInRow >= 256) {
+          if (++skippedInRow >= 256 && from > restartedAt) {
+            restartedAt = from;
             budget -= read;
             continue scanning;
           }
@@ -335,9 +359,10 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
         skippedInRow = 0;
         ids.push(row.id);
         candidateIds.add(row.id);
-        let urls = urlsByHost.get(host);
-        if (!urls) urlsByHost.set(host, (urls = new Set()));
-        if (urls.size < 50) urls.add(row.url);
+        const prefix = originPrefix(row.url);
+        let prefixes = prefixesByHost.get(host);
+        if (!prefixes) prefixesByHost.set(host, (prefixes = new Set()));
+        if (prefix && prefixes.size < 50) prefixes.add(prefix);
       }
       complete = read < limit; // the query ran dry before its limit
       break;
@@ -373,6 +398,7 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     scanOutbox(now, forceFull || wantFullScan(now), skips);
 
     const picks: { id: string; host: string }[] = [];
+    const served: string[] = [];
     let leftover = false;
     for (const [host, ids] of candidates) {
       if (ids.length === 0) {
@@ -387,8 +413,15 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
         candidateIds.delete(id);
         picks.push({ id, host });
       }
+      served.push(host);
       globalFree -= taken.length;
       if (globalFree <= 0) break;
+    }
+    // hosts just served go to the back, so a full global limit cannot always favour the same hosts
+    for (const host of served) {
+      const ids = candidates.get(host);
+      candidates.delete(host);
+      if (ids && ids.length > 0) candidates.set(host, ids);
     }
     if (picks.length === 0 && skips.length === 0 && results.length === 0) return { started: [], leftover };
     // rows whose results are still unrecorded are leased, so no scan can have offered them again
@@ -413,13 +446,17 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     const t0 = performance.now();
     const ac = new AbortController();
     inFlight.add(ac);
-    const deadline = setTimeout(() => ac.abort(new TimeoutAbort(`timeout after ${cfg.timeout_ms} ms`)), cfg.timeout_ms);
+    const deadline = setTimeout(
+      () => ac.abort(new TimeoutAbort(`timeout after ${cfg.timeout_ms} ms`)),
+      cfg.timeout_ms,
+    );
     let status: number | null = null;
     let error: string | null = null;
     let response: string | null = null;
     try {
       const url = new URL(ev.url);
-      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("callback URL must be http(s)");
+      if (url.protocol !== "http:" && url.protocol !== "https:")
+        throw new Error("callback URL must be http(s)");
       const host = urlHost(url);
       // the lookup hook only runs for names; IP literals are checked here
       if (!allowPrivate && isIP(host)) {
@@ -481,9 +518,15 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     metrics.attempts.inc({ result: outcome });
     metrics.latency.observe({ result: outcome }, latencyMs / 1000);
     if (outcome === "dead") {
-      log.warn({ event: ev.id, host: ev.host, attempts: ev.attempts, status, error }, "callback dead after last retry");
+      log.warn(
+        { event: ev.id, host: ev.host, attempts: ev.attempts, status, error },
+        "callback dead after last retry",
+      );
     } else if (outcome === "retry") {
-      log.debug({ event: ev.id, host: ev.host, attempt: ev.attempts, status, error }, "callback failed, will retry");
+      log.debug(
+        { event: ev.id, host: ev.host, attempt: ev.attempts, status, error },
+        "callback failed, will retry",
+      );
     }
     active--;
     const n = (hostActive.get(ev.host) ?? 1) - 1;

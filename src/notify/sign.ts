@@ -5,6 +5,7 @@ import { createHmac } from "node:crypto";
 export function signatureHeader(body: string, secrets: string[], t: number): string {
   const ts = Math.floor(t);
   const parts = [`t=${ts}`];
-  for (const secret of secrets) parts.push(`v1=${createHmac("sha256", secret).update(`${ts}.`).update(body).digest("hex")}`);
+  for (const secret of secrets)
+    parts.push(`v1=${createHmac("sha256", secret).update(`${ts}.`).update(body).digest("hex")}`);
   return parts.join(",");
 }

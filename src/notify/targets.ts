@@ -81,7 +81,9 @@ export function blockedAddressReason(ip: string): string | null {
   if (family === 4) {
     const n = ipv4ToBigint(ip);
     if (n === null) return `${ip} is not an IP address`;
-    return BLOCKED_V4.some((r) => inRange(n, r, 32)) ? `${ip} is a loopback, private or reserved address` : null;
+    return BLOCKED_V4.some((r) => inRange(n, r, 32))
+      ? `${ip} is a loopback, private or reserved address`
+      : null;
   }
   if (family === 6) {
     const n = ipv6ToBigint(ip);
@@ -112,7 +114,9 @@ export function urlHost(url: URL): string {
 
 function lookupAll(host: string): Promise<LookupAddress[]> {
   return new Promise((resolve, reject) => {
-    dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
+    dnsLookup(host, { all: true, verbatim: true }, (err, addresses) =>
+      err ? reject(err) : resolve(addresses),
+    );
   });
 }
 
@@ -144,12 +148,17 @@ export async function checkCallbackTarget(url: string, allowPrivate: boolean): P
   if (addresses.length === 0) return `cannot resolve host ${host}`;
   for (const a of addresses) {
     const reason = blockedAddressReason(a.address);
-    if (reason) return `refused target: ${host} resolves to ${reason} (notify.allow_private_targets is false)`;
+    if (reason)
+      return `refused target: ${host} resolves to ${reason} (notify.allow_private_targets is false)`;
   }
   return null;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 /**
  * A `lookup` for net/tls.connect (and so for undici's Agent `connect` option) that refuses hosts

@@ -11,6 +11,7 @@ export interface EvmWatchOptions {
   pool?: number;
   dbPath?: string;
   blocksPerScan?: number;
+  reorgDepth?: number;
 }
 
 export function createEvmWatch(o: EvmWatchOptions) {
@@ -27,6 +28,7 @@ export function createEvmWatch(o: EvmWatchOptions) {
       poll_interval_ms: 50,
       start_block: o.startBlock,
       blocks_per_scan: o.blocksPerScan ?? 500,
+      ...(o.reorgDepth ? { reorg_depth: o.reorgDepth } : {}),
       request_timeout_ms: 2000,
       pool: { source: "static", cooldown_minutes: 10, low_water: 0 },
     },

@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type DB } from "../../src/db/index.js";
-import { createDeliveryWorker, retryDelayMs, type DeliveryWorker } from "../../src/notify/deliver.js";
+import {
+  createDeliveryWorker,
+  originPrefix,
+  retryDelayMs,
+  type DeliveryWorker,
+} from "../../src/notify/deliver.js";
 import { redeliverEvent } from "../../src/notify/redeliver.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import {
@@ -26,7 +31,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(notify: Record<string, unknown> = {}, now?: () => number): { db: DB; worker: DeliveryWorker; common: ReturnType<typeof testCommon> } {
+function setup(
+  notify: Record<string, unknown> = {},
+  now?: () => number,
+): { db: DB; worker: DeliveryWorker; common: ReturnType<typeof testCommon> } {
   const db = openDatabase(":memory:");
   const common = testCommon(testConfig(notify), now);
   const worker = createDeliveryWorker({ db, common, owner: "w1" });
@@ -52,13 +60,27 @@ describe("retryDelayMs", () => {
   });
 });
 
+describe("originPrefix", () => {
+  it("default: scheme://authority/ as written; null without a path slash", () => {
+    expect(originPrefix("https://Shop.example:8443/hooks/x?o=1")).toBe("https://Shop.example:8443/");
+    expect(originPrefix("http://127.0.0.1:9/")).toBe("http://127.0.0.1:9/");
+    expect(originPrefix("http://127.0.0.1:9?x=1")).toBeNull();
+    expect(originPrefix("nonsense")).toBeNull();
+  });
+});
+
 describe("createDeliveryWorker", () => {
   it("default: POSTs the stored bytes once, signed, with the event headers; 2xx = delivered", async () => {
     const r = await receiver((_req, res) => void res.writeHead(204).end());
-    const { db, worker } = setup({ secrets: [{ id: "old", value: OLD_SECRET }, { id: "new", value: SECRET }] });
+    const { db, worker } = setup({
+      secrets: [
+        { id: "old", value: OLD_SECRET },
+        { id: "new", value: SECRET },
+      ],
+    });
     insertOrder(db, "ord_1", r.url);
     insertEvents(db, [{ id: "evt_a", orderId: "ord_1", seq: 1, url: r.url }]);
-    const stored = (db.prepare("SELECT body FROM events WHERE id = 'evt_a'").pluck().get() as string);
+    const stored = db.prepare("SELECT body FROM events WHERE id = 'evt_a'").pluck().get() as string;
 
     expect(await worker.tick()).toBe(1);
     expect(r.received).toHaveLength(1);
@@ -95,7 +117,9 @@ describe("createDeliveryWorker", () => {
   });
 
   it("behavior: fails 3 times then succeeds → 4 deliveries of the same id and body, growing delays", async () => {
-    const r = await receiver((_req, res, i) => void res.writeHead(i < 3 ? 503 : 200).end(i < 3 ? "busy" : "ok"));
+    const r = await receiver(
+      (_req, res, i) => void res.writeHead(i < 3 ? 503 : 200).end(i < 3 ? "busy" : "ok"),
+    );
     const { db, worker } = setup({ retry_schedule_s: [0.05, 0.15, 0.4] });
     insertEvents(db, [{ id: "evt_r", orderId: null, seq: null, url: r.url }]);
     worker.start();
@@ -105,7 +129,8 @@ describe("createDeliveryWorker", () => {
     expect(new Set(r.received.map((x) => x.headers["depositd-event-id"]))).toEqual(new Set(["evt_r"]));
     expect(new Set(r.received.map((x) => x.body)).size).toBe(1);
     expect(r.received.map((x) => x.headers["depositd-attempt"])).toEqual(["1", "2", "3", "4"]);
-    for (const x of r.received) expect(verifySignature(x.body, String(x.headers["depositd-signature"]), [SECRET])).toBe(true);
+    for (const x of r.received)
+      expect(verifySignature(x.body, String(x.headers["depositd-signature"]), [SECRET])).toBe(true);
 
     const attempts = attemptsOf(db, "evt_r");
     expect(attempts.map((a) => a.status_code)).toEqual([503, 503, 503, 200]);
@@ -250,7 +275,9 @@ describe("createDeliveryWorker", () => {
   });
 
   it("behavior: a failing event never holds back later events of the same order", async () => {
-    const r = await receiver((req, res) => void res.writeHead(req.headers["depositd-event-seq"] === "1" ? 500 : 200).end());
+    const r = await receiver(
+      (req, res) => void res.writeHead(req.headers["depositd-event-seq"] === "1" ? 500 : 200).end(),
+    );
     const { db, worker } = setup({ retry_schedule_s: [60] });
     insertOrder(db, "ord_2", r.url);
     const at = Date.now() - 1000;
@@ -290,6 +317,45 @@ describe("createDeliveryWorker", () => {
   });
 });
 
+describe("createDeliveryWorker while running", () => {
+  it("behavior: a backlog larger than the in-memory candidate lists is delivered in full", async () => {
+    const r = await receiver();
+    const { db, worker } = setup({ concurrency: 8, per_host_concurrency: 4 });
+    const at = Date.now() - 10_000;
+    insertEvents(
+      db,
+      Array.from({ length: 1500 }, (_, i) => ({
+        id: `evt_b${i}`,
+        orderId: null,
+        seq: null,
+        url: `${r.url}?n=${i}`,
+        at: at + (i % 7),
+      })),
+    );
+    worker.start();
+    await waitFor(
+      () => db.prepare("SELECT COUNT(*) FROM events WHERE state = 'delivered'").pluck().get() === 1500,
+      20_000,
+      "backlog",
+    );
+    expect(new Set(r.received.map((x) => x.headers["depositd-event-id"])).size).toBe(1500);
+    expect(r.received).toHaveLength(1500);
+  });
+
+  it("behavior: events written while running are found, even with a creation time slightly in the past", async () => {
+    const r = await receiver();
+    const { db, worker } = setup();
+    worker.start();
+    await new Promise((ok) => setTimeout(ok, 50)); // a first scan has run
+    insertEvents(db, [
+      { id: "evt_now", orderId: null, seq: null, url: r.url },
+      { id: "evt_late_commit", orderId: null, seq: null, url: r.url, at: Date.now() - 1500 },
+    ]);
+    worker.notify();
+    await waitFor(() => r.received.length === 2, 5000, "both events");
+  });
+});
+
 describe("createDeliveryWorker on a shared database file", () => {
   it("behavior: two workers claiming the same outbox never send the same attempt", async () => {
     const dir = mkdtempSync(join(tmpdir(), "depositd-notify-"));
@@ -298,14 +364,25 @@ describe("createDeliveryWorker on a shared database file", () => {
     const path = join(dir, "db.sqlite");
     const dbA = openDatabase(path);
     const dbB = openDatabase(path);
-    cleanups.push(() => dbA.close(), () => dbB.close());
+    cleanups.push(
+      () => dbA.close(),
+      () => dbB.close(),
+    );
     const config = testConfig({ concurrency: 16, per_host_concurrency: 16 });
     const a = createDeliveryWorker({ db: dbA, common: testCommon(config), owner: "a" });
     const b = createDeliveryWorker({ db: dbB, common: testCommon(config), owner: "b" });
-    cleanups.push(() => a.stop(100), () => b.stop(100));
+    cleanups.push(
+      () => a.stop(100),
+      () => b.stop(100),
+    );
     insertEvents(
       dbA,
-      Array.from({ length: 300 }, (_, i) => ({ id: `evt_${String(i).padStart(4, "0")}`, orderId: null, seq: null, url: r.url })),
+      Array.from({ length: 300 }, (_, i) => ({
+        id: `evt_${String(i).padStart(4, "0")}`,
+        orderId: null,
+        seq: null,
+        url: r.url,
+      })),
     );
     let sentA = 0;
     let sentB = 0;
@@ -319,7 +396,9 @@ describe("createDeliveryWorker on a shared database file", () => {
     expect(sentA + sentB).toBe(300);
     expect(sentA).toBeGreaterThan(0);
     expect(sentB).toBeGreaterThan(0);
-    expect(dbA.prepare("SELECT COUNT(*) FROM events WHERE state = 'delivered' AND attempts = 1").pluck().get()).toBe(300);
+    expect(
+      dbA.prepare("SELECT COUNT(*) FROM events WHERE state = 'delivered' AND attempts = 1").pluck().get(),
+    ).toBe(300);
   });
 
   it("behavior: a crashed sender's claimed events are sent again once its lease has expired", async () => {
@@ -328,7 +407,13 @@ describe("createDeliveryWorker on a shared database file", () => {
     const { db, worker } = setup({}, () => now);
     insertEvents(
       db,
-      Array.from({ length: 50 }, (_, i) => ({ id: `evt_c${i}`, orderId: null, seq: null, url: r.url, at: now })),
+      Array.from({ length: 50 }, (_, i) => ({
+        id: `evt_c${i}`,
+        orderId: null,
+        seq: null,
+        url: r.url,
+        at: now,
+      })),
     );
     // as a worker leaves them when killed between claim and result
     db.prepare("UPDATE events SET lease_owner = 'crashed', lease_until = ?, attempts = 1").run(now + 30_000);
@@ -353,18 +438,35 @@ describe("createDeliveryWorker on a shared database file", () => {
     const at = Date.now() - 60_000;
     insertEvents(
       db,
-      Array.from({ length: 10_000 }, (_, i) => ({ id: `evt_slow${i}`, orderId: null, seq: null, url: slow.url, at: at + i })),
+      // per-order callback URLs: the slow host is recognised by its URL prefix, not one exact URL
+      Array.from({ length: 10_000 }, (_, i) => ({
+        id: `evt_slow${i}`,
+        orderId: null,
+        seq: null,
+        url: `${slow.url}?order=${i}`,
+        at: at + i,
+      })),
     );
     insertEvents(
       db,
-      Array.from({ length: 50 }, (_, i) => ({ id: `evt_fast${i}`, orderId: null, seq: null, url: fast.url, at: Date.now() })),
+      Array.from({ length: 50 }, (_, i) => ({
+        id: `evt_fast${i}`,
+        orderId: null,
+        seq: null,
+        url: fast.url,
+        at: Date.now(),
+      })),
     );
     worker.start();
     await waitFor(() => fast.received.length === 50, 10_000, "fast receiver");
     // the slow receiver answers 8 at a time in 200 ms; it has seen a small fraction of its backlog
     expect(slow.received.length).toBeLessThan(500);
     await waitFor(
-      () => db.prepare("SELECT COUNT(*) FROM events WHERE state = 'delivered' AND url = ?").pluck().get(fast.url) === 50,
+      () =>
+        db
+          .prepare("SELECT COUNT(*) FROM events WHERE state = 'delivered' AND url = ?")
+          .pluck()
+          .get(fast.url) === 50,
       5000,
       "fast events recorded",
     );

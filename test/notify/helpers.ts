@@ -14,7 +14,9 @@ export function testConfig(notify: Record<string, unknown> = {}): ResolvedConfig
   return validateConfig(
     {
       database: { path: ":memory:" },
-      api: { keys: [{ name: "shop", sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" }] },
+      api: {
+        keys: [{ name: "shop", sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" }],
+      },
       notify: {
         secrets: [{ id: "k1", value: SECRET }],
         allow_private_targets: true,
@@ -65,7 +67,9 @@ export function eventBody(e: TestEvent): string {
     type: e.type ?? "order.paid",
     seq: e.seq,
     created_at: new Date(e.at ?? 0).toISOString(),
-    order: e.orderId ? { id: e.orderId, status: "paid", amount: "100", currency: "USD", metadata: { note: "ünïcødé ✓" } } : null,
+    order: e.orderId
+      ? { id: e.orderId, status: "paid", amount: "100", currency: "USD", metadata: { note: "ünïcødé ✓" } }
+      : null,
     payment: { id: "pay_1", chain: "anvil", amount: "1000000000000000000", asset: "ETH" },
   });
 }
@@ -110,7 +114,10 @@ export interface Receiver {
 export type Answer = (req: Received, res: ServerResponse, index: number) => void | Promise<void>;
 
 /** A real HTTP receiver; `answer` decides the response (default 200 "ok"). */
-export async function startReceiver(answer: Answer = (_r, res) => void res.end("ok"), path = "/hook"): Promise<Receiver> {
+export async function startReceiver(
+  answer: Answer = (_r, res) => void res.end("ok"),
+  path = "/hook",
+): Promise<Receiver> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -144,8 +151,13 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = "c
   }
 }
 
-export function eventRow(db: DB, id: string): { state: string; attempts: number; next_attempt_at: number; lease_until: number } {
-  return db.prepare("SELECT state, attempts, next_attempt_at, lease_until FROM events WHERE id = ?").get(id) as {
+export function eventRow(
+  db: DB,
+  id: string,
+): { state: string; attempts: number; next_attempt_at: number; lease_until: number } {
+  return db
+    .prepare("SELECT state, attempts, next_attempt_at, lease_until FROM events WHERE id = ?")
+    .get(id) as {
     state: string;
     attempts: number;
     next_attempt_at: number;
@@ -156,6 +168,15 @@ export function eventRow(db: DB, id: string): { state: string; attempts: number;
 export function attemptsOf(
   db: DB,
   id: string,
-): { attempt: number; started_at: number; latency_ms: number; status_code: number | null; error: string | null; response_body: string | null }[] {
-  return db.prepare("SELECT * FROM delivery_attempts WHERE event_id = ? ORDER BY attempt").all(id) as ReturnType<typeof attemptsOf>;
+): {
+  attempt: number;
+  started_at: number;
+  latency_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_body: string | null;
+}[] {
+  return db
+    .prepare("SELECT * FROM delivery_attempts WHERE event_id = ? ORDER BY attempt")
+    .all(id) as ReturnType<typeof attemptsOf>;
 }

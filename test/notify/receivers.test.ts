@@ -9,7 +9,18 @@ import { openDatabase, type DB } from "../../src/db/index.js";
 import { createDeliveryWorker } from "../../src/notify/deliver.js";
 import { signatureHeader } from "../../src/notify/sign.js";
 import { transpileForChild } from "./build-child.js";
-import { OLD_SECRET, SECRET, attemptsOf, eventRow, insertEvents, insertOrder, startReceiver, testCommon, testConfig, waitFor } from "./helpers.js";
+import {
+  OLD_SECRET,
+  SECRET,
+  attemptsOf,
+  eventRow,
+  insertEvents,
+  insertOrder,
+  startReceiver,
+  testCommon,
+  testConfig,
+  waitFor,
+} from "./helpers.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/receivers/", import.meta.url));
 const cleanups: (() => unknown)[] = [];
@@ -35,13 +46,22 @@ async function runReceiver(command: string, args: string[], cwd: string): Promis
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => lines.push(...d.split("\n").filter(Boolean)));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  await waitFor(() => lines.some((l) => l.startsWith("listening on ")), 15_000, `${args.join(" ")} to listen (${stderr})`);
-  const url = lines.find((l) => l.startsWith("listening on "))!.slice("listening on ".length) + "hooks/depositd";
+  await waitFor(
+    () => lines.some((l) => l.startsWith("listening on ")),
+    15_000,
+    `${args.join(" ")} to listen (${stderr})`,
+  );
+  const url =
+    lines.find((l) => l.startsWith("listening on "))!.slice("listening on ".length) + "hooks/depositd";
   return { url, lines, child };
 }
 
 async function post(url: string, body: string, signature: string): Promise<number> {
-  const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", "depositd-signature": signature } });
+  const res = await fetch(url, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", "depositd-signature": signature },
+  });
   await res.text();
   return res.status;
 }
@@ -83,10 +103,17 @@ describe.each([
       cleanups.push(build.cleanup);
       const pkg = join(build.dir, "node_modules", "depositd");
       mkdirSync(join(pkg, "dist", "src", "notify"), { recursive: true });
-      copyFileSync(join(build.dir, "src", "notify", "verify.js"), join(pkg, "dist", "src", "notify", "verify.js"));
+      copyFileSync(
+        join(build.dir, "src", "notify", "verify.js"),
+        join(pkg, "dist", "src", "notify", "verify.js"),
+      );
       writeFileSync(
         join(pkg, "package.json"),
-        JSON.stringify({ name: "depositd", type: "module", exports: { "./verify": "./dist/src/notify/verify.js" } }),
+        JSON.stringify({
+          name: "depositd",
+          type: "module",
+          exports: { "./verify": "./dist/src/notify/verify.js" },
+        }),
       );
       cwd = join(build.dir, "shop");
       mkdirSync(cwd, { recursive: true });
@@ -100,7 +127,11 @@ describe.each([
     expect(eventRow(db, id).state).toBe("delivered");
     expect(attemptsOf(db, id)[0]!.status_code).toBe(200);
     await waitFor(() => rx.lines.some((l) => l.includes(id)), 5000, "receiver log line");
-    expect(JSON.parse(rx.lines.find((l) => l.includes(id))!)).toMatchObject({ received: id, type: "order.paid", seq: 1 });
+    expect(JSON.parse(rx.lines.find((l) => l.includes(id))!)).toMatchObject({
+      received: id,
+      type: "order.paid",
+      seq: 1,
+    });
   });
 
   it("behavior: rotation — a receiver holding only one of two secrets accepts", async () => {
@@ -116,7 +147,9 @@ describe.each([
     const body = '{"id":"evt_manual","type":"order.paid","seq":1,"order":null,"payment":null}';
     const now = Math.floor(Date.now() / 1000);
     expect(await post(rx.url, body, signatureHeader(body, [SECRET], now))).toBe(200);
-    expect(await post(rx.url, body.replace('"seq":1', '"seq":2'), signatureHeader(body, [SECRET], now))).toBe(400);
+    expect(await post(rx.url, body.replace('"seq":1', '"seq":2'), signatureHeader(body, [SECRET], now))).toBe(
+      400,
+    );
     expect(await post(rx.url, body, signatureHeader(body, [SECRET], now - 301))).toBe(400);
     expect(await post(rx.url, body, "t=abc,v1=nothex")).toBe(400);
   });

@@ -13,9 +13,30 @@ function seed(): void {
   insertOrder(db, "ord_1", "https://shop.example/hook", T);
   insertOrder(db, "ord_2", "https://shop.example/hook", T);
   insertEvents(db, [
-    { id: "evt_1", orderId: "ord_1", seq: 1, type: "order.processing", url: "https://shop.example/hook", at: T },
-    { id: "evt_2", orderId: "ord_1", seq: 2, type: "order.paid", url: "https://shop.example/hook", at: T + 1 },
-    { id: "evt_3", orderId: "ord_1", seq: 3, type: "payment.confirmed", url: "https://shop.example/hook", at: T + 2 },
+    {
+      id: "evt_1",
+      orderId: "ord_1",
+      seq: 1,
+      type: "order.processing",
+      url: "https://shop.example/hook",
+      at: T,
+    },
+    {
+      id: "evt_2",
+      orderId: "ord_1",
+      seq: 2,
+      type: "order.paid",
+      url: "https://shop.example/hook",
+      at: T + 1,
+    },
+    {
+      id: "evt_3",
+      orderId: "ord_1",
+      seq: 3,
+      type: "payment.confirmed",
+      url: "https://shop.example/hook",
+      at: T + 2,
+    },
     { id: "evt_4", orderId: "ord_2", seq: 1, url: "https://shop.example/hook", at: T + 3 },
     { id: "evt_nowhere", orderId: null, seq: null, type: "payment.unattributed", url: null, at: T + 4 },
   ]);
@@ -25,7 +46,9 @@ function seed(): void {
   );
   attempt.run("evt_1", 1, T + 10, 500, null, "oops");
   attempt.run("evt_1", 2, T + 20, 200, null, "ok");
-  db.prepare("UPDATE events SET state = 'delivered', attempts = 2, delivered_at = ? WHERE id = 'evt_1'").run(T + 20);
+  db.prepare("UPDATE events SET state = 'delivered', attempts = 2, delivered_at = ? WHERE id = 'evt_1'").run(
+    T + 20,
+  );
   // evt_2 died long ago, evt_4 died recently
   attempt.run("evt_2", 1, T + 100, null, "timeout after 10000 ms", null);
   db.prepare("UPDATE events SET state = 'dead', attempts = 1 WHERE id = 'evt_2'").run();
@@ -46,9 +69,20 @@ describe("listOrderEvents", () => {
     expect(first.created_at).toBe(T);
     expect(first.delivered_at).toBe(T + 20);
     expect(first.attempts).toBe(2);
-    expect(first.body).toEqual(JSON.parse(eventBody({ id: "evt_1", orderId: "ord_1", seq: 1, type: "order.processing", url: "", at: T })));
+    expect(first.body).toEqual(
+      JSON.parse(
+        eventBody({ id: "evt_1", orderId: "ord_1", seq: 1, type: "order.processing", url: "", at: T }),
+      ),
+    );
     expect(first.delivery_attempts).toEqual([
-      { attempt: 1, started_at: T + 10, latency_ms: 12, status_code: 500, error: null, response_body: "oops" },
+      {
+        attempt: 1,
+        started_at: T + 10,
+        latency_ms: 12,
+        status_code: 500,
+        error: null,
+        response_body: "oops",
+      },
       { attempt: 2, started_at: T + 20, latency_ms: 12, status_code: 200, error: null, response_body: "ok" },
     ]);
     expect(events[2]!.next_attempt_at).toBe(T + 2);

@@ -5,7 +5,8 @@ import { signatureHeader } from "../../src/notify/sign.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import { OLD_SECRET, SECRET } from "./helpers.js";
 
-const body = '{"id":"evt_1","type":"order.paid","seq":4,"created_at":"2025-01-01T00:00:00.000Z","order":{"note":"ü ✓"},"payment":null}';
+const body =
+  '{"id":"evt_1","type":"order.paid","seq":4,"created_at":"2025-01-01T00:00:00.000Z","order":{"note":"ü ✓"},"payment":null}';
 const t = 1_750_000_000;
 
 describe("signatureHeader", () => {
@@ -76,7 +77,17 @@ describe("verifySignature", () => {
   });
 
   it("behavior: never throws on garbage", () => {
-    const garbage: unknown[] = [undefined, null, 42, {}, "t=", "v1=zz", "t=abc,v1=00", ",,,,", "t=1e9,v1=" + "0".repeat(64)];
+    const garbage: unknown[] = [
+      undefined,
+      null,
+      42,
+      {},
+      "t=",
+      "v1=zz",
+      "t=abc,v1=00",
+      ",,,,",
+      "t=1e9,v1=" + "0".repeat(64),
+    ];
     for (const g of garbage) {
       expect(verifySignature(body, g as string, [SECRET], { now: t })).toBe(false);
       expect(verifySignature(g as string, header, [SECRET], { now: t })).toBe(false);

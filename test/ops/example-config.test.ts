@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { deriverFor } from "../../src/chains/index.js";
-import { ConfigError, parseConfigText, validateConfig } from "../../src/config/load.js";
+import { type ConfigError, parseConfigText, validateConfig } from "../../src/config/load.js";
 import { configSchema } from "../../src/config/schema.js";
 
 const EXAMPLE = new URL("../../config/depositd.example.yaml", import.meta.url).pathname;

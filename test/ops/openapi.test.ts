@@ -68,7 +68,7 @@ describe("OpenAPI document", () => {
     for (const { method, path, op } of operations(openapi as Obj)) {
       const open = ["/healthz", "/metrics", "/openapi.json"].includes(path);
       expect(op.security, `${method} ${path}`).toEqual(open ? [] : undefined);
-      if (!open) expect(Object.keys(op.responses), `${method} ${path}`).toContain("401");
+      if (!open) expect(Object.keys(op.responses as Obj), `${method} ${path}`).toContain("401");
     }
   });
 });
@@ -169,7 +169,7 @@ describe("OpenAPI document against the live API", () => {
       const open = op.security !== undefined;
       const r = await t.call(method, probe.path, probe.body, open ? { authorization: "" } : {});
       if (r.status !== probe.status) failures.push(`${key}: status ${r.status}, expected ${probe.status}`);
-      const documentedResponse = op.responses[String(r.status)];
+      const documentedResponse = (op.responses as Obj)[String(r.status)];
       if (!documentedResponse) {
         failures.push(`${key}: answered ${r.status}, which is not documented`);
         continue;

@@ -1,10 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-const UNIT_PATH = new URL("../../systemd/depositd.service", import.meta.url).pathname;
+const UNIT_DIR = new URL("../../systemd/", import.meta.url).pathname;
+const UNIT_PATH = join(UNIT_DIR, "depositd.service");
+const ALL_UNITS = readdirSync(UNIT_DIR)
+  .filter((f) => /\.(service|timer)$/.test(f))
+  .map((f) => join(UNIT_DIR, f));
 const EXAMPLE_PATH = new URL("../../config/depositd.example.yaml", import.meta.url).pathname;
 const unitText = readFileSync(UNIT_PATH, "utf8");
 
@@ -171,16 +175,41 @@ describe("systemd unit", () => {
     if (bin === null) {
       // No systemd here: the parse above is what can be checked; say so in the output.
       console.warn("systemd-analyze not found: only the structural checks of the unit ran");
+      for (const unitPath of ALL_UNITS)
+        expect(parseUnit(readFileSync(unitPath, "utf8")).size).toBeGreaterThanOrEqual(2);
       expect([...parseUnit(unitText).keys()]).toEqual(["Unit", "Service", "Install"]);
       return;
     }
-    const ok = verify(bin, UNIT_PATH);
-    expect(ok.lines.filter((l) => l.includes("depositd"))).toEqual([]);
-    expect(ok.code).toBe(0);
+    expect(ALL_UNITS.map((p) => p.slice(UNIT_DIR.length)).sort()).toEqual([
+      "depositd-backup.service",
+      "depositd-backup.timer",
+      "depositd.service",
+    ]);
+    for (const unitPath of ALL_UNITS) {
+      const ok = verify(bin, unitPath);
+      expect(
+        ok.lines.filter((l) => l.includes("depositd")),
+        unitPath,
+      ).toEqual([]);
+      expect(ok.code, unitPath).toBe(0);
+    }
     // and the check is not vacuous: a broken copy of the unit is reported
     const broken = join(tmp, "depositd.service");
     writeFileSync(broken, unitText.replace("ProtectSystem=strict", "ProtectSystem=sometimes"));
     const bad = verify(bin, broken);
     expect(bad.lines.join("\n")).toMatch(/protect system value/i);
+  });
+
+  it("behavior: the backup unit snapshots online as the database's owner, inside a sandbox", () => {
+    const backup = parseUnit(readFileSync(join(UNIT_DIR, "depositd-backup.service"), "utf8")).get("Service")!;
+    expect(backup.get("User")).toEqual(["depositd"]);
+    expect(backup.get("ProtectSystem")).toEqual(["strict"]);
+    expect(backup.get("ReadWritePaths")).toEqual(["/var/lib/depositd /var/backups/depositd"]);
+    const exec = backup.get("ExecStart")![0]!;
+    // systemd turns $$ into $ and %% into %: the shell sees $(date -u +%Y…) and $f
+    expect(exec).toContain('".backup $$f"');
+    expect(exec).toContain("PRAGMA integrity_check");
+    const timer = parseUnit(readFileSync(join(UNIT_DIR, "depositd-backup.timer"), "utf8"));
+    expect(timer.get("Timer")?.get("Persistent")).toEqual(["true"]);
   });
 });

@@ -265,6 +265,27 @@ describe("reorgs", () => {
   });
 });
 
+describe("deep reorgs", () => {
+  it("error: a reorg deeper than reorg_depth stops the watcher loudly instead of guessing", async () => {
+    await w.close();
+    const snap = await anvil.rpc<string>("evm_snapshot");
+    w = createEvmWatch({ rpc: [anvil.url], token, startBlock: (await kit.blockNumber()) + 1, reorgDepth: 2 });
+    const o = w.createOrder({ merchant_order_id: "D-1", amount: "10" });
+    await kit.sendToken(token, o.options[0]!.address, USDT(10), payer());
+    await kit.mine(4);
+    await w.sync();
+    expect(w.order(o.id).status).toBe("paid");
+    await anvil.rpc("evm_revert", [snap]);
+    await kit.mine(8);
+    await expect(w.watcher.runOnce()).rejects.toThrow(/deeper than reorg_depth/);
+    // the loop marks it fatal and stops; the order keeps its state until an operator acts
+    w.watcher.start();
+    for (let i = 0; i < 100 && !w.watcher.status().fatal; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(w.watcher.status().fatal).toMatch(/deeper than reorg_depth/);
+    expect(w.order(o.id).status).toBe("paid");
+  });
+});
+
 describe("restarts and failures", () => {
   it("behavior: stopping between blocks and restarting on the same file counts every payment once", async () => {
     await w.close();
