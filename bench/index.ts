@@ -7,4 +7,5 @@ export function registerAll(register: Register): void {
   register("create-order", () => import("./create-order.bench.js"));
   register("evm-fetch", () => import("./evm-fetch.bench.js"));
   register("watch", () => import("./watch.bench.js"));
+  register("deliver", () => import("./deliver.bench.js"));
 }

@@ -131,6 +131,7 @@ CREATE TABLE events (
   body             TEXT NOT NULL,                -- the exact signed bytes
   state            TEXT NOT NULL CHECK (state IN ('pending','delivered','dead','skipped')),
   attempts         INTEGER NOT NULL DEFAULT 0,
+  retry_base       INTEGER NOT NULL DEFAULT 0,   -- attempts made before the last redelivery: its schedule starts over
   next_attempt_at  INTEGER NOT NULL,
   lease_owner      TEXT,
   lease_until      INTEGER NOT NULL DEFAULT 0,

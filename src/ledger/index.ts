@@ -101,7 +101,11 @@ export interface Ledger {
 
 export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
   const cfg = common.config;
-  const views = createViews(db, (asset) => catalog.asset(asset)?.decimals ?? 0);
+  const views = createViews(
+    db,
+    (asset) => catalog.asset(asset)?.decimals ?? 0,
+    (orderId) => optionsOf(orderId),
+  );
   const q = {
     orderById: db.prepare<[string], OrderRow>("SELECT * FROM orders WHERE id = ?"),
     orderByMerchantId: db.prepare<[string, string], OrderRow>(
@@ -119,7 +123,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
       `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ?"),
+    options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid"),
     freeAddress: db.prepare<[string, number, number], { id: number; address: string; display: string }>(
       `SELECT id, address, display FROM pool_addresses
        WHERE chain = ? AND bound = 0 AND rest_until <= ? AND (used = 0 OR ?) ORDER BY id LIMIT 1`,
@@ -208,6 +212,19 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
     ),
   };
 
+  // An order's options never change after create: cache them (bounded) for the hot write paths.
+  const optionCache = new Map<string, OptionRow[]>();
+  function optionsOf(orderId: string): OptionRow[] {
+    let o = optionCache.get(orderId);
+    if (!o) {
+      o = q.options.all(orderId);
+      if (o.length === 0) return o; // not created yet, or rolled back: never cache
+      if (optionCache.size >= 20_000) optionCache.clear();
+      optionCache.set(orderId, o);
+    }
+    return o;
+  }
+
   const chainOf = (id: string) => catalog.chain(id);
   const poolReuse = (chain: string): boolean => {
     const p = chainOf(chain)?.pool;
@@ -289,7 +306,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
   /** Run the state machine for one order and store its status; returns the order events it causes. */
   function reconcileAndStore(orderId: string, now: number): OrderEventType[] {
     const row = loadOrder(orderId);
-    const options = q.options.all(orderId);
+    const options = optionsOf(orderId);
     const optionByAsset = new Map(options.map((o) => [o.asset, o]));
     const payments = q.paymentsOfOrder.all(orderId);
     const amount = parseUnits(row.amount);
@@ -349,7 +366,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
   function insertTransfer(chain: string, t: Transfer, now: number, heads: Heads | null): void {
     const binding = q.liveBinding.get(chain, t.address);
     const order = binding ? loadOrder(binding.order_id) : undefined;
-    const offered = order ? q.options.all(order.id).some((o) => o.asset === t.asset) : false;
+    const offered = order ? optionsOf(order.id).some((o) => o.asset === t.asset) : false;
     const blockTime = t.block?.timestamp ?? null;
     const row = {
       id: newId("pay", now),
@@ -688,7 +705,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
         if (!p) throw new ProblemError("not_found", `payment ${paymentId} not found`);
         if (p.order_id) throw new ProblemError("conflict", `payment is already attributed to ${p.order_id}`);
         const order = ownedOrder(merchant, orderId);
-        const offered = q.options.all(orderId).some((o) => o.asset === p.asset);
+        const offered = optionsOf(orderId).some((o) => o.asset === p.asset);
         const late = (p.block_time ?? now) > order.expires_at ? 1 : 0;
         q.assign.run(orderId, offered ? 0 : 1, late, now, paymentId);
         paymentChanged(

@@ -105,10 +105,11 @@ export interface Views {
 }
 
 /** `decimalsOf(asset)` is for payments in assets no option of the order names. */
-export function createViews(db: DB, decimalsOf: (asset: string) => number): Views {
-  const options = db.prepare<[string], OptionRow>(
-    "SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid",
-  );
+export function createViews(
+  db: DB,
+  decimalsOf: (asset: string) => number,
+  optionsOf: (orderId: string) => OptionRow[],
+): Views {
   const sums = db.prepare<[string], { asset: string; status: string; total: string }>(
     // amounts are TEXT integers; sum in JS below to stay exact
     "SELECT asset, status, amount AS total FROM payments WHERE order_id = ? AND unexpected_asset = 0 AND status != 'reverted'",
@@ -138,7 +139,7 @@ export function createViews(db: DB, decimalsOf: (asset: string) => number): View
         late_until: iso(row.late_until),
         callback_url: row.callback_url,
         metadata: JSON.parse(row.metadata) as unknown,
-        options: options.all(row.id).map((o) => ({
+        options: optionsOf(row.id).map((o) => ({
           asset: o.asset,
           chain: o.chain,
           address: o.address,

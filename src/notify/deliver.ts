@@ -16,7 +16,10 @@ import { blockedAddressReason, publicOnlyLookup, urlHost } from "./targets.js";
 export interface DeliveryWorker {
   /** poll the outbox until stop() */
   start(): void;
-  /** stop polling; wait for in-flight deliveries (at most timeoutMs, default notify.timeout_ms), abort the rest */
+  /**
+   * Stop polling; wait for in-flight deliveries (at most timeoutMs, default notify.timeout_ms), abort
+   * and release the rest, record every result. Final: a stopped worker does not start again.
+   */
   stop(timeoutMs?: number): Promise<void>;
   /** one claim+send round, awaited to the end; returns how many events were attempted */
   tick(): Promise<number>;
@@ -55,6 +58,8 @@ interface ClaimedEvent {
   body: string;
   seq: number | null;
   attempts: number;
+  /** attempts made before the last redelivery */
+  retry_base: number;
   host: string;
 }
 
@@ -184,11 +189,11 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
   );
   const claim = db.prepare<
     [{ id: string; owner: string; until: number; now: number }],
-    { id: string; url: string | null; body: string; seq: number | null; attempts: number }
+    { id: string; url: string | null; body: string; seq: number | null; attempts: number; retry_base: number }
   >(
     `UPDATE events SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1
       WHERE id = @id AND state = 'pending' AND next_attempt_at <= @now AND lease_until < @now
-      RETURNING id, url, body, seq, attempts`,
+      RETURNING id, url, body, seq, attempts, retry_base`,
   );
   const markSkipped = db.prepare(
     `UPDATE events SET state = 'skipped' WHERE id = ? AND state = 'pending' AND url IS NULL`,
@@ -213,6 +218,7 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
   const countPending = db.prepare(`SELECT COUNT(*) FROM events WHERE state = 'pending'`).pluck();
 
   let running = false;
+  let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let kicked = false;
   let active = 0;
@@ -441,7 +447,24 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     return { started, leftover };
   }
 
+  /** One attempt of one claimed event; its slot is given back whatever happens. */
   async function send(ev: ClaimedEvent): Promise<void> {
+    try {
+      await attemptDelivery(ev);
+    } catch (e) {
+      // not a delivery failure (those are recorded): a bug. The lease brings the event back later.
+      log.error({ event: ev.id, err: errorText(e) }, "delivery attempt crashed");
+    } finally {
+      active--;
+      const n = (hostActive.get(ev.host) ?? 1) - 1;
+      if (n <= 0) hostActive.delete(ev.host);
+      else hostActive.set(ev.host, n);
+      metrics.inFlight.set(active);
+      kick();
+    }
+  }
+
+  async function attemptDelivery(ev: ClaimedEvent): Promise<void> {
     const startedAt = common.now();
     const t0 = performance.now();
     const ac = new AbortController();
@@ -499,7 +522,8 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     if (status !== null && status >= 200 && status < 300) outcome = "delivered";
     else if (ac.signal.reason instanceof StopAbort) outcome = "released";
     else {
-      const delay = retryDelayMs(cfg.retry_schedule_s, ev.attempts);
+      // after a redelivery the schedule starts over
+      const delay = retryDelayMs(cfg.retry_schedule_s, ev.attempts - ev.retry_base);
       outcome = delay === null ? "dead" : "retry";
       if (delay !== null) nextAttemptAt = finishedAt + delay;
     }
@@ -528,12 +552,6 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
         "callback failed, will retry",
       );
     }
-    active--;
-    const n = (hostActive.get(ev.host) ?? 1) - 1;
-    if (n <= 0) hostActive.delete(ev.host);
-    else hostActive.set(ev.host, n);
-    metrics.inFlight.set(active);
-    kick();
   }
 
   /** Reads at most RESPONSE_KEEP_BYTES of a response, then drops the rest (and with it the connection). */
@@ -595,6 +613,7 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
 
   return {
     start() {
+      if (stopped) throw new Error("this delivery worker was stopped; create a new one");
       if (running) return;
       running = true;
       updateDepth(true);
@@ -606,6 +625,7 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     },
 
     async tick() {
+      if (stopped) return 0;
       const { started } = claimRound(true);
       await Promise.all(started);
       flushResults();
@@ -614,6 +634,8 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     },
 
     async stop(timeoutMs = cfg.timeout_ms) {
+      if (stopped) return;
+      stopped = true;
       running = false;
       if (timer) clearTimeout(timer);
       timer = undefined;

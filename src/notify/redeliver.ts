@@ -29,14 +29,14 @@ export interface OrderEventView {
 
 /**
  * Queues one event to be sent again now (state pending, next attempt now). Its attempt history and
- * counter stay: a redelivered event that was dead gets one more attempt and is dead again if it fails.
+ * counter stay; the retry schedule starts over from this redelivery (retry_base).
  * An in-flight lease is left alone so no second copy is sent concurrently. False when the event does
  * not exist or has nowhere to go (url NULL).
  */
 export function redeliverEvent(db: DB, id: string, now: number): boolean {
   const r = db
     .prepare(
-      `UPDATE events SET state = 'pending', next_attempt_at = ?, delivered_at = NULL
+      `UPDATE events SET state = 'pending', next_attempt_at = ?, delivered_at = NULL, retry_base = attempts
         WHERE id = ? AND url IS NOT NULL`,
     )
     .run(now, id);
@@ -47,7 +47,7 @@ export function redeliverEvent(db: DB, id: string, now: number): boolean {
 export function redeliverDead(db: DB, sinceMs: number, now: number): number {
   const r = db
     .prepare(
-      `UPDATE events SET state = 'pending', next_attempt_at = ?
+      `UPDATE events SET state = 'pending', next_attempt_at = ?, retry_base = attempts
         WHERE state = 'dead' AND url IS NOT NULL
           AND (SELECT MAX(started_at) FROM delivery_attempts a WHERE a.event_id = events.id) >= ?`,
     )

@@ -103,7 +103,11 @@ describe("disk trouble", () => {
     daemon = spawnDaemon(cfg.path, port, join(tmp.dir, "daemon.log"));
     await daemon.ready;
     const customer = createCustomer(anvil, kit, token);
-    const plans = planOrders(2500, SEED + 9, "disk").map((o) => ({ ...o, kind: "exact" as const, validMinutes: 30 }));
+    const plans = planOrders(2500, SEED + 9, "disk").map((o) => ({
+      ...o,
+      kind: "exact" as const,
+      validMinutes: 30,
+    }));
     let next = 0;
     const create = async () => {
       const o = plans[next++]!;
@@ -145,7 +149,15 @@ describe("disk trouble", () => {
 
     // 2. Space returns: the same creates now succeed, the payment is recorded — no restart.
     rmSync(filler);
-    const retried = await apiCall(daemon.base, "POST", "/v1/orders", createBody(plans.find((p) => p.key === refused[0])!, receiver.url));
+    const retried = await apiCall(
+      daemon.base,
+      "POST",
+      "/v1/orders",
+      createBody(
+        plans.find((p) => p.key === refused[0])!,
+        receiver.url,
+      ),
+    );
     expect(retried?.status).toBe(201);
     accepted++;
     await waitFor(
@@ -186,6 +198,12 @@ describe("disk trouble", () => {
       mismatches: (counts.incomplete as number) + (counts.refusedLeft as number),
       seconds: Math.round((Date.now() - started) / 1000),
     });
-    expect(counts).toEqual({ orders: accepted, incomplete: 0, bindings: accepted, bound: accepted, refusedLeft: 0 });
+    expect(counts).toEqual({
+      orders: accepted,
+      incomplete: 0,
+      bindings: accepted,
+      bound: accepted,
+      refusedLeft: 0,
+    });
   });
 });

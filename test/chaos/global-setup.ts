@@ -17,7 +17,9 @@ export default function setup(): () => void {
     });
   } catch (e) {
     // type errors elsewhere still emit JavaScript; only a missing entry point stops the run
-    console.warn(`[chaos] tsc reported errors:\n${String((e as { stdout?: Buffer }).stdout ?? "").slice(0, 2000)}`);
+    console.warn(
+      `[chaos] tsc reported errors:\n${String((e as { stdout?: Buffer }).stdout ?? "").slice(0, 2000)}`,
+    );
   }
   execFileSync(process.execPath, [`${root}/scripts/postbuild.mjs`], { cwd: root });
   if (!existsSync(`${root}/dist/src/main.js`)) throw new Error("build failed: dist/src/main.js missing");
@@ -33,12 +35,18 @@ export default function setup(): () => void {
       .map((l) => JSON.parse(l) as ChaosRow & { seed: number; full: boolean });
     rmSync(file, { force: true });
     const order = ["crash", "RPC", "merchant", "disk", "fuzz: merchant", "fuzz: config", "fuzz: pool"];
-    rows.sort((a, b) => order.findIndex((o) => a.scenario.startsWith(o)) - order.findIndex((o) => b.scenario.startsWith(o)));
+    rows.sort(
+      (a, b) =>
+        order.findIndex((o) => a.scenario.startsWith(o)) - order.findIndex((o) => b.scenario.startsWith(o)),
+    );
     const esc = (v: unknown) => String(v).replaceAll("|", "\\|");
     const table = [
       "| scenario | faults injected | checked | events delivered | mismatches | seconds |",
       "|---|---|---|---|---|---|",
-      ...rows.map((r) => `| ${[r.scenario, r.faults, r.checked, r.delivered, r.mismatches, r.seconds].map(esc).join(" | ")} |`),
+      ...rows.map(
+        (r) =>
+          `| ${[r.scenario, r.faults, r.checked, r.delivered, r.mismatches, r.seconds].map(esc).join(" | ")} |`,
+      ),
     ].join("\n");
     const text = [
       "# Fault suite results (`npm run chaos`)",

@@ -26,7 +26,9 @@ const SRC = fileURLToPath(new URL("../../src", import.meta.url));
 
 export function assertBuilt(): void {
   if (!existsSync(MAIN))
-    throw new Error(`${MAIN} is missing: build first (npm test runs tsc in pretest; npm run chaos builds too)`);
+    throw new Error(
+      `${MAIN} is missing: build first (npm test runs tsc in pretest; npm run chaos builds too)`,
+    );
   // a stale build tests old code: say so loudly rather than quietly pass or fail
   if (statSync(join(SRC, "main.ts")).mtimeMs > statSync(MAIN).mtimeMs + 1000)
     console.warn("[chaos] dist/src/main.js is older than src/main.ts: run `npm run build` first");
@@ -184,7 +186,9 @@ export function spawnDaemon(configPath: string, port: number, logFile?: string):
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => {
       alive = false;
-      onFail(new Error(`daemon exited (code ${code}, signal ${signal}) before it listened: ${stderr.trim()}`));
+      onFail(
+        new Error(`daemon exited (code ${code}, signal ${signal}) before it listened: ${stderr.trim()}`),
+      );
       resolve({ code, signal });
     }),
   );
@@ -424,13 +428,16 @@ export function allEvents(dbPath: string): EventRow[] {
 
 /** Every event with somewhere to go reached the receiver with exactly the stored bytes. */
 export function undeliveredEvents(dbPath: string, r: Receiver): EventRow[] {
-  return allEvents(dbPath).filter((e) => e.url !== null && (!r.acked.has(e.id) || r.bodies.get(e.id) !== e.body));
+  return allEvents(dbPath).filter(
+    (e) => e.url !== null && (!r.acked.has(e.id) || r.bodies.get(e.id) !== e.body),
+  );
 }
 
 /** Per order, seq runs 1..n without gaps. Returns the orders where it does not. */
 export function seqGaps(events: EventRow[]): string[] {
   const byOrder = new Map<string, number[]>();
-  for (const e of events) if (e.order_id) byOrder.set(e.order_id, [...(byOrder.get(e.order_id) ?? []), e.seq ?? -1]);
+  for (const e of events)
+    if (e.order_id) byOrder.set(e.order_id, [...(byOrder.get(e.order_id) ?? []), e.seq ?? -1]);
   const bad: string[] = [];
   for (const [order, seqs] of byOrder) {
     seqs.sort((a, b) => a - b);

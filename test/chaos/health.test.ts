@@ -45,7 +45,11 @@ describe("/healthz during an RPC outage", () => {
       ],
     });
     const time = clock(Date.now());
-    daemon = await startDaemon(testCommon(config, time.now), { manualWatchers: true, noDelivery: true, noTimers: true });
+    daemon = await startDaemon(testCommon(config, time.now), {
+      manualWatchers: true,
+      noDelivery: true,
+      noTimers: true,
+    });
     const watcher = daemon.watchers.get("anvil")!;
     const chainCheck = () => daemon!.health().checks["chain:anvil"]!;
 

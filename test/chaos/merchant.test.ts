@@ -127,7 +127,12 @@ describe("merchant outage", () => {
         redelivered++;
       }
     }
-    await waitFor("every event delivered", () => undeliveredEvents(cfg.dbPath, receiver).length === 0, 20_000, 100);
+    await waitFor(
+      "every event delivered",
+      () => undeliveredEvents(cfg.dbPath, receiver).length === 0,
+      20_000,
+      100,
+    );
     expect(daemon.alive()).toBe(true);
     await daemon.kill("SIGTERM");
     expect((await daemon.exited).code).toBe(0);
@@ -135,7 +140,9 @@ describe("merchant outage", () => {
     const events = allEvents(cfg.dbPath);
     const attempts = withDb(cfg.dbPath, (db) =>
       db
-        .prepare<[], AttemptRow>("SELECT event_id, attempt, started_at, status_code FROM delivery_attempts ORDER BY event_id, attempt")
+        .prepare<[], AttemptRow>(
+          "SELECT event_id, attempt, started_at, status_code FROM delivery_attempts ORDER BY event_id, attempt",
+        )
         .all(),
     );
     // Retries follow the schedule (−20 % jitter at most), numbered 1..n without gaps; an event that
@@ -147,16 +154,25 @@ describe("merchant outage", () => {
         if (a.attempt !== i + 1) problems.push(`${e.id}: attempt ${a.attempt} at position ${i + 1}`);
         const wait = SCHEDULE[i - 1];
         if (i > 0 && i <= SCHEDULE.length && a.started_at - mine[i - 1]!.started_at < wait! * 800 - 20)
-          problems.push(`${e.id}: attempt ${a.attempt} came ${a.started_at - mine[i - 1]!.started_at} ms after the last`);
+          problems.push(
+            `${e.id}: attempt ${a.attempt} came ${a.started_at - mine[i - 1]!.started_at} ms after the last`,
+          );
       });
       if (mine.length > SCHEDULE.length + 2) problems.push(`${e.id}: ${mine.length} attempts`);
       // every request the receiver saw is an attempt on record with its answer
       const seen = receiver.deliveries.filter((d) => d.id === e.id);
       const answered = mine.filter((a) => a.status_code !== null);
-      if (seen.length !== answered.length || seen.some((d, i) => d.answered !== answered[i]!.status_code || d.attempt !== answered[i]!.attempt))
-        problems.push(`${e.id}: receiver saw ${JSON.stringify(seen)}, database has ${JSON.stringify(answered)}`);
+      if (
+        seen.length !== answered.length ||
+        seen.some((d, i) => d.answered !== answered[i]!.status_code || d.attempt !== answered[i]!.attempt)
+      )
+        problems.push(
+          `${e.id}: receiver saw ${JSON.stringify(seen)}, database has ${JSON.stringify(answered)}`,
+        );
     }
-    const deadFirst = events.filter((e) => attempts.some((a) => a.event_id === e.id && a.attempt === SCHEDULE.length + 1));
+    const deadFirst = events.filter((e) =>
+      attempts.some((a) => a.event_id === e.id && a.attempt === SCHEDULE.length + 1),
+    );
 
     recordResult({
       scenario: "merchant outage",

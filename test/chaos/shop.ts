@@ -103,7 +103,9 @@ export function acceptCreated(o: PlannedOrder, answer: ApiAnswer): void {
   for (const opt of body.options) {
     const due = parseUnitsText(opt.amount_due, DECIMALS[opt.asset]);
     if (due !== dueFor(opt.asset, o.cents))
-      throw new Error(`${o.key}: daemon says ${opt.asset} due ${due}, expected ${dueFor(opt.asset, o.cents)}`);
+      throw new Error(
+        `${o.key}: daemon says ${opt.asset} due ${due}, expected ${dueFor(opt.asset, o.cents)}`,
+      );
     o.options.set(opt.asset, { address: opt.address, due });
   }
 }
@@ -248,7 +250,11 @@ export interface Mismatch {
 }
 
 /** Compares the daemon's orders and payments (read from its database) with the expectation. */
-export function compareWithDatabase(dbPath: string, expected: Map<string, Expected>, events: EventRow[]): Mismatch[] {
+export function compareWithDatabase(
+  dbPath: string,
+  expected: Map<string, Expected>,
+  events: EventRow[],
+): Mismatch[] {
   const bad: Mismatch[] = [];
   withDb(dbPath, (db) => {
     const orderRow = db.prepare<[string], { status: string; paid_amount: string; merchant_order_id: string }>(
@@ -256,7 +262,15 @@ export function compareWithDatabase(dbPath: string, expected: Map<string, Expect
     );
     const paymentRows = db.prepare<
       [string],
-      { txid: string; idx: number; asset: string; amount: string; status: string; block_hash: string; late: number }
+      {
+        txid: string;
+        idx: number;
+        asset: string;
+        amount: string;
+        status: string;
+        block_hash: string;
+        late: number;
+      }
     >("SELECT txid, idx, asset, amount, status, block_hash, late FROM payments WHERE order_id = ?");
     const totalPayments = db.prepare("SELECT count(*) FROM payments").pluck().get() as number;
     let expectedPayments = 0;
@@ -268,7 +282,8 @@ export function compareWithDatabase(dbPath: string, expected: Map<string, Expect
         continue;
       }
       const paid = plainDecimal(parseUnitsText(row.paid_amount, 0), 2);
-      if (row.status !== exp.status) bad.push({ order: id, what: `status ${row.status}, expected ${exp.status}` });
+      if (row.status !== exp.status)
+        bad.push({ order: id, what: `status ${row.status}, expected ${exp.status}` });
       if (paid !== exp.paid) bad.push({ order: id, what: `paid ${paid}, expected ${exp.paid}` });
       const rows = paymentRows.all(id);
       if (rows.length !== exp.payments.length)
@@ -281,14 +296,23 @@ export function compareWithDatabase(dbPath: string, expected: Map<string, Expect
         }
         const got = r[0]!;
         const amount = plainDecimal(BigInt(got.amount), p.asset === "ETH" ? 18 : 6);
-        if (amount !== p.amount || got.status !== "confirmed" || got.block_hash !== p.blockHash || Boolean(got.late) !== p.late)
-          bad.push({ order: id, what: `payment ${p.tx}:${p.index} is ${JSON.stringify(got)}, expected ${JSON.stringify(p)}` });
+        if (
+          amount !== p.amount ||
+          got.status !== "confirmed" ||
+          got.block_hash !== p.blockHash ||
+          Boolean(got.late) !== p.late
+        )
+          bad.push({
+            order: id,
+            what: `payment ${p.tx}:${p.index} is ${JSON.stringify(got)}, expected ${JSON.stringify(p)}`,
+          });
       }
       // What the merchant was told last must be the truth.
       const orderEvents = events.filter((e) => e.order_id === id && e.type.startsWith("order."));
       const last = orderEvents.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0)).at(-1);
       const told = last ? last.type.slice("order.".length) : "pending";
-      if (told !== exp.status) bad.push({ order: id, what: `last order event says ${told}, expected ${exp.status}` });
+      if (told !== exp.status)
+        bad.push({ order: id, what: `last order event says ${told}, expected ${exp.status}` });
     }
     if (totalPayments !== expectedPayments)
       bad.push({ order: "*", what: `${totalPayments} payments in the database, ${expectedPayments} sent` });

@@ -55,8 +55,11 @@ function raw(request: Buffer): Promise<RawAnswer> {
 }
 
 function request(method: string, path: string, headers: [string, string | Buffer][], body: Buffer): Buffer {
-  const lines: Buffer[] = [Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`)];
-  for (const [k, v] of headers) lines.push(Buffer.concat([Buffer.from(`${k}: `), Buffer.from(v), Buffer.from("\r\n")]));
+  const lines: Buffer[] = [
+    Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`),
+  ];
+  for (const [k, v] of headers)
+    lines.push(Buffer.concat([Buffer.from(`${k}: `), Buffer.from(v), Buffer.from("\r\n")]));
   lines.push(Buffer.from(`Content-Length: ${body.length}\r\n\r\n`), body);
   return Buffer.concat(lines);
 }
@@ -73,7 +76,20 @@ const nasty = fc.oneof(
   fc.string({ unit: "grapheme", maxLength: 40 }),
   fc.string({ unit: "binary", maxLength: 40 }),
   fc.constantFrom(...SQL),
-  fc.constantFrom("", " ", "\u0000", "\u202e", "💸", "０１２", "1e400", "-1", "NaN", "Infinity", "0x10", "1_000"),
+  fc.constantFrom(
+    "",
+    " ",
+    "\u0000",
+    "\u202e",
+    "💸",
+    "０１２",
+    "1e400",
+    "-1",
+    "NaN",
+    "Infinity",
+    "0x10",
+    "1_000",
+  ),
   fc.constantFrom("9".repeat(79), "9".repeat(81), "1." + "0".repeat(60) + "1", "0.000000000000000000001"),
 );
 const anyValue = fc.oneof(
@@ -110,7 +126,11 @@ const FIELDS = [
 const bodyText = fc.oneof(
   // a valid order with some fields replaced by hostile values (often still valid: real creates)
   fc
-    .tuple(fc.subarray(FIELDS, { maxLength: 3 }), fc.array(anyValue, { minLength: 3, maxLength: 3 }), fc.boolean())
+    .tuple(
+      fc.subarray(FIELDS, { maxLength: 3 }),
+      fc.array(anyValue, { minLength: 3, maxLength: 3 }),
+      fc.boolean(),
+    )
     .map(([fields, values, extra]) => {
       const o = validOrder();
       fields.forEach((f, i) => (o[f] = values[i]));
@@ -124,7 +144,12 @@ const bodyText = fc.oneof(
   fc.integer({ min: 100, max: 20_000 }).map((n) => "[".repeat(n) + "]".repeat(n)),
   fc
     .integer({ min: 100, max: 15_000 })
-    .map((n) => JSON.stringify({ ...validOrder(), metadata: {} }).replace('"metadata":{}', `"metadata":{"a":${"[".repeat(n)}${"]".repeat(n)}}`)),
+    .map((n) =>
+      JSON.stringify({ ...validOrder(), metadata: {} }).replace(
+        '"metadata":{}',
+        `"metadata":{"a":${"[".repeat(n)}${"]".repeat(n)}}`,
+      ),
+    ),
   fc.integer({ min: 100, max: 8_000 }).map((n) => '{"a":'.repeat(n) + "1" + "}".repeat(n)),
   // duplicate keys: the last one wins in JSON.parse; must still be validated as a whole
   fc.tuple(anyValue, anyValue).map(([a, b]) => {
@@ -132,11 +157,18 @@ const bodyText = fc.oneof(
     return `${o},"amount":${JSON.stringify(a) ?? "1"},"amount":${JSON.stringify(b) ?? "2"}}`;
   }),
   // huge numbers as JSON numbers
-  fc.constantFrom("1e400", "-1e400", "123456789012345678901234567890", "0.0000000000000000000000001").map((n) =>
-    JSON.stringify({ ...validOrder(), valid_minutes: 0 }).replace('"valid_minutes":0', `"valid_minutes":${n}`),
-  ),
+  fc
+    .constantFrom("1e400", "-1e400", "123456789012345678901234567890", "0.0000000000000000000000001")
+    .map((n) =>
+      JSON.stringify({ ...validOrder(), valid_minutes: 0 }).replace(
+        '"valid_minutes":0',
+        `"valid_minutes":${n}`,
+      ),
+    ),
   // bodies near and over the size limit
-  fc.integer({ min: 60_000, max: 70_000 }).map((n) => JSON.stringify({ ...validOrder(), metadata: { pad: "x".repeat(n) } })),
+  fc
+    .integer({ min: 60_000, max: 70_000 })
+    .map((n) => JSON.stringify({ ...validOrder(), metadata: { pad: "x".repeat(n) } })),
 );
 
 const okKey = `Bearer ${API_KEY}`;
@@ -151,8 +183,12 @@ const authHeaders = fc.oneof(
     ["Authorization", "Bearer wrong"],
     ["Authorization", okKey],
   ]),
-  fc.integer({ min: 500, max: 20_000 }).map((n): [string, string | Buffer][] => [["Authorization", `Bearer ${"k".repeat(n)}`]]),
-  nasty.map((s): [string, string | Buffer][] => [["Authorization", Buffer.from(`Bearer ${s}`.replace(/[\r\n]/g, ""))]]),
+  fc
+    .integer({ min: 500, max: 20_000 })
+    .map((n): [string, string | Buffer][] => [["Authorization", `Bearer ${"k".repeat(n)}`]]),
+  nasty.map((s): [string, string | Buffer][] => [
+    ["Authorization", Buffer.from(`Bearer ${s}`.replace(/[\r\n]/g, ""))],
+  ]),
   fc.constantFrom<[string, string | Buffer][]>(
     [["Authorization", `Basic ${Buffer.from("shop:" + API_KEY).toString("base64")}`]],
     [["Authorization", `bearer ${API_KEY}`]],
@@ -203,7 +239,10 @@ const targets = fc.oneof(
       ),
       fc
         .tuple(nasty, nasty, nasty)
-        .map(([a, b, c]) => `/v1/orders?status=${encodeURIComponent(a)}&cursor=${encodeURIComponent(b)}&merchant_order_id=${encodeURIComponent(c)}`),
+        .map(
+          ([a, b, c]) =>
+            `/v1/orders?status=${encodeURIComponent(a)}&cursor=${encodeURIComponent(b)}&merchant_order_id=${encodeURIComponent(c)}`,
+        ),
       nasty.map((s) => `/v1/orders/${encodeURIComponent(s)}`),
     ),
   ),
@@ -222,9 +261,21 @@ describe("fuzz: merchant API", () => {
       metadata: {},
     }).replace('"metadata":{}', `"metadata":${deep}`);
     const before = t.db.prepare("SELECT count(*) FROM orders").pluck().get();
-    const r = await raw(request("POST", "/v1/orders", [["Authorization", okKey], ["Content-Type", "application/json"]], Buffer.from(body)));
+    const r = await raw(
+      request(
+        "POST",
+        "/v1/orders",
+        [
+          ["Authorization", okKey],
+          ["Content-Type", "application/json"],
+        ],
+        Buffer.from(body),
+      ),
+    );
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body)).toMatchObject({ errors: [{ path: "metadata", message: "must nest at most 32 levels deep" }] });
+    expect(JSON.parse(r.body)).toMatchObject({
+      errors: [{ path: "metadata", message: "must nest at most 32 levels deep" }],
+    });
     expect(t.db.prepare("SELECT count(*) FROM orders").pluck().get()).toBe(before);
   });
 
@@ -232,7 +283,8 @@ describe("fuzz: merchant API", () => {
     const started = Date.now();
     const counts = () => {
       const out: Record<string, number> = {};
-      for (const table of COUNTED) out[table] = t.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+      for (const table of COUNTED)
+        out[table] = t.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
       out.bound = t.db.prepare("SELECT count(*) FROM pool_addresses WHERE bound = 1").pluck().get() as number;
       return out;
     };
@@ -241,43 +293,65 @@ describe("fuzz: merchant API", () => {
     const tally: Record<string, number> = {};
     const failures: string[] = [];
 
-    await fc.assert(
-      fc.asyncProperty(targets, authHeaders, contentTypes, bodyText, async ([method, path], auth, ct, body) => {
-        const before = counts();
-        const answer = await raw(request(method!, path!, [...auth, ...ct], Buffer.from(body, "utf8")));
-        const after = counts();
-        tally[answer.status] = (tally[answer.status] ?? 0) + 1;
-        const where = `${method} ${path} → ${answer.status} ${answer.body.slice(0, 300)}`;
-        // node's own parser may refuse a request outright (bad header bytes, huge headers)
-        const parserRefusal = (answer.status === 400 || answer.status === 431) && answer.body === "";
-        if (!(answer.status >= 200 && answer.status < 500) && !(answer.status === 503 && answer.body.includes("pool_exhausted")))
-          failures.push(where);
-        const created = answer.status === 201;
-        for (const table of COUNTED) {
-          const grew = after[table]! - before[table]!;
-          const allowed = created && (table === "orders" || table === "order_options" || table === "bindings") ? grew > 0 : grew === 0;
-          if (!allowed) failures.push(`${where}: ${table} ${before[table]} → ${after[table]}`);
-        }
-        if (created) {
-          if (after.orders !== before.orders! + 1 || after.bindings !== before.bindings! + 1 || after.bound !== before.bound! + 1)
-            failures.push(`${where}: a create wrote ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
-        } else if (after.bound !== before.bound) failures.push(`${where}: pool changed`);
-        if (answer.status >= 400 && !parserRefusal) {
-          if (!answer.headers["content-type"]?.startsWith("application/problem+json")) failures.push(`${where}: not a problem`);
-          const p = JSON.parse(answer.body) as Record<string, unknown>;
-          if (p.status !== answer.status || typeof p.type !== "string" || typeof p.detail !== "string")
-            failures.push(`${where}: malformed problem`);
-          if (/\n\s+at |node:internal|\.ts:\d+/.test(answer.body)) failures.push(`${where}: leaks a stack trace`);
-        }
-        return failures.length === 0;
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    ).catch((e: Error) => {
-      const short = (l: string) => (l.length > 600 ? `${l.slice(0, 600)}… (${l.length} chars)` : l);
-      throw new Error(
-        `${e.message.split("\n").slice(0, 4).map(short).join("\n")}\nfirst failures:\n${failures.slice(0, 5).map(short).join("\n")}`,
-      );
-    });
+    await fc
+      .assert(
+        fc.asyncProperty(
+          targets,
+          authHeaders,
+          contentTypes,
+          bodyText,
+          async ([method, path], auth, ct, body) => {
+            const before = counts();
+            const answer = await raw(request(method!, path!, [...auth, ...ct], Buffer.from(body, "utf8")));
+            const after = counts();
+            tally[answer.status] = (tally[answer.status] ?? 0) + 1;
+            const where = `${method} ${path} → ${answer.status} ${answer.body.slice(0, 300)}`;
+            // node's own parser may refuse a request outright (bad header bytes, huge headers)
+            const parserRefusal = (answer.status === 400 || answer.status === 431) && answer.body === "";
+            if (
+              !(answer.status >= 200 && answer.status < 500) &&
+              !(answer.status === 503 && answer.body.includes("pool_exhausted"))
+            )
+              failures.push(where);
+            const created = answer.status === 201;
+            for (const table of COUNTED) {
+              const grew = after[table]! - before[table]!;
+              const allowed =
+                created && (table === "orders" || table === "order_options" || table === "bindings")
+                  ? grew > 0
+                  : grew === 0;
+              if (!allowed) failures.push(`${where}: ${table} ${before[table]} → ${after[table]}`);
+            }
+            if (created) {
+              if (
+                after.orders !== before.orders! + 1 ||
+                after.bindings !== before.bindings! + 1 ||
+                after.bound !== before.bound! + 1
+              )
+                failures.push(
+                  `${where}: a create wrote ${JSON.stringify(before)} → ${JSON.stringify(after)}`,
+                );
+            } else if (after.bound !== before.bound) failures.push(`${where}: pool changed`);
+            if (answer.status >= 400 && !parserRefusal) {
+              if (!answer.headers["content-type"]?.startsWith("application/problem+json"))
+                failures.push(`${where}: not a problem`);
+              const p = JSON.parse(answer.body) as Record<string, unknown>;
+              if (p.status !== answer.status || typeof p.type !== "string" || typeof p.detail !== "string")
+                failures.push(`${where}: malformed problem`);
+              if (/\n\s+at |node:internal|\.ts:\d+/.test(answer.body))
+                failures.push(`${where}: leaks a stack trace`);
+            }
+            return failures.length === 0;
+          },
+        ),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      )
+      .catch((e: Error) => {
+        const short = (l: string) => (l.length > 600 ? `${l.slice(0, 600)}… (${l.length} chars)` : l);
+        throw new Error(
+          `${e.message.split("\n").slice(0, 4).map(short).join("\n")}\nfirst failures:\n${failures.slice(0, 5).map(short).join("\n")}`,
+        );
+      });
 
     // still standing, schema intact, and every stored order whole
     const alive = await raw(request("GET", "/v1/assets", [["Authorization", okKey]], Buffer.alloc(0)));

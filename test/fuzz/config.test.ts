@@ -17,11 +17,13 @@ function check(text: string, source: string): Outcome {
     validateConfig(parseConfigText(text, source), {});
     return "ok";
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw new Error(`not a ConfigError: ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    if (!(e instanceof ConfigError))
+      throw new Error(`not a ConfigError: ${(e as Error)?.name}: ${(e as Error)?.message}`);
     if (e.problems.length === 0) throw new Error("ConfigError without problems");
     for (const p of e.problems) {
       // "path: message", one line each
-      if (!/^[^\n:]+(:[^\n:]*)*: \S[^\n]*$/.test(p) || p.includes("\n")) throw new Error(`bad problem line: ${JSON.stringify(p)}`);
+      if (!/^[^\n:]+(:[^\n:]*)*: \S[^\n]*$/.test(p) || p.includes("\n"))
+        throw new Error(`bad problem line: ${JSON.stringify(p)}`);
     }
     return "config-error";
   }
@@ -89,7 +91,8 @@ function setAt(root: Record<string, unknown>, path: (string | number)[], value: 
     if (node === null || typeof node !== "object") return;
     node = (node as Record<string, unknown>)[key];
   }
-  if (node !== null && typeof node === "object") (node as Record<string | number, unknown>)[path.at(-1)!] = value;
+  if (node !== null && typeof node === "object")
+    (node as Record<string | number, unknown>)[path.at(-1)!] = value;
 }
 
 const mutatedConfig = fc
@@ -97,7 +100,9 @@ const mutatedConfig = fc
   .map(([edits, yaml]) => {
     const cfg = structuredClone(rawConfig()) as Record<string, unknown>;
     for (const [path, value] of edits) setAt(cfg, path, value);
-    return yaml ? { text: stringify(cfg), source: "fuzz.yaml" } : { text: JSON.stringify(cfg), source: "fuzz.json" };
+    return yaml
+      ? { text: stringify(cfg), source: "fuzz.yaml" }
+      : { text: JSON.stringify(cfg), source: "fuzz.json" };
   });
 
 // text-level damage to a valid file: cut, duplicated keys, stray characters, tabs, anchors
@@ -107,7 +112,10 @@ const damagedText = fc
     const text = yaml ? stringify(rawConfig()) : JSON.stringify(rawConfig(), null, 1);
     const i = a % text.length;
     const j = b % text.length;
-    return { text: text.slice(0, Math.min(i, j)) + junk + text.slice(Math.max(i, j)), source: yaml ? "fuzz.yaml" : "fuzz.json" };
+    return {
+      text: text.slice(0, Math.min(i, j)) + junk + text.slice(Math.max(i, j)),
+      source: yaml ? "fuzz.yaml" : "fuzz.json",
+    };
   });
 
 const randomText = fc
@@ -118,7 +126,13 @@ describe("fuzz: config loader", () => {
   it("error: a YAML alias bomb and duplicate keys are config errors, not hangs or crashes", () => {
     const bomb = [
       "a: &a [x, x, x, x, x, x, x, x, x, x]",
-      ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`),
+      ...Array.from(
+        { length: 9 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(", ")}]`,
+      ),
     ].join("\n");
     expect(check(bomb, "bomb.yaml")).toBe("config-error");
     expect(check("database: {}\ndatabase: {}\n", "dup.yaml")).toBe("config-error");

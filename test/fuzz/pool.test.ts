@@ -23,14 +23,16 @@ const known = Array.from({ length: 40 }, () =>
 
 type Line = { text: string; good: boolean; canonical?: string };
 
-const goodLine = fc.constantFrom(...known).chain((a) =>
-  fc.constantFrom<Line>(
-    { text: a, good: true, canonical: a.toLowerCase() },
-    { text: a.toLowerCase(), good: true, canonical: a.toLowerCase() },
-    { text: "0x" + a.slice(2).toUpperCase(), good: true, canonical: a.toLowerCase() },
-    { text: `  ${a}\t# customer 7`, good: true, canonical: a.toLowerCase() },
-  ),
-);
+const goodLine = fc
+  .constantFrom(...known)
+  .chain((a) =>
+    fc.constantFrom<Line>(
+      { text: a, good: true, canonical: a.toLowerCase() },
+      { text: a.toLowerCase(), good: true, canonical: a.toLowerCase() },
+      { text: "0x" + a.slice(2).toUpperCase(), good: true, canonical: a.toLowerCase() },
+      { text: `  ${a}\t# customer 7`, good: true, canonical: a.toLowerCase() },
+    ),
+  );
 const badLine = fc.oneof(
   // one letter's case flipped: a broken EIP-55 checksum
   fc.tuple(fc.constantFrom(...known), fc.nat()).map(([a, n]): Line => {
@@ -39,7 +41,8 @@ const badLine = fc.oneof(
     if (letters.length < 2 || !mixed) return { text: a.slice(0, 41), good: false };
     const i = letters[n % letters.length]! + 2;
     const c = a[i]!;
-    const flipped = a.slice(0, i) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + a.slice(i + 1);
+    const flipped =
+      a.slice(0, i) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + a.slice(i + 1);
     const body = flipped.slice(2);
     // flipping the only upper-case letter leaves an all-lower address: no checksum, still valid
     if (body === body.toLowerCase() || body === body.toUpperCase())
@@ -77,7 +80,9 @@ describe("fuzz: pool-file importer", () => {
     const tally = { imported: 0, rejected: 0 };
     fc.assert(
       fc.property(
-        fc.array(fc.oneof({ weight: 5, arbitrary: goodLine }, { weight: 2, arbitrary: quiet }, badLine), { maxLength: 30 }),
+        fc.array(fc.oneof({ weight: 5, arbitrary: goodLine }, { weight: 2, arbitrary: quiet }, badLine), {
+          maxLength: 30,
+        }),
         fc.constantFrom("\n", "\r\n"),
         (lines, eol) => {
           const text = lines.map((l) => l.text).join(eol);
@@ -93,7 +98,9 @@ describe("fuzz: pool-file importer", () => {
             if (firstSeen.has(canonical)) bad.add(i + 1);
             else firstSeen.set(canonical, i + 1);
           });
-          const existing = new Set(db.prepare("SELECT address FROM pool_addresses").pluck().all() as string[]);
+          const existing = new Set(
+            db.prepare("SELECT address FROM pool_addresses").pluck().all() as string[],
+          );
           const before = count();
           try {
             const r = importPoolFile(db, "anvil", codec, text, 1, "pool.txt");

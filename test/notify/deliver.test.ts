@@ -170,12 +170,19 @@ describe("createDeliveryWorker", () => {
     expect(await worker.tick()).toBe(0);
     expect(r.received).toHaveLength(4);
 
-    healthy = true;
+    // redelivered while the receiver still fails: the schedule starts over (10 s), not dead at once
     expect(redeliverEvent(db, "evt_d", now)).toBe(true);
     expect(await worker.tick()).toBe(1);
-    expect(eventRow(db, "evt_d")).toMatchObject({ state: "delivered", attempts: 5 });
-    expect(attemptsOf(db, "evt_d").map((a) => a.status_code)).toEqual([500, 500, 500, 500, 200]);
-    expect(r.received.map((x) => x.headers["depositd-attempt"])).toEqual(["1", "2", "3", "4", "5"]);
+    const again = eventRow(db, "evt_d");
+    expect(again).toMatchObject({ state: "pending", attempts: 5 });
+    expect(again.next_attempt_at - now).toBeGreaterThanOrEqual(8_000);
+    expect(again.next_attempt_at - now).toBeLessThanOrEqual(12_000);
+    now = again.next_attempt_at;
+    healthy = true;
+    expect(await worker.tick()).toBe(1);
+    expect(eventRow(db, "evt_d")).toMatchObject({ state: "delivered", attempts: 6 });
+    expect(attemptsOf(db, "evt_d").map((a) => a.status_code)).toEqual([500, 500, 500, 500, 500, 200]);
+    expect(r.received.map((x) => x.headers["depositd-attempt"])).toEqual(["1", "2", "3", "4", "5", "6"]);
   });
 
   it("error: a receiver slower than timeout_ms is cut off and recorded", async () => {
