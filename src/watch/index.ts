@@ -141,6 +141,8 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
       chain.kind === "bitcoin" && chain.mempool && adapter.mempool ? await adapter.mempool(watched) : null;
     const heads = await adapter.heads();
     state.head = heads.head;
+    // lag grows with the head even while scans fail, so /healthz sees a stuck watcher
+    if (state.scanned !== null) state.lagBlocks = Math.max(0, heads.head - state.scanned);
     const now = common.now();
 
     let cursor = ledger.cursor(chain.id);
@@ -301,7 +303,7 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
           break;
         }
         failures++;
-        const delay = backoffDelay(failures - 1, 500, 30_000);
+        const delay = backoffDelay(failures - 1, 500, 10_000);
         log.warn({ err: err.message, failures, retryInMs: delay }, "watcher pass failed; retrying");
         await sleep(delay, stopper.signal);
       }

@@ -181,6 +181,20 @@ describe("RPC chaos", () => {
       await customer.pay(o);
     }
 
+    // Enough exposure however fast the machine: keep the chain moving until faults and lies hit.
+    const faultsSoFar = () =>
+      Object.entries(flaky.stats)
+        .filter(([k]) => k !== "requests" && k !== "forwarded")
+        .reduce((n, [, v]) => n + v, 0);
+    for (
+      let i = 0;
+      i < 300 && !(faultsSoFar() > 10 && lies.staleHead + lies.foreignHeader + lies.brokenParent > 0);
+      i++
+    ) {
+      await kit.mine(1);
+      await sleep(50);
+    }
+
     // The node becomes unusable for a while: the daemon must report lag, not pretend all is well.
     flaky.setFailRate(1);
     const outageFrom = seen.length;
