@@ -14,6 +14,8 @@ export interface Common {
 export const REDACT_PATHS = [
   "secret",
   "*.secret",
+  "secrets",
+  "*.secrets",
   "value",
   "*.value",
   "authorization",
@@ -22,6 +24,13 @@ export const REDACT_PATHS = [
   "req.headers.authorization",
   "api_key",
   "*.api_key",
+  "chainSecrets",
+  "*.chainSecrets",
+  "notify.secrets",
+  "config.notify.secrets",
+  "config.chainSecrets",
+  "rpc_auth",
+  "*.rpc_auth",
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

@@ -71,13 +71,14 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const log = common.logger;
   const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
   const catalog = createCatalog(cfg);
-  const ledger = createLedger(db, common, catalog);
+  const watchers = new Map<string, Watcher>();
+  const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
+  const ledger = createLedger(db, common, catalog, { onWrite: (kind, ms) => metrics.write(kind, ms) });
   preparePools(db, common);
 
   const worker = options.noDelivery ? null : createDeliveryWorker({ db, common });
   const notify = () => worker?.notify();
 
-  const watchers = new Map<string, Watcher>();
   for (const chain of cfg.chains) {
     const adapter =
       options.adapters?.[chain.id] ??
@@ -128,8 +129,6 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     }
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }
-
-  const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
 
   const lowWarned = new Set<string>();
   function tick(): void {

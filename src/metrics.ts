@@ -7,6 +7,8 @@ import type { WatcherStatus } from "./watch/index.js";
 
 export interface DaemonMetrics {
   rpc(chain: string, url: string, ok: boolean, ms: number): void;
+  /** one SQLite write transaction of the ledger */
+  write(kind: string, ms: number): void;
 }
 
 export function registerMetrics(common: Common, db: DB, watchers: () => WatcherStatus[]): DaemonMetrics {
@@ -98,6 +100,23 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
       }
     },
   });
+  const oldestPending = db.prepare("SELECT min(created_at) FROM events WHERE state = 'pending'").pluck();
+  new Gauge({
+    name: "depositd_outbox_oldest_pending_age_seconds",
+    help: "age of the oldest event not yet delivered (0 when none)",
+    registers,
+    collect() {
+      const t = oldestPending.get() as number | null;
+      this.set(t === null ? 0 : Math.max(0, (common.now() - t) / 1000));
+    },
+  });
+  const writes = new Histogram({
+    name: "depositd_sqlite_write_seconds",
+    help: "duration of the ledger's SQLite write transactions, by kind (create, scan, mempool, tick)",
+    labelNames: ["kind"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers,
+  });
   const requests = new Counter({
     name: "depositd_rpc_requests_total",
     help: "RPC HTTP requests per chain, URL and result",
@@ -115,6 +134,9 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
     rpc(chain, url, ok, ms) {
       requests.inc({ chain, url, result: ok ? "ok" : "error" });
       latency.observe({ chain, url }, ms / 1000);
+    },
+    write(kind, ms) {
+      writes.observe({ kind }, ms / 1000);
     },
   };
 }

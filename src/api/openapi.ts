@@ -26,7 +26,6 @@ const timestamp = {
   description: "RFC 3339 UTC with milliseconds",
   examples: ["2026-11-22T10:00:00.000Z"],
 };
-const epochMs = { type: "integer", description: "milliseconds since the Unix epoch" };
 const decimal = (description: string) => ({ type: "string", pattern: DECIMAL, description });
 
 const orderIdParam = {
@@ -658,7 +657,7 @@ export const openapi: OpenApiDocument = {
         required: ["attempt", "started_at", "latency_ms", "status_code", "error", "response_body"],
         properties: {
           attempt: { type: "integer", minimum: 1 },
-          started_at: epochMs,
+          started_at: timestamp,
           latency_ms: { type: "integer", minimum: 0 },
           status_code: { type: ["integer", "null"], description: "null when no response arrived" },
           error: { type: ["string", "null"] },
@@ -689,9 +688,9 @@ export const openapi: OpenApiDocument = {
             description: "skipped: there was no URL to deliver to",
           },
           attempts: { type: "integer", minimum: 0 },
-          created_at: epochMs,
-          delivered_at: { ...epochMs, type: ["integer", "null"] },
-          next_attempt_at: { ...epochMs, type: ["integer", "null"], description: "when pending" },
+          created_at: timestamp,
+          delivered_at: { ...timestamp, type: ["string", "null"] },
+          next_attempt_at: { ...timestamp, type: ["string", "null"], description: "when pending" },
           body: ref("CallbackBody"),
           delivery_attempts: { type: "array", items: ref("DeliveryAttempt") },
         },

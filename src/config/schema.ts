@@ -226,7 +226,8 @@ export const configSchema = z
         synchronous: z.enum(["FULL", "NORMAL"]).default("FULL").describe("SQLite synchronous pragma"),
       })
       .strict()
-      .default({ path: "./data/depositd.sqlite", synchronous: "FULL" }),
+      .default({ path: "./data/depositd.sqlite", synchronous: "FULL" })
+      .describe("where the state lives"),
     api: z
       .object({
         listen: listenAddress.default("127.0.0.1:8787").describe("host:port of the merchant API"),
@@ -251,11 +252,19 @@ export const configSchema = z
           .default(65536)
           .describe("larger request bodies get 413"),
       })
-      .strict(),
+      .strict()
+      .describe("the merchant HTTP API"),
     notify: z
       .object({
         secrets: z
-          .array(z.object({ id: z.string().min(1), value: secretRef }).strict())
+          .array(
+            z
+              .object({
+                id: z.string().min(1).describe("a name for this secret (rotation, logs)"),
+                value: secretRef,
+              })
+              .strict(),
+          )
           .min(1)
           .max(2)
           .describe("callback signing secrets; two while rotating (both sign)"),
@@ -279,7 +288,8 @@ export const configSchema = z
           .default(8)
           .describe("deliveries in flight per receiver host"),
       })
-      .strict(),
+      .strict()
+      .describe("signed callbacks to the shop"),
     orders: z
       .object({
         valid_minutes: z
@@ -312,7 +322,8 @@ export const configSchema = z
         underpaid_tolerance: "0",
         overpaid_tolerance: "0",
         timer_interval_ms: 5000,
-      }),
+      })
+      .describe("order defaults and timers"),
     rates: z
       .object({
         static: z
@@ -325,15 +336,20 @@ export const configSchema = z
           .describe("fraction digits of fiat currencies (default 2)"),
       })
       .strict()
-      .default({ static: {}, decimals: {} }),
+      .default({ static: {}, decimals: {} })
+      .describe("prices for orders in currencies other than the asset paid"),
     chains: z.array(chainSchema).min(1).describe("watched networks"),
     assets: z.array(assetSchema).min(1).describe("payable assets"),
     log: z
       .object({
-        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+        level: z
+          .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+          .default("info")
+          .describe("pino log level (JSON lines on stdout)"),
       })
       .strict()
-      .default({ level: "info" }),
+      .default({ level: "info" })
+      .describe("logging"),
   })
   .strict()
   .superRefine((cfg, ctx) => {

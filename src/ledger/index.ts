@@ -99,7 +99,21 @@ export interface Ledger {
   watchedAddresses(chain: string, afterId?: number): { id: number; address: string }[];
 }
 
-export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
+export interface LedgerHooks {
+  /** called after every write transaction with its kind and duration (metrics) */
+  onWrite?: (kind: "create" | "scan" | "mempool" | "tick" | "other", ms: number) => void;
+}
+
+export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: LedgerHooks = {}): Ledger {
+  const timed = <T>(kind: Parameters<NonNullable<LedgerHooks["onWrite"]>>[0], fn: () => T): T => {
+    if (!hooks.onWrite) return fn();
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      hooks.onWrite(kind, performance.now() - t0);
+    }
+  };
   const cfg = common.config;
   const views = createViews(
     db,
@@ -266,27 +280,25 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
     orderId: string | null,
     payment: PaymentRow | null,
     now: number,
+    order?: { json: string; url: string },
   ): void {
     const id = newId("evt", now);
     let seq: number | null = null;
     let url: string | null;
-    let orderJson: OrderJson | null = null;
+    let orderJson = "null";
     if (orderId) {
       seq = q.bumpSeq.get(orderId)!.event_seq;
-      const row = loadOrder(orderId);
-      orderJson = views.order(row);
-      url = row.callback_url;
+      const rendered = order ?? renderOrder(orderId);
+      orderJson = rendered.json;
+      url = rendered.url;
     } else {
       url = cfg.notify.unattributed_url ?? null;
     }
-    const body = JSON.stringify({
-      id,
-      type,
-      seq,
-      created_at: iso(now),
-      order: orderJson,
-      payment: payment ? views.payment(payment) : null,
-    });
+    // compact JSON, assembled from pre-serialized parts: the exact bytes that are signed and sent
+    const body =
+      `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"seq":${seq === null ? "null" : seq},` +
+      `"created_at":${JSON.stringify(iso(now))},"order":${orderJson},` +
+      `"payment":${payment ? JSON.stringify(views.payment(payment)) : "null"}}`;
     q.insertEvent.run(
       id,
       orderId,
@@ -300,6 +312,12 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
       now,
     );
     eventsWritten++;
+  }
+
+  /** The order as callbacks carry it, serialized once for several events of the same moment. */
+  function renderOrder(orderId: string): { json: string; url: string } {
+    const row = loadOrder(orderId);
+    return { json: JSON.stringify(views.order(row)), url: row.callback_url };
   }
   let eventsWritten = 0;
 
@@ -350,9 +368,11 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
    */
   function paymentChanged(paymentId: string, orderId: string, types: PaymentEventType[], now: number): void {
     const orderEvents = reconcileAndStore(orderId, now);
+    if (types.length === 0 && orderEvents.length === 0) return;
     const stored = q.paymentById.get(paymentId)!;
-    for (const type of types) appendEvent(type, orderId, stored, now);
-    for (const type of orderEvents) appendEvent(type, orderId, null, now);
+    const order = renderOrder(orderId); // nothing in it changes between these events
+    for (const type of types) appendEvent(type, orderId, stored, now, order);
+    for (const type of orderEvents) appendEvent(type, orderId, null, now, order);
   }
 
   function isConfirmed(p: PaymentRow, heads: Heads): boolean {
@@ -503,6 +523,19 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
     return { order: views.order(loadOrder(id)), created: true };
   });
 
+  const createOrdersTx = (batch: { merchant: string; input: CreateOrderInput }[], now: number) =>
+    db.transaction(() =>
+      batch.map(({ merchant, input }) => {
+        try {
+          return { ok: true as const, ...createTx(merchant, input, now) };
+        } catch (error) {
+          // the savepoint of this create was rolled back; a broken database fails them all
+          if (!(error instanceof ProblemError)) throw error;
+          return { ok: false as const, error };
+        }
+      }),
+    )();
+
   function eventsOf<T>(fn: () => T): { result: T; events: number } {
     const before = eventsWritten;
     const result = fn();
@@ -605,17 +638,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
       return createTx(merchant, input, now);
     },
     createOrders(batch, now) {
-      return db.transaction(() =>
-        batch.map(({ merchant, input }) => {
-          try {
-            return { ok: true as const, ...createTx(merchant, input, now) };
-          } catch (error) {
-            // the savepoint of this create was rolled back; a broken database fails them all
-            if (!(error instanceof ProblemError)) throw error;
-            return { ok: false as const, error };
-          }
-        }),
-      )();
+      return timed("create", () => createOrdersTx(batch, now));
     },
     getOrder(merchant, id) {
       const row = q.orderById.get(id);
@@ -719,15 +742,17 @@ export function createLedger(db: DB, common: Common, catalog: Catalog): Ledger {
       })();
     },
     recordScan(w, now) {
-      const { result, events } = eventsOf(() => recordScanTx(w, now));
-      void result;
+      const { events } = timed("scan", () => eventsOf(() => recordScanTx(w, now)));
       return { payments: w.transfers.length, events };
     },
     recordMempool(chain, transfers, now, settleMissing) {
-      return { events: eventsOf(() => recordMempoolTx(chain, transfers, now, settleMissing)).events };
+      return {
+        events: timed("mempool", () => eventsOf(() => recordMempoolTx(chain, transfers, now, settleMissing)))
+          .events,
+      };
     },
     tick(now) {
-      const { result, events } = eventsOf(() => tickTx(now));
+      const { result, events } = timed("tick", () => eventsOf(() => tickTx(now)));
       return { ...result, events };
     },
     cursor: (chain) => q.cursor.get(chain),

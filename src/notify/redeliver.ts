@@ -1,12 +1,13 @@
 // Operator and receiver tools over the outbox: send an event again, and read an order's events with
 // their delivery history (GET /v1/orders/{id}/events?after=SEQ).
 import type { DB } from "../db/index.js";
+import { iso } from "../time.js";
 
 export type EventState = "pending" | "delivered" | "dead" | "skipped";
 
 export interface DeliveryAttemptView {
   attempt: number;
-  started_at: number;
+  started_at: string;
   latency_ms: number;
   status_code: number | null;
   error: string | null;
@@ -19,9 +20,9 @@ export interface OrderEventView {
   type: string;
   state: EventState;
   attempts: number;
-  created_at: number;
-  delivered_at: number | null;
-  next_attempt_at: number | null;
+  created_at: string;
+  delivered_at: string | null;
+  next_attempt_at: string | null;
   /** the signed body, parsed */
   body: unknown;
   delivery_attempts: DeliveryAttemptView[];
@@ -75,7 +76,7 @@ export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): Ord
          FROM events WHERE order_id = ? AND seq > ? ORDER BY seq`,
     )
     .all(orderId, afterSeq ?? -1);
-  const attemptsOf = db.prepare<[string], DeliveryAttemptView>(
+  const attemptsOf = db.prepare<[string], Omit<DeliveryAttemptView, "started_at"> & { started_at: number }>(
     `SELECT attempt, started_at, latency_ms, status_code, error, response_body
        FROM delivery_attempts WHERE event_id = ? ORDER BY attempt`,
   );
@@ -85,11 +86,11 @@ export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): Ord
     type: r.type,
     state: r.state,
     attempts: r.attempts,
-    created_at: r.created_at,
-    delivered_at: r.delivered_at,
-    next_attempt_at: r.state === "pending" ? r.next_attempt_at : null,
+    created_at: iso(r.created_at),
+    delivered_at: r.delivered_at === null ? null : iso(r.delivered_at),
+    next_attempt_at: r.state === "pending" ? iso(r.next_attempt_at) : null,
     body: parseBody(r.body),
-    delivery_attempts: attemptsOf.all(r.id),
+    delivery_attempts: attemptsOf.all(r.id).map((a) => ({ ...a, started_at: iso(a.started_at) })),
   }));
 }
 

@@ -66,8 +66,8 @@ describe("listOrderEvents", () => {
       ["evt_3", 3, "payment.confirmed", "pending"],
     ]);
     const first = events[0]!;
-    expect(first.created_at).toBe(T);
-    expect(first.delivered_at).toBe(T + 20);
+    expect(first.created_at).toBe(new Date(T).toISOString());
+    expect(first.delivered_at).toBe(new Date(T + 20).toISOString());
     expect(first.attempts).toBe(2);
     expect(first.body).toEqual(
       JSON.parse(
@@ -77,15 +77,15 @@ describe("listOrderEvents", () => {
     expect(first.delivery_attempts).toEqual([
       {
         attempt: 1,
-        started_at: T + 10,
+        started_at: new Date(T + 10).toISOString(),
         latency_ms: 12,
         status_code: 500,
         error: null,
         response_body: "oops",
       },
-      { attempt: 2, started_at: T + 20, latency_ms: 12, status_code: 200, error: null, response_body: "ok" },
+      { attempt: 2, started_at: new Date(T + 20).toISOString(), latency_ms: 12, status_code: 200, error: null, response_body: "ok" },
     ]);
-    expect(events[2]!.next_attempt_at).toBe(T + 2);
+    expect(events[2]!.next_attempt_at).toBe(new Date(T + 2).toISOString());
     expect(events[0]!.next_attempt_at).toBeNull();
   });
 
