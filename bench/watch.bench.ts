@@ -47,7 +47,9 @@ function benchConfig(
           rpc: [url],
           chain_id: chain.chainId,
           start_block: 1,
-          ...(process.env.BENCH_BLOCKS_PER_SCAN ? { blocks_per_scan: Number(process.env.BENCH_BLOCKS_PER_SCAN) } : {}),
+          ...(process.env.BENCH_BLOCKS_PER_SCAN
+            ? { blocks_per_scan: Number(process.env.BENCH_BLOCKS_PER_SCAN) }
+            : {}),
           poll_interval_ms: 50,
           request_timeout_ms: 30_000,
           pool: { source: "static", low_water: 0 },

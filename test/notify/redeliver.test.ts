@@ -83,7 +83,14 @@ describe("listOrderEvents", () => {
         error: null,
         response_body: "oops",
       },
-      { attempt: 2, started_at: new Date(T + 20).toISOString(), latency_ms: 12, status_code: 200, error: null, response_body: "ok" },
+      {
+        attempt: 2,
+        started_at: new Date(T + 20).toISOString(),
+        latency_ms: 12,
+        status_code: 200,
+        error: null,
+        response_body: "ok",
+      },
     ]);
     expect(events[2]!.next_attempt_at).toBe(new Date(T + 2).toISOString());
     expect(events[0]!.next_attempt_at).toBeNull();

@@ -14,7 +14,6 @@ import { tronBase58ToHex } from "../../../src/chains/tron/address.js";
 import { decodeTransferContract, tronTxId } from "../../../src/chains/tron/raw-transaction.js";
 import { RetryableError, type WatchedSet } from "../../../src/chains/types.js";
 
- 
 type Fixture = any;
 
 function fixture(name: string): unknown {

@@ -9,7 +9,6 @@ import {
   startTronServer,
 } from "../../helpers/tron-server.js";
 
- 
 type Fixture = any;
 
 function fixture(name: string): Fixture {
