@@ -11,6 +11,10 @@ export interface TransportOptions {
   urls: string[];
   timeoutMs: number;
   headers?: Record<string, string>;
+  /** "user:password" sent as Basic auth to URLs that carry no credentials of their own */
+  auth?: string;
+  /** how an answer's text becomes a value (default JSON.parse; Bitcoin keeps numbers as text) */
+  parse?: (text: string) => unknown;
   logger?: Logger;
   /** tries per request across URLs before giving up with RetryableError (default 4) */
   tries?: number;
@@ -59,13 +63,14 @@ export function createTransport(opts: TransportOptions): Transport {
     const base = opts.urls[index % opts.urls.length]!;
     const u = new URL(base);
     const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
-    if (u.username || u.password) {
-      headers.authorization =
-        "Basic " +
-        Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString("base64");
-      u.username = "";
-      u.password = "";
-    }
+    const credentials =
+      u.username || u.password
+        ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`
+        : opts.auth;
+    if (credentials !== undefined)
+      headers.authorization = "Basic " + Buffer.from(credentials).toString("base64");
+    u.username = "";
+    u.password = "";
     const target = u.toString().replace(/\/$/, "") + path;
     const started = performance.now();
     let ok = false;
@@ -81,16 +86,20 @@ export function createTransport(opts: TransportOptions): Transport {
       });
       const text = await res.body.text();
       if (res.statusCode < 200 || res.statusCode >= 300) {
-        throw new HttpError(`HTTP ${res.statusCode} from ${redactUrl(base)}${path}: ${text.slice(0, 200)}`, {
-          status: res.statusCode,
-        });
+        const hint = res.statusCode === 401 ? " (wrong RPC user/password?)" : "";
+        throw new HttpError(
+          `HTTP ${res.statusCode}${hint} from ${redactUrl(base)}${path}: ${text.slice(0, 200)}`,
+          {
+            status: res.statusCode,
+          },
+        );
       }
       if (!json) {
         ok = true;
         return text;
       }
       try {
-        const parsed: unknown = JSON.parse(text);
+        const parsed: unknown = (opts.parse ?? JSON.parse)(text);
         ok = true;
         return parsed;
       } catch {
