@@ -140,7 +140,6 @@ CREATE TABLE events (
   UNIQUE (order_id, seq)
 );
 CREATE INDEX events_due ON events (next_attempt_at) WHERE state = 'pending';
-CREATE INDEX events_order ON events (order_id, seq);
 
 CREATE TABLE delivery_attempts (
   id             INTEGER PRIMARY KEY,

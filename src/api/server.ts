@@ -318,14 +318,11 @@ export function createApi({ db, ledger, catalog, common, health, onEvents }: Api
       }
     }
     const m = r.pattern.exec(url.pathname)!;
-    const before = eventsCount();
+    const before = ledger.eventsWritten();
     const out = await r.handler(req, { merchant, params: m.slice(1), url, body });
-    if (eventsCount() !== before) onEvents?.();
+    if (ledger.eventsWritten() !== before) onEvents?.();
     send(res, out.status, out.body);
   }
-
-  const countEvents = db.prepare<[], { n: number }>("SELECT max(rowid) AS n FROM events");
-  const eventsCount = () => countEvents.get()?.n ?? 0;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {

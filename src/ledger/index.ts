@@ -93,6 +93,8 @@ export interface Ledger {
   /** expire orders past their validity and end bindings past their late window */
   tick(now: number): { expired: number; released: number; events: number };
   cursor(chain: string): { next_block: number; head: number; solid: number | null } | undefined;
+  /** events this ledger has written so far (callers compare to know whether to wake delivery) */
+  eventsWritten(): number;
   initCursor(chain: string, nextBlock: number, now: number): void;
   recentBlocks(chain: string): Map<number, string>;
   /** canonical pool addresses of a chain added after row `afterId` (the watched set grows by these) */
@@ -149,8 +151,8 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     ),
     updateStatus: db.prepare("UPDATE orders SET status = ?, paid_amount = ?, updated_at = ? WHERE id = ?"),
     setResolution: db.prepare("UPDATE orders SET resolution = ?, status = ?, updated_at = ? WHERE id = ?"),
-    bumpSeq: db.prepare<[string], { event_seq: number }>(
-      "UPDATE orders SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq",
+    bumpSeq: db.prepare<[number, string], { event_seq: number }>(
+      "UPDATE orders SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq",
     ),
     insertEvent: db.prepare(
       `INSERT INTO events (id, order_id, seq, type, payment_id, url, body, state, next_attempt_at, created_at)
@@ -167,7 +169,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       `INSERT INTO payments (id, chain, txid, idx, asset, address, amount, block_number, block_hash, block_time,
          status, order_id, unexpected_asset, late, created_at, updated_at)
        VALUES (@id, @chain, @txid, @idx, @asset, @address, @amount, @block_number, @block_hash, @block_time,
-         'seen', @order_id, @unexpected_asset, @late, @now, @now)
+         @status, @order_id, @unexpected_asset, @late, @now, @now)
        ON CONFLICT (chain, txid, idx, asset) DO NOTHING`,
     ),
     movePayment: db.prepare(
@@ -281,13 +283,14 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     payment: PaymentRow | null,
     now: number,
     order?: { json: string; url: string },
+    seqGiven?: number,
   ): void {
     const id = newId("evt", now);
     let seq: number | null = null;
     let url: string | null;
     let orderJson = "null";
     if (orderId) {
-      seq = q.bumpSeq.get(orderId)!.event_seq;
+      seq = seqGiven ?? q.bumpSeq.get(1, orderId)!.event_seq;
       const rendered = order ?? renderOrder(orderId);
       orderJson = rendered.json;
       url = rendered.url;
@@ -371,11 +374,16 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     if (types.length === 0 && orderEvents.length === 0) return;
     const stored = q.paymentById.get(paymentId)!;
     const order = renderOrder(orderId); // nothing in it changes between these events
-    for (const type of types) appendEvent(type, orderId, stored, now, order);
-    for (const type of orderEvents) appendEvent(type, orderId, null, now, order);
+    // one seq bump for all of them
+    let seq =
+      q.bumpSeq.get(types.length + orderEvents.length, orderId)!.event_seq -
+      types.length -
+      orderEvents.length;
+    for (const type of types) appendEvent(type, orderId, stored, now, order, ++seq);
+    for (const type of orderEvents) appendEvent(type, orderId, null, now, order, ++seq);
   }
 
-  function isConfirmed(p: PaymentRow, heads: Heads): boolean {
+  function isConfirmed(p: { asset: string; block_number: number | null }, heads: Heads): boolean {
     if (p.block_number === null) return false;
     const need = catalog.asset(p.asset)?.confirmations ?? 1;
     if (need === "solidified") return heads.solid !== undefined && p.block_number <= heads.solid;
@@ -388,6 +396,9 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     const order = binding ? loadOrder(binding.order_id) : undefined;
     const offered = order ? optionsOf(order.id).some((o) => o.asset === t.asset) : false;
     const blockTime = t.block?.timestamp ?? null;
+    // Found already deep enough (catch-up): stored confirmed, reported seen and confirmed at once.
+    const confirmed =
+      heads !== null && isConfirmed({ asset: t.asset, block_number: t.block?.number ?? null }, heads);
     const row = {
       id: newId("pay", now),
       chain,
@@ -402,6 +413,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       order_id: order?.id ?? null,
       unexpected_asset: order && !offered ? 1 : 0,
       late: order && (blockTime ?? now) > order.expires_at ? 1 : 0,
+      status: confirmed ? "confirmed" : "seen",
       now,
     };
     if (q.insertPayment.run(row).changes === 0) return;
@@ -409,9 +421,6 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       { chain, txid: t.txid, index: t.index, asset: t.asset, amount: row.amount, order: row.order_id },
       "payment seen",
     );
-    // Found already deep enough (catch-up): seen and confirmed at once, one recompute.
-    const confirmed = heads !== null && isConfirmed(q.paymentById.get(row.id)!, heads);
-    if (confirmed) q.setPaymentStatus.run("confirmed", now, row.id);
     if (order) {
       paymentChanged(
         row.id,
@@ -581,9 +590,15 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
         }
       }
     }
-    for (const b of w.blocks) q.upsertBlock.run(w.chain, b.number, b.hash, b.parentHash, b.timestamp);
     const last = w.blocks.at(-1);
-    if (last) q.pruneBlocks.run(w.chain, last.number - w.keepBlocks);
+    if (last) {
+      // only the newest keepBlocks hashes are ever compared: older ones of a long batch are not stored
+      const keepFrom = last.number - w.keepBlocks + 1;
+      for (const b of w.blocks) {
+        if (b.number >= keepFrom) q.upsertBlock.run(w.chain, b.number, b.hash, b.parentHash, b.timestamp);
+      }
+      q.pruneBlocks.run(w.chain, last.number - w.keepBlocks);
+    }
     const cur = q.cursor.get(w.chain);
     const next = last
       ? last.number + 1
@@ -756,6 +771,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       return { ...result, events };
     },
     cursor: (chain) => q.cursor.get(chain),
+    eventsWritten: () => eventsWritten,
     initCursor(chain, nextBlock, now) {
       q.initCursor.run(chain, nextBlock, Math.max(0, nextBlock - 1), now);
     },
