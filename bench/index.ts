@@ -8,4 +8,5 @@ export function registerAll(register: Register): void {
   register("evm-fetch", () => import("./evm-fetch.bench.js"));
   register("watch", () => import("./watch.bench.js"));
   register("deliver", () => import("./deliver.bench.js"));
+  register("bitcoin", () => import("./bitcoin.bench.js"));
 }

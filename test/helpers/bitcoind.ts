@@ -5,10 +5,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { packageRoot } from "../../src/paths.js";
 
-const repoRoot = resolve(import.meta.dirname, "../..");
+const repoRoot = packageRoot(); // from test/helpers or dist/test/helpers alike
 const WALLET = "test";
 
 export type AddressType = "legacy" | "p2sh-segwit" | "bech32" | "bech32m";

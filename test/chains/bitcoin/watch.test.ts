@@ -20,10 +20,11 @@ afterAll(async () => {
 });
 
 /** A watcher from the next block on, over a static pool of fresh wallet addresses. */
-async function harness(opts: { mempool: boolean }): Promise<WatchHarness> {
+async function harness(opts: { mempool: boolean; now?: () => number }): Promise<WatchHarness> {
   const pool: string[] = [];
   for (let i = 0; i < 3; i++) pool.push(await node.newAddress(i % 2 ? "bech32m" : "bech32"));
   h = createWatchHarness({
+    now: opts.now,
     poolText: pool.join("\n"),
     rates: { USD: { BTC: "100000" } },
     chain: {
@@ -119,5 +120,46 @@ describe("bitcoin orders", () => {
     expect(w.order(o.id)).toMatchObject({ status: "paid", paid_amount: "1" });
     const confirmed = w.payments(o.id).filter((p) => p.status === "confirmed");
     expect(confirmed.map((p) => p.txid)).toEqual([txid]);
+  });
+
+  test("behavior: partial then the rest → partially_paid then paid; one satoshi over → overpaid", async () => {
+    const w = await harness({ mempool: false });
+    const partial = w.createOrder({ merchant_order_id: "B-4", currency: "BTC", amount: "0.5" });
+    const over = w.createOrder({ merchant_order_id: "B-5", currency: "BTC", amount: "0.5" });
+    await node.send(partial.options[0]!.address, "0.2");
+    await node.send(over.options[0]!.address, "0.50000001");
+    await node.mine(2);
+    await w.sync();
+    expect(w.order(partial.id)).toMatchObject({ status: "partially_paid", paid_amount: "0.2" });
+    expect(w.order(over.id)).toMatchObject({ status: "overpaid", paid_amount: "0.50000001" });
+    await node.send(partial.options[0]!.address, "0.3");
+    await node.mine(2);
+    await w.sync();
+    expect(w.order(partial.id)).toMatchObject({ status: "paid", paid_amount: "0.5" });
+    expect(w.payments(partial.id).map((p) => p.amount)).toEqual(["0.2", "0.3"]);
+  });
+
+  test("behavior: paid after expiry, inside the late window → paid_late", async () => {
+    let now = Date.now();
+    const w = await harness({ mempool: false, now: () => now });
+    const o = w.createOrder({ merchant_order_id: "B-6", currency: "BTC", amount: "0.1", valid_minutes: 1 });
+    now += 5 * 60_000;
+    w.ledger.tick(now);
+    expect(w.order(o.id).status).toBe("expired");
+    // the node's clock moves too, so the paying block is stamped after expires_at
+    await node.rpc("setmocktime", [Math.floor(now / 1000)]);
+    try {
+      await node.send(o.options[0]!.address, "0.1");
+      await node.mine(2);
+      await w.sync();
+    } finally {
+      await node.rpc("setmocktime", [0]);
+    }
+    expect(w.order(o.id)).toMatchObject({ status: "paid_late", paid_amount: "0.1" });
+    expect(w.payments(o.id)[0]).toMatchObject({ late: true, status: "confirmed" });
+    expect(w.eventTypes(o.id).filter((t) => t.startsWith("order."))).toEqual([
+      "order.expired",
+      "order.paid_late",
+    ]);
   });
 });
