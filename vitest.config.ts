@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 2,
-    reporters: ["default"],
+    // the JSON report lets .ci/run print a plain "N passed, N failed" closing line
+    reporters: ["default", "json"],
+    outputFile: { json: ".cache/vitest-results.json" },
   },
 });
