@@ -48,6 +48,9 @@ export interface WatcherArgs {
   onEvents?: () => void;
 }
 
+/** batches fetched ahead while catching up (fetching overlaps the synchronous writes) */
+const PREFETCH_DEPTH = 1;
+
 /** a watcher further behind than this logs its catch-up progress */
 export const CATCH_UP_BLOCKS = 1000;
 const PROGRESS_MS = 10_000;
@@ -94,20 +97,31 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
   let loop: Promise<void> | null = null;
   const stopper = new AbortController();
   let lastHeads: Heads | null = null;
-  /** the next batch, fetched while the current one is written (catch-up); checked like any scan */
-  let prefetch: { from: number; to: number; result: Promise<ScanResult> } | null = null;
+  /** the next batches, fetched while the current one is written (catch-up); checked like any scan */
+  let prefetched: { from: number; to: number; result: Promise<ScanResult> }[] = [];
 
   function scanRange(from: number, to: number): Promise<ScanResult> {
-    const p = prefetch;
-    prefetch = null;
+    const p = prefetched.shift();
     if (p && p.from === from && p.to === to) return p.result;
+    prefetched = []; // the plan changed (reorg, restart): drop what was fetched ahead
     return adapter.scan(from, to, watched);
   }
 
-  function startPrefetch(from: number, to: number): void {
-    const result = adapter.scan(from, to, watched);
-    result.catch(() => undefined); // a failed prefetch is simply fetched again
-    prefetch = { from, to, result };
+  /** keep PREFETCH_DEPTH batches after `last` in flight, up to the head */
+  function prefetchAfter(last: number, head: number): void {
+    let next = prefetched.at(-1)?.to ?? last;
+    if (next < last) {
+      prefetched = [];
+      next = last;
+    }
+    while (prefetched.length < PREFETCH_DEPTH && next < head) {
+      const from = next + 1;
+      const to = Math.min(head, next + chain.blocks_per_scan);
+      const result = adapter.scan(from, to, watched);
+      result.catch(() => undefined); // a failed prefetch is simply fetched again
+      prefetched.push({ from, to, result });
+      next = to;
+    }
   }
 
   async function findAncestor(below: number, stored: Map<number, string>): Promise<number> {
@@ -203,7 +217,7 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
     const last = scan.blocks.at(-1)!.number;
     // Catching up: fetch the next batch while this one is written. Its first block's parent is
     // checked against this batch's last hash on the next pass, like every scan.
-    if (last < heads.head) startPrefetch(last + 1, Math.min(heads.head, last + chain.blocks_per_scan));
+    if (last < heads.head) prefetchAfter(last, heads.head);
     const r = ledger.recordScan(
       {
         chain: chain.id,
