@@ -68,7 +68,15 @@ function benchConfig(
 }
 
 /** The database a daemon would have when the chain starts moving: pool imported, 10,000 orders bound. */
-export function prepareDatabase(dbPath: string, url: string, chain: BenchChain): void {
+export async function prepareDatabase(dbPath: string, url: string, chain: BenchChain): Promise<void> {
+  // the cached chain may be days old: the orders are made just before its first block, as in life
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBlockByNumber", params: ["0x1", false] }),
+  });
+  const first = (await res.json()) as { result: { timestamp: string } };
+  const createdAt = Number(first.result.timestamp) * 1000 - 60_000;
   const config = benchConfig(dbPath, url, chain);
   const common = createCommon(config, { logger: pino({ level: "silent" }) });
   const db = openDatabase(dbPath, { synchronous: "NORMAL" });
@@ -78,7 +86,7 @@ export function prepareDatabase(dbPath: string, url: string, chain: BenchChain):
     "bench",
     createEvmAddressCodec(),
     chain.watched.map((a) => getAddress(a)).join("\n"),
-    Date.now(),
+    createdAt,
   );
   // one transaction for the setup (nested creates become savepoints): not what is measured
   db.transaction(() => {
@@ -86,7 +94,7 @@ export function prepareDatabase(dbPath: string, url: string, chain: BenchChain):
       ledger.createOrder(
         "shop",
         { merchant_order_id: `O-${i}`, amount: "1", currency: "USDT", callback_url: "http://127.0.0.1:9/cb" },
-        Date.now(),
+        createdAt,
       );
     }
   })();
@@ -159,10 +167,10 @@ type CatchUp = {
   writeMs: number;
 };
 
-function childCatchUp(url: string, chain: BenchChain): Promise<CatchUp> {
+async function childCatchUp(url: string, chain: BenchChain): Promise<CatchUp> {
   const dir = mkdtempSync(join(tmpdir(), "depositd-watch-bench-"));
   const dbPath = join(dir, "w.sqlite");
-  prepareDatabase(dbPath, url, chain);
+  await prepareDatabase(dbPath, url, chain);
   return new Promise<CatchUp>((resolve, reject) => {
     execFile(
       process.execPath,

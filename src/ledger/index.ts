@@ -101,6 +101,9 @@ export interface Ledger {
   watchedAddresses(chain: string, afterId?: number): { id: number; address: string }[];
 }
 
+/** block clocks may run behind ours (Bitcoin allows hours of skew): grace before "mined before the order" */
+export const BINDING_CLOCK_GRACE_MS = 2 * 3600_000;
+
 export interface LedgerHooks {
   /** called after every write transaction with its kind and duration (metrics) */
   onWrite?: (kind: "create" | "scan" | "mempool" | "tick" | "other", ms: number) => void;
@@ -146,8 +149,8 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     ),
     bind: db.prepare("INSERT INTO bindings (chain, address, order_id, bound_at) VALUES (?, ?, ?, ?)"),
     markBound: db.prepare("UPDATE pool_addresses SET bound = 1, used = 1 WHERE id = ?"),
-    liveBinding: db.prepare<[string, string], { order_id: string }>(
-      "SELECT order_id FROM bindings WHERE chain = ? AND address = ? AND released_at IS NULL",
+    liveBinding: db.prepare<[string, string], { order_id: string; bound_at: number }>(
+      "SELECT order_id, bound_at FROM bindings WHERE chain = ? AND address = ? AND released_at IS NULL",
     ),
     updateStatus: db.prepare("UPDATE orders SET status = ?, paid_amount = ?, updated_at = ? WHERE id = ?"),
     setResolution: db.prepare("UPDATE orders SET resolution = ?, status = ?, updated_at = ? WHERE id = ?"),
@@ -392,7 +395,11 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
 
   /** Insert a newly found transfer, attributed to the order bound to its address (if any). */
   function insertTransfer(chain: string, t: Transfer, now: number, heads: Heads | null): void {
-    const binding = q.liveBinding.get(chain, t.address);
+    const live = q.liveBinding.get(chain, t.address);
+    // A transfer mined well before the address was bound to its order was meant for someone else
+    // (a watcher catching up after an outage reaches it only now): it stays unattributed.
+    const binding =
+      live && !(t.block && t.block.timestamp < live.bound_at - BINDING_CLOCK_GRACE_MS) ? live : undefined;
     const order = binding ? loadOrder(binding.order_id) : undefined;
     const offered = order ? optionsOf(order.id).some((o) => o.asset === t.asset) : false;
     const blockTime = t.block?.timestamp ?? null;

@@ -195,6 +195,21 @@ describe("timers", () => {
     expect(() => ledger.acceptOrder("shop", o.id, c.now())).toThrow(/can be accepted/);
   });
 
+  it("behavior: a transfer mined hours before its address was bound (a lagging watcher) stays unattributed", () => {
+    const { c, ledger, mine, events } = setup(2);
+    const o = ledger.createOrder(
+      "shop",
+      { merchant_order_id: "T", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
+      c.now(),
+    ).order;
+    const addr = o.options[0]!.address;
+    mine([{ to: addr, wei: ETH }], c.now() - 3 * 3600_000); // older than the binding by more than the clock grace
+    expect(ledger.getOrder("shop", o.id)!.status).toBe("pending");
+    expect(events(null)).toEqual(["payment.unattributed"]);
+    mine([{ to: addr, wei: ETH }], c.now() - 30 * MIN); // a block clock running behind ours is fine
+    expect(ledger.getOrder("shop", o.id)!.status).toBe("paid");
+  });
+
   it("error: cancel of a paid order is a conflict", () => {
     const { c, ledger, mine } = setup();
     const o = ledger.createOrder(
