@@ -1,7 +1,8 @@
 // `depositd serve`: wires the database, pools, watchers, delivery worker, timers and API.
 import { readFileSync } from "node:fs";
 import { adapterFor, addressCodecFor, deriverFor } from "./chains/index.js";
-import type { ChainAdapter } from "./chains/types.js";
+import type { AddressDeriver, ChainAdapter } from "./chains/types.js";
+import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
 import { type DB, openDatabase } from "./db/index.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
@@ -66,14 +67,34 @@ export function preparePools(db: DB, common: Common): void {
   }
 }
 
+/** One deriver per chain (parsing an extended key is not free). */
+function createDerivers() {
+  const cache = new Map<string, AddressDeriver>();
+  return {
+    get(chain: ChainConfig): AddressDeriver {
+      let d = cache.get(chain.id);
+      if (!d) cache.set(chain.id, (d = deriverFor(chain)!));
+      return d;
+    },
+  };
+}
+
 export async function startDaemon(common: Common, options: DaemonOptions = {}): Promise<Daemon> {
+  const derivers = createDerivers();
   const cfg = common.config;
   const log = common.logger;
   const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
   const catalog = createCatalog(cfg);
   const watchers = new Map<string, Watcher>();
   const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
-  const ledger = createLedger(db, common, catalog, { onWrite: (kind, ms) => metrics.write(kind, ms) });
+  const ledger = createLedger(db, common, catalog, {
+    onWrite: (kind, ms) => metrics.write(kind, ms),
+    topUpPool(chainId, now) {
+      const chain = catalog.chain(chainId);
+      if (chain?.pool.source !== "xpub") return false;
+      return ensureDerived(db, chainId, derivers.get(chain), chain.pool.lookahead, now) > 0;
+    },
+  });
   preparePools(db, common);
 
   const worker = options.noDelivery ? null : createDeliveryWorker({ db, common });
@@ -138,7 +159,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
       if (r.events) notify();
       for (const chain of cfg.chains) {
         const pool = chain.pool;
-        if (pool.source === "xpub") ensureDerived(db, chain.id, deriverFor(chain)!, pool.lookahead, now);
+        if (pool.source === "xpub") ensureDerived(db, chain.id, derivers.get(chain), pool.lookahead, now);
         const s = poolStatus(db, chain.id, now, pool.source === "static" || pool.reuse);
         if (s.free < pool.low_water) {
           if (!lowWarned.has(chain.id))

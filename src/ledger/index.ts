@@ -107,6 +107,8 @@ export const BINDING_CLOCK_GRACE_MS = 2 * 3600_000;
 export interface LedgerHooks {
   /** called after every write transaction with its kind and duration (metrics) */
   onWrite?: (kind: "create" | "scan" | "mempool" | "tick" | "other", ms: number) => void;
+  /** derive more addresses for an xpub pool that ran out; true when some were added */
+  topUpPool?: (chain: string, now: number) => boolean;
 }
 
 export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: LedgerHooks = {}): Ledger {
@@ -443,7 +445,11 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
   function bindAddresses(orderId: string, chains: string[], now: number): Map<string, string> {
     const addresses = new Map<string, string>();
     for (const chain of chains) {
-      const candidate = q.freeAddress.get(chain, now, poolReuse(chain) ? 1 : 0);
+      const reuse = poolReuse(chain) ? 1 : 0;
+      // an xpub pool used up between timer passes derives more now (inside this transaction)
+      const candidate =
+        q.freeAddress.get(chain, now, reuse) ??
+        (hooks.topUpPool?.(chain, now) ? q.freeAddress.get(chain, now, reuse) : undefined);
       if (!candidate) throw new ProblemError("pool_exhausted", `no free deposit address on chain ${chain}`);
       q.bind.run(chain, candidate.address, orderId, now);
       q.markBound.run(candidate.id);

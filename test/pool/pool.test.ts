@@ -147,6 +147,38 @@ describe("xpub pools", () => {
   });
 });
 
+describe("xpub pools in the daemon", () => {
+  it("behavior: creates beyond the lookahead derive more at once instead of failing", async () => {
+    const { startDaemon } = await import("../../src/daemon.js");
+    const base = rawConfig();
+    const config = validateConfig(
+      {
+        ...base,
+        chains: [{ ...(base.chains as object[])[0]!, pool: { source: "xpub", xpub: XPUB, lookahead: 2 } }],
+      },
+      {},
+    );
+    const daemon = await startDaemon(testCommon(config), {
+      manualWatchers: true,
+      noDelivery: true,
+      noTimers: true,
+    });
+    try {
+      const deriver = createEvmDeriver(XPUB);
+      for (let i = 0; i < 5; i++) {
+        const o = daemon.ledger.createOrder(
+          "shop",
+          { merchant_order_id: `D-${i}`, amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
+          Date.now(),
+        ).order;
+        expect(o.options[0]!.address).toBe(deriver.derive(i).display);
+      }
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
 describe("exclusivity under random interleavings (property)", () => {
   type Op =
     | { kind: "create"; pool: "static" | "xpub" }
