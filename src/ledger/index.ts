@@ -289,6 +289,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     now: number,
     order?: { json: string; url: string },
     seqGiven?: number,
+    paymentJson?: string,
   ): void {
     const id = newId("evt", now);
     let seq: number | null = null;
@@ -306,7 +307,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     const body =
       `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"seq":${seq === null ? "null" : seq},` +
       `"created_at":${JSON.stringify(iso(now))},"order":${orderJson},` +
-      `"payment":${payment ? JSON.stringify(views.payment(payment)) : "null"}}`;
+      `"payment":${payment ? (paymentJson ?? JSON.stringify(views.payment(payment))) : "null"}}`;
     q.insertEvent.run(
       id,
       orderId,
@@ -331,6 +332,11 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
 
   /** Run the state machine for one order and store its status; returns the order events it causes. */
   function reconcileAndStore(orderId: string, now: number): OrderEventType[] {
+    return reconcileRow(orderId, now).events;
+  }
+
+  /** reconcileAndStore, also returning the order row as stored after it */
+  function reconcileRow(orderId: string, now: number): { events: OrderEventType[]; row: OrderRow } {
     const row = loadOrder(orderId);
     const options = optionsOf(orderId);
     const optionByAsset = new Map(options.map((o) => [o.asset, o]));
@@ -362,7 +368,10 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     if (result.status !== row.status) {
       common.logger.info({ order: orderId, from: row.status, to: result.status }, "order status changed");
     }
-    return result.events;
+    return {
+      events: result.events,
+      row: { ...row, status: result.status, paid_amount: paid.toString(), updated_at: now },
+    };
   }
 
   /** Recompute an order and append the events of its new status. */
@@ -375,16 +384,18 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
    * body shows the state after this change, then append the payment's events and the order's.
    */
   function paymentChanged(paymentId: string, orderId: string, types: PaymentEventType[], now: number): void {
-    const orderEvents = reconcileAndStore(orderId, now);
+    const { events: orderEvents, row } = reconcileRow(orderId, now);
     if (types.length === 0 && orderEvents.length === 0) return;
     const stored = q.paymentById.get(paymentId)!;
-    const order = renderOrder(orderId); // nothing in it changes between these events
+    // nothing in the order or the payment changes between these events: serialize them once
+    const order = { json: JSON.stringify(views.order(row)), url: row.callback_url };
+    const paymentJson = JSON.stringify(views.payment(stored));
     // one seq bump for all of them
     let seq =
       q.bumpSeq.get(types.length + orderEvents.length, orderId)!.event_seq -
       types.length -
       orderEvents.length;
-    for (const type of types) appendEvent(type, orderId, stored, now, order, ++seq);
+    for (const type of types) appendEvent(type, orderId, stored, now, order, ++seq, paymentJson);
     for (const type of orderEvents) appendEvent(type, orderId, null, now, order, ++seq);
   }
 
