@@ -379,3 +379,44 @@ describe("concurrency and restart", () => {
     }
   });
 });
+
+describe("callback targets", () => {
+  it("error: loopback, private and metadata targets are refused at create unless allowed", async () => {
+    const base = testConfig();
+    const t = await startApi(
+      testConfig({
+        notify: {
+          ...base.notify,
+          secrets: [{ id: "k1", value: "whsec_test_0123456789abcdef" }],
+          allow_private_targets: false,
+        },
+      }),
+      { pool: 3 },
+    );
+    try {
+      for (const url of [
+        "http://127.0.0.1:9/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://localhost:9/x",
+      ]) {
+        const r = await t.call("POST", "/v1/orders", order({ merchant_order_id: "P-1", callback_url: url }));
+        expect(r.status).toBe(400);
+        expect(r.body.errors).toEqual([
+          expect.objectContaining({ path: "callback_url", message: expect.stringMatching(/refused target/) }),
+        ]);
+      }
+      expect(count(t.db, "orders")).toBe(0);
+      // a public literal address (documentation range; never contacted: no delivery worker runs here) is accepted
+      const ok = await t.call(
+        "POST",
+        "/v1/orders",
+        order({ merchant_order_id: "P-2", callback_url: "https://203.0.113.7/hook" }),
+      );
+      expect(ok.status).toBe(201);
+    } finally {
+      await t.close();
+    }
+  });
+});
