@@ -101,6 +101,9 @@ export interface Ledger {
   watchedAddresses(chain: string, afterId?: number): { id: number; address: string }[];
 }
 
+/** orders examined for expiry per timer pass */
+const EXPIRE_BATCH = 500;
+
 /** block clocks may run behind ours (Bitcoin allows hours of skew): grace before "mined before the order" */
 export const BINDING_CLOCK_GRACE_MS = 2 * 3600_000;
 
@@ -208,9 +211,14 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     moveCursor: db.prepare(
       "UPDATE chain_cursors SET next_block = ?, head = ?, solid = ?, updated_at = ? WHERE chain = ?",
     ),
-    dueToExpire: db.prepare<[number], { id: string }>(
-      `SELECT id FROM orders WHERE status IN ('pending','processing','partially_paid') AND expires_at < ?
-       ORDER BY expires_at LIMIT 500`,
+    dueToExpire: db.prepare<
+      { now: number; afterExp: number; afterId: string },
+      { id: string; expires_at: number }
+    >(
+      `SELECT id, expires_at FROM orders
+       WHERE status IN ('pending','processing','partially_paid') AND expires_at < @now
+         AND (expires_at > @afterExp OR (expires_at = @afterExp AND id > @afterId))
+       ORDER BY expires_at, id LIMIT ${EXPIRE_BATCH}`,
     ),
     dueToRelease: db.prepare<[number], { id: number; chain: string; address: string; order_id: string }>(
       `SELECT b.id, b.chain, b.address, b.order_id FROM bindings b JOIN orders o ON o.id = b.order_id
@@ -657,12 +665,21 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     },
   );
 
+  // Orders past expiry that stay open (an on-time payment still confirming) must not starve the
+  // rest: each pass continues after the last order it looked at, and wraps around.
+  let expireCursor = { afterExp: -1, afterId: "" };
   const tickTx = db.transaction((now: number) => {
     let expired = 0;
-    for (const { id } of q.dueToExpire.all(now)) {
+    const due = q.dueToExpire.all({ now, ...expireCursor });
+    for (const { id } of due) {
       recompute(id, now);
       if (loadOrder(id).status === "expired") expired++;
     }
+    const last = due.at(-1);
+    expireCursor =
+      due.length === EXPIRE_BATCH && last
+        ? { afterExp: last.expires_at, afterId: last.id }
+        : { afterExp: -1, afterId: "" };
     let released = 0;
     for (const b of q.dueToRelease.all(now)) {
       q.release.run(now, b.id);

@@ -210,6 +210,50 @@ describe("timers", () => {
     expect(ledger.getOrder("shop", o.id)!.status).toBe("paid");
   });
 
+  it("behavior: hundreds of orders kept open past expiry by confirming payments never starve the others", () => {
+    const { c, ledger } = setup(601);
+    const stuck: Transfer[] = [];
+    for (let i = 0; i < 600; i++) {
+      const o = ledger.createOrder(
+        "shop",
+        { merchant_order_id: `S-${i}`, amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
+        c.now(),
+      ).order;
+      stuck.push({
+        txid: "0x" + i.toString(16).padStart(64, "e"),
+        index: 0,
+        asset: "ETH",
+        address: o.options[0]!.address.toLowerCase(),
+        amount: ETH,
+        block: { number: 1, hash: "0x" + "f".repeat(64), timestamp: c.now() },
+      });
+    }
+    // seen on time, not yet confirmed (head below the block): these stay processing past expiry
+    ledger.recordScan(
+      {
+        chain: "anvil",
+        heads: { head: 0 },
+        blocks: [
+          { number: 1, hash: "0x" + "f".repeat(64), parentHash: "0x" + "0".repeat(64), timestamp: c.now() },
+        ],
+        transfers: stuck,
+        keepBlocks: 64,
+      },
+      c.now(),
+    );
+    c.advance(MIN);
+    const late = ledger.createOrder(
+      "shop",
+      { merchant_order_id: "L", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
+      c.now(),
+    ).order;
+    c.advance(40 * MIN);
+    ledger.tick(c.now());
+    ledger.tick(c.now());
+    expect(ledger.getOrder("shop", late.id)!.status).toBe("expired");
+    expect(ledger.listOrders("shop", { status: "processing", limit: 500 }).orders).toHaveLength(500);
+  });
+
   it("error: cancel of a paid order is a conflict", () => {
     const { c, ledger, mine } = setup();
     const o = ledger.createOrder(
