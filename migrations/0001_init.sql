@@ -110,6 +110,7 @@ CREATE TABLE payments (
   order_id          TEXT REFERENCES orders (id),
   unexpected_asset  INTEGER NOT NULL DEFAULT 0,
   late              INTEGER NOT NULL DEFAULT 0,
+  min_confirmations INTEGER NOT NULL DEFAULT 0,   -- the chain's own floor (Bitcoin coinbase: 100)
   created_at        INTEGER NOT NULL,
   updated_at        INTEGER NOT NULL,
   -- SPEC's identity is (chain, txid, index); the asset joins it because one EVM transaction can

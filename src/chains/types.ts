@@ -22,6 +22,8 @@ export interface Transfer {
   amount: bigint;
   /** the block it is in; null for a mempool transaction */
   block: { number: number; hash: string; timestamp: number } | null;
+  /** the chain's own floor on confirmations before this can be spent (Bitcoin coinbase: 100) */
+  minConfirmations?: number;
 }
 
 /** The addresses being watched, in canonical form. Matching is local: never one RPC call per address. */

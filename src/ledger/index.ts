@@ -175,9 +175,9 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     paymentById: db.prepare<[string], PaymentRow>("SELECT * FROM payments WHERE id = ?"),
     insertPayment: db.prepare(
       `INSERT INTO payments (id, chain, txid, idx, asset, address, amount, block_number, block_hash, block_time,
-         status, order_id, unexpected_asset, late, created_at, updated_at)
+         status, order_id, unexpected_asset, late, min_confirmations, created_at, updated_at)
        VALUES (@id, @chain, @txid, @idx, @asset, @address, @amount, @block_number, @block_hash, @block_time,
-         @status, @order_id, @unexpected_asset, @late, @now, @now)
+         @status, @order_id, @unexpected_asset, @late, @min_confirmations, @now, @now)
        ON CONFLICT (chain, txid, idx, asset) DO NOTHING`,
     ),
     movePayment: db.prepare(
@@ -407,11 +407,16 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     for (const type of orderEvents) appendEvent(type, orderId, null, now, order, ++seq);
   }
 
-  function isConfirmed(p: { asset: string; block_number: number | null }, heads: Heads): boolean {
+  function isConfirmed(
+    p: { asset: string; block_number: number | null; min_confirmations: number },
+    heads: Heads,
+  ): boolean {
     if (p.block_number === null) return false;
+    const depth = heads.head - p.block_number + 1;
+    if (depth < p.min_confirmations) return false; // e.g. an immature coinbase output
     const need = catalog.asset(p.asset)?.confirmations ?? 1;
     if (need === "solidified") return heads.solid !== undefined && p.block_number <= heads.solid;
-    return heads.head - p.block_number + 1 >= need;
+    return depth >= need;
   }
 
   /** Insert a newly found transfer, attributed to the order bound to its address (if any). */
@@ -425,8 +430,13 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     const offered = order ? optionsOf(order.id).some((o) => o.asset === t.asset) : false;
     const blockTime = t.block?.timestamp ?? null;
     // Found already deep enough (catch-up): stored confirmed, reported seen and confirmed at once.
+    const minConfirmations = t.minConfirmations ?? 0;
     const confirmed =
-      heads !== null && isConfirmed({ asset: t.asset, block_number: t.block?.number ?? null }, heads);
+      heads !== null &&
+      isConfirmed(
+        { asset: t.asset, block_number: t.block?.number ?? null, min_confirmations: minConfirmations },
+        heads,
+      );
     const row = {
       id: newId("pay", now),
       chain,
@@ -442,6 +452,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       unexpected_asset: order && !offered ? 1 : 0,
       late: order && (blockTime ?? now) > order.expires_at ? 1 : 0,
       status: confirmed ? "confirmed" : "seen",
+      min_confirmations: minConfirmations,
       now,
     };
     if (q.insertPayment.run(row).changes === 0) return;

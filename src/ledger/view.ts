@@ -50,6 +50,7 @@ export interface PaymentRow {
   order_id: string | null;
   unexpected_asset: number;
   late: number;
+  min_confirmations: number;
   created_at: number;
   updated_at: number;
 }

@@ -7,6 +7,7 @@ import { intFromText, satsFromBtcText } from "./json.js";
 import { type BitcoinRpc, createBitcoinRpc } from "./rpc.js";
 import {
   type BitcoinAdapterArgs,
+  COINBASE_MATURITY,
   GENESIS_PARENT,
   canonicalAddress,
   chunks,
@@ -38,6 +39,7 @@ interface CoreVout {
 }
 interface CoreTx {
   txid: unknown;
+  vin?: { coinbase?: unknown }[];
   vout?: CoreVout[];
 }
 interface CoreBlock {
@@ -64,6 +66,7 @@ function outputsToWatched(
 ): void {
   const txid = hashText(tx.txid, "txid");
   if (!Array.isArray(tx.vout)) throw new RpcError(`tx ${txid}: no vout`);
+  const coinbase = Array.isArray(tx.vin) && tx.vin.length > 0 && typeof tx.vin[0]?.coinbase === "string";
   for (const vout of tx.vout) {
     const raw = vout.scriptPubKey?.address;
     if (typeof raw !== "string") continue; // OP_RETURN, bare multisig, non-standard: nobody's deposit address
@@ -76,6 +79,7 @@ function outputsToWatched(
       address,
       amount: satsFromBtcText(vout.value),
       block,
+      ...(coinbase ? { minConfirmations: COINBASE_MATURITY } : {}),
     });
   }
 }

@@ -9,6 +9,7 @@ import { RpcError } from "../../rpc/jsonrpc.js";
 import { intFromText, parseJsonKeepingNumbers } from "./json.js";
 import {
   type BitcoinAdapterArgs,
+  COINBASE_MATURITY,
   GENESIS_HASHES,
   GENESIS_PARENT,
   canonicalAddress,
@@ -109,9 +110,11 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     if (!Array.isArray(txs)) throw new RpcError(`GET /block/${h.id}/txs/${start}: not a list`);
     const where = { number: h.height, hash: h.id, timestamp: h.timestamp * 1000 };
     const transfers: Transfer[] = [];
-    for (const tx of txs as Array<{ txid?: unknown; vout?: unknown }>) {
+    for (const tx of txs as Array<{ txid?: unknown; vout?: unknown; vin?: unknown }>) {
       const txid = hashText(tx?.txid, "txid");
       if (!Array.isArray(tx.vout)) throw new RpcError(`tx ${txid}: no vout`);
+      const coinbase =
+        Array.isArray(tx.vin) && (tx.vin[0] as { is_coinbase?: unknown } | undefined)?.is_coinbase === true;
       (tx.vout as Array<{ scriptpubkey_address?: unknown; value?: unknown }>).forEach((vout, index) => {
         const raw = vout?.scriptpubkey_address;
         if (typeof raw !== "string") return;
@@ -120,7 +123,15 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
         if (typeof vout.value !== "string")
           throw new RpcError(`tx ${txid} vout ${index}: value is not a number`);
         // Esplora gives satoshi as an integer (kept as its text by the parser).
-        transfers.push({ txid, index, asset, address, amount: parseUnits(vout.value), block: where });
+        transfers.push({
+          txid,
+          index,
+          asset,
+          address,
+          amount: parseUnits(vout.value),
+          block: where,
+          ...(coinbase ? { minConfirmations: COINBASE_MATURITY } : {}),
+        });
       });
     }
     return { count: txs.length, transfers };

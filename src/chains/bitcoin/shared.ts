@@ -69,3 +69,6 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 export function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 }
+
+/** a coinbase output can be spent only after 100 confirmations (consensus rule) */
+export const COINBASE_MATURITY = 100;

@@ -162,4 +162,19 @@ describe("bitcoin orders", () => {
       "order.paid_late",
     ]);
   });
+
+  test("behavior: a coinbase output to a watched address counts only once it is mature (100 confirmations)", async () => {
+    const w = await harness({ mempool: false });
+    const o = w.createOrder({ merchant_order_id: "B-7", currency: "BTC", amount: "0.1" });
+    const address = o.options[0]!.address;
+    await node.mine(1, address); // the block reward goes to the deposit address
+    await node.mine(98);
+    await w.sync();
+    expect(w.payments(o.id)).toEqual([expect.objectContaining({ status: "seen", confirmations: 99 })]);
+    expect(w.order(o.id)).toMatchObject({ status: "processing", paid_amount: "0" });
+    await node.mine(1);
+    await w.sync();
+    expect(w.payments(o.id)).toEqual([expect.objectContaining({ status: "confirmed", confirmations: 100 })]);
+    expect(w.order(o.id).status).toBe("overpaid");
+  });
 });
