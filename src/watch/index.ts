@@ -208,7 +208,8 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
       const to2 = Math.min(heads.head, from + chain.blocks_per_scan - 1);
       scan = await adapter.scan(from, to2, watched);
       checkContiguous(scan.blocks, from, to2);
-      if (stored.get(rollbackTo) !== scan.blocks[0]!.parentHash)
+      const ancestorHash = stored.get(rollbackTo); // undefined: below the first block ever scanned
+      if (ancestorHash !== undefined && ancestorHash !== scan.blocks[0]!.parentHash)
         throw new RetryableError("chain still moving; retrying");
     }
     if (rollbackTo !== undefined)
