@@ -4,8 +4,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
-import { type TestAnvil, startAnvil } from "../helpers/anvil.js";
-import { type EvmKit, createEvmKit } from "../helpers/evm.js";
+import type { TestAnvil } from "../helpers/anvil.js";
+import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import { seededRandom } from "../helpers/flaky-proxy.js";
 import {
   type DaemonProcess,
@@ -38,6 +38,7 @@ import {
 const KILLS = size(10, 60);
 const ORDERS = size(21, 84);
 
+let chain: TokenChain | undefined;
 let anvil: TestAnvil;
 let kit: EvmKit;
 let token: string;
@@ -46,18 +47,15 @@ let daemon: DaemonProcess | undefined;
 const tmp = tempDir("crash");
 
 beforeAll(async () => {
-  anvil = await startAnvil({ chainId: 31337 });
-  kit = await createEvmKit(anvil.url);
-  token = await kit.deployToken({ decimals: 6, symbol: "USDT" });
-  await kit.mintToken(token, kit.accounts[1]!, 10n ** 15n);
+  chain = await startTokenChain();
+  ({ anvil, kit, token } = chain);
   receiver = await startReceiver(SEED);
 });
 
 afterAll(async () => {
   await daemon?.kill("SIGKILL");
   await receiver?.close();
-  kit?.close();
-  await anvil?.stop();
+  await chain?.stop();
   tmp.remove();
 });
 

@@ -7,8 +7,8 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
-import { type TestAnvil, startAnvil } from "../helpers/anvil.js";
-import { type EvmKit, createEvmKit } from "../helpers/evm.js";
+import type { TestAnvil } from "../helpers/anvil.js";
+import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import {
   type DaemonProcess,
   type Receiver,
@@ -26,6 +26,7 @@ import {
 } from "./harness.js";
 import { acceptCreated, createBody, createCustomer, planOrders } from "./shop.js";
 
+let chain: TokenChain | undefined;
 let anvil: TestAnvil;
 let kit: EvmKit;
 let token: string;
@@ -50,18 +51,15 @@ beforeAll(async () => {
         "Run the suite as root (or in a container with CAP_SYS_ADMIN).",
     );
   }
-  anvil = await startAnvil({ chainId: 31337 });
-  kit = await createEvmKit(anvil.url);
-  token = await kit.deployToken({ decimals: 6, symbol: "USDT" });
-  await kit.mintToken(token, kit.accounts[1]!, 10n ** 15n);
+  chain = await startTokenChain();
+  ({ anvil, kit, token } = chain);
   receiver = await startReceiver(SEED);
 });
 
 afterAll(async () => {
   await daemon?.kill("SIGKILL");
   await receiver?.close();
-  kit?.close();
-  await anvil?.stop();
+  await chain?.stop();
   if (mounted) {
     try {
       execFileSync("umount", [mnt], { stdio: "pipe" });

@@ -5,8 +5,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
-import { type TestAnvil, startAnvil } from "../helpers/anvil.js";
-import { type EvmKit, createEvmKit } from "../helpers/evm.js";
+import type { TestAnvil } from "../helpers/anvil.js";
+import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import {
   type DaemonProcess,
   type Receiver,
@@ -30,6 +30,7 @@ import { type PlannedOrder, acceptCreated, createBody, createCustomer, planOrder
 const SCHEDULE = [0.2, 0.5, 1];
 const PER_PHASE = size(6, 30);
 
+let chain: TokenChain | undefined;
 let anvil: TestAnvil;
 let kit: EvmKit;
 let token: string;
@@ -38,17 +39,14 @@ let daemon: DaemonProcess | undefined;
 const tmp = tempDir("merchant");
 
 beforeAll(async () => {
-  anvil = await startAnvil({ chainId: 31337 });
-  kit = await createEvmKit(anvil.url);
-  token = await kit.deployToken({ decimals: 6, symbol: "USDT" });
-  await kit.mintToken(token, kit.accounts[1]!, 10n ** 15n);
+  chain = await startTokenChain();
+  ({ anvil, kit, token } = chain);
   receiver = await startReceiver(SEED + 11);
 });
 afterAll(async () => {
   await daemon?.kill("SIGKILL");
   await receiver?.close();
-  kit?.close();
-  await anvil?.stop();
+  await chain?.stop();
   tmp.remove();
 });
 

@@ -6,9 +6,9 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
-import { type TestAnvil, startAnvil } from "../helpers/anvil.js";
+import type { TestAnvil } from "../helpers/anvil.js";
 import { evmPoolText } from "../helpers/config.js";
-import { type EvmKit, createEvmKit } from "../helpers/evm.js";
+import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import {
   type FlakyProxy,
   type RpcAnswer,
@@ -53,6 +53,7 @@ const FAIL_RATE = 0.25;
 const LIE_RATE = 0.04;
 const BATCH_LIE_RATE = 0.0005;
 
+let chain: TokenChain | undefined;
 let anvil: TestAnvil;
 let kit: EvmKit;
 let token: string;
@@ -66,10 +67,8 @@ const tmpClean = tempDir("rpc-clean");
 const tmpChaos = tempDir("rpc-chaos");
 
 beforeAll(async () => {
-  anvil = await startAnvil({ chainId: 31337 });
-  kit = await createEvmKit(anvil.url);
-  token = await kit.deployToken({ decimals: 6, symbol: "USDT" });
-  await kit.mintToken(token, kit.accounts[1]!, 10n ** 15n);
+  chain = await startTokenChain();
+  ({ anvil, kit, token } = chain);
   const random = seededRandom(SEED + 7);
   const fakeHash = () => "0x" + randomBytes(32).toString("hex");
   tamper = await startTamperProxy(anvil.url, (call: RpcItem, answer: RpcAnswer): RpcAnswer => {
@@ -100,8 +99,7 @@ afterAll(async () => {
   for (const r of receivers) await r.close();
   await flaky?.stop();
   await tamper?.stop();
-  kit?.close();
-  await anvil?.stop();
+  await chain?.stop();
   tmpClean.remove();
   tmpChaos.remove();
 });

@@ -3,6 +3,7 @@
 // assigns nonces itself (nothing to reset after anvil_reorg).
 import { JsonRpcProvider } from "ethers";
 import { deployTestToken, testTokenInterface } from "../../src/chains/evm/test-token.js";
+import { type TestAnvil, startAnvil } from "./anvil.js";
 
 export interface MinedTx {
   hash: string;
@@ -106,5 +107,30 @@ export async function createEvmKit(url: string): Promise<EvmKit> {
       return Number(await rpc("eth_blockNumber"));
     },
     close: () => provider.destroy(),
+  };
+}
+
+export interface TokenChain {
+  anvil: TestAnvil;
+  kit: EvmKit;
+  /** the test ERC-20 ("USDT", 6 decimals), lower-case */
+  token: string;
+  stop(): Promise<void>;
+}
+
+/** A fresh anvil (chain id 31337) with the test ERC-20 deployed and minted to the payer, accounts[1]. */
+export async function startTokenChain(mint = 10n ** 15n): Promise<TokenChain> {
+  const anvil = await startAnvil({ chainId: 31337 });
+  const kit = await createEvmKit(anvil.url);
+  const token = await kit.deployToken({ decimals: 6, symbol: "USDT" });
+  await kit.mintToken(token, kit.accounts[1]!, mint);
+  return {
+    anvil,
+    kit,
+    token,
+    async stop() {
+      kit.close();
+      await anvil.stop();
+    },
   };
 }

@@ -2,46 +2,27 @@
 // and real HTTP receivers on 127.0.0.1 that record what arrived.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { pino } from "pino";
-import { createCommon, type Common } from "../../src/common.js";
-import { validateConfig, type ResolvedConfig } from "../../src/config/load.js";
+import type { ResolvedConfig } from "../../src/config/load.js";
 import type { DB } from "../../src/db/index.js";
+import { testCommon, testConfig as sharedTestConfig } from "../helpers/config.js";
 
 export const SECRET = "whsec_test_secret_0123456789abcdef";
 export const OLD_SECRET = "whsec_old_secret_fedcba9876543210";
 
+/** The shared test config with these tests' callback secret and a short retry schedule. */
 export function testConfig(notify: Record<string, unknown> = {}): ResolvedConfig {
-  return validateConfig(
-    {
-      database: { path: ":memory:" },
-      api: {
-        keys: [{ name: "shop", sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" }],
-      },
-      notify: {
-        secrets: [{ id: "k1", value: SECRET }],
-        allow_private_targets: true,
-        timeout_ms: 1000,
-        retry_schedule_s: [0.05, 0.15, 0.4],
-        ...notify,
-      },
-      chains: [
-        {
-          id: "anvil",
-          kind: "evm",
-          rpc: ["http://127.0.0.1:8545"],
-          chain_id: 31337,
-          pool: { source: "static" },
-        },
-      ],
-      assets: [{ id: "ETH", chain: "anvil", decimals: 18 }],
+  return sharedTestConfig({
+    notify: {
+      secrets: [{ id: "k1", value: SECRET }],
+      allow_private_targets: true,
+      timeout_ms: 1000,
+      retry_schedule_s: [0.05, 0.15, 0.4],
+      ...notify,
     },
-    {},
-  );
+  });
 }
 
-export function testCommon(config: ResolvedConfig, now?: () => number): Common {
-  return createCommon(config, { logger: pino({ level: "silent" }), ...(now ? { now } : {}) });
-}
+export { testCommon };
 
 export function insertOrder(db: DB, id: string, callbackUrl: string, at = Date.now()): void {
   db.prepare(

@@ -5,9 +5,9 @@ import { createServer } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
 import { verifySignature } from "../../src/notify/verify.js";
-import { type TestAnvil, startAnvil } from "../helpers/anvil.js";
+import type { TestAnvil } from "../helpers/anvil.js";
 import { CALLBACK_SECRET } from "../helpers/config.js";
-import { type EvmKit, createEvmKit } from "../helpers/evm.js";
+import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import {
   apiCall,
   integrityCheck,
@@ -19,19 +19,15 @@ import {
   writeDaemonConfig,
 } from "../chaos/harness.js";
 
+let chain: TokenChain;
 let anvil: TestAnvil;
 let kit: EvmKit;
 let token: string;
 beforeAll(async () => {
-  anvil = await startAnvil({ chainId: 31337 });
-  kit = await createEvmKit(anvil.url);
-  token = await kit.deployToken({ decimals: 6 });
-  await kit.mintToken(token, kit.accounts[1]!, 10n ** 12n);
+  chain = await startTokenChain();
+  ({ anvil, kit, token } = chain);
 });
-afterAll(async () => {
-  kit.close();
-  await anvil.stop();
-});
+afterAll(() => chain.stop());
 
 /** a receiver that takes 300 ms to answer and remembers every event id it acknowledged */
 async function slowReceiver() {

@@ -3,14 +3,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type TestAnvil, startAnvil } from "../helpers/anvil.js";
-import { type EvmKit, createEvmKit } from "../helpers/evm.js";
+import type { TestAnvil } from "../helpers/anvil.js";
+import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import { createEvmWatch } from "../helpers/evm-watch.js";
 import { startFlakyProxy } from "../helpers/flaky-proxy.js";
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
 const ETH = (wei: string) => BigInt(wei);
 
+let chain: TokenChain;
 let anvil: TestAnvil;
 let kit: EvmKit;
 let token: string;
@@ -19,16 +20,13 @@ let snapshot: string;
 let w: ReturnType<typeof createEvmWatch>;
 
 beforeAll(async () => {
-  anvil = await startAnvil({ chainId: 31337 });
-  kit = await createEvmKit(anvil.url);
-  token = await kit.deployToken({ decimals: 6, symbol: "USDT" });
+  chain = await startTokenChain(USDT(1_000_000));
+  ({ anvil, kit, token } = chain);
   otherToken = await kit.deployToken({ decimals: 6, symbol: "OTHER" });
-  await kit.mintToken(token, kit.accounts[1]!, USDT(1_000_000));
   await kit.mintToken(otherToken, kit.accounts[1]!, USDT(1_000_000));
 });
 afterAll(async () => {
-  kit.close();
-  await anvil.stop();
+  await chain.stop();
 });
 beforeEach(async () => {
   snapshot = await anvil.rpc<string>("evm_snapshot");
