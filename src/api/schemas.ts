@@ -65,6 +65,9 @@ export const createOrderBody = z
   })
   .strict();
 
+/** cancel, accept, redeliver: an empty body or `{}` */
+export const noFields = z.object({}).strict();
+
 export const assignBody = z.object({ order_id: z.string().min(1).max(64) }).strict();
 
 export const listQuery = z

@@ -301,6 +301,12 @@ describe("merchant API: bad input changes nothing", () => {
     expect((await t.call("POST", "/v1/payments/pay_x/assign", { order_id: "ord_x" })).status).toBe(404);
     expect((await t.call("POST", "/v1/payments/pay_x/assign", { nope: 1 })).status).toBe(400);
     expect((await t.call("POST", "/v1/events/evt_x/redeliver")).status).toBe(404);
+    // cancel, accept and redeliver take no fields
+    for (const path of ["/v1/orders/ord_x/cancel", "/v1/orders/ord_x/accept", "/v1/events/evt_x/redeliver"]) {
+      const r = await t.call("POST", path, { reason: "changed my mind" });
+      expect(r.status).toBe(400);
+      expect(r.body.errors).toEqual([{ path: "(root)", message: "unknown field(s): reason" }]);
+    }
   });
 
   it("behavior: healthz answers GET and HEAD without a key", async () => {
