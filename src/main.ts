@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { addressCodecFor, deriverFor } from "./chains/index.js";
-import { createCommon } from "./common.js";
+import { createCommon, createLogger } from "./common.js";
 import { ConfigError, type ResolvedConfig, loadConfig } from "./config/load.js";
 import { openDatabase, migrate } from "./db/index.js";
 import { startDaemon } from "./daemon.js";
@@ -31,12 +31,9 @@ function config(): ResolvedConfig {
   return loadConfig(program.opts<{ config: string }>().config);
 }
 
-function quietCommon(cfg: ResolvedConfig) {
-  return createCommon(cfg, { logger: undefined });
-}
-
 function open(cfg: ResolvedConfig) {
-  const common = quietCommon({ ...cfg, log: { level: "warn" } });
+  // CLI commands print their own results; the ledger only logs warnings and worse
+  const common = createCommon(cfg, { logger: createLogger("warn") });
   const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
   const catalog = createCatalog(cfg);
   return { common, db, catalog, ledger: createLedger(db, common, catalog) };

@@ -338,12 +338,10 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
   }
   let eventsWritten = 0;
 
-  /** Run the state machine for one order and store its status; returns the order events it causes. */
-  function reconcileAndStore(orderId: string, now: number): OrderEventType[] {
-    return reconcileRow(orderId, now).events;
-  }
-
-  /** reconcileAndStore, also returning the order row as stored after it */
+  /**
+   * Run the state machine for one order and store its status; returns the order events it causes
+   * and the order row as stored after it.
+   */
   function reconcileRow(orderId: string, now: number): { events: OrderEventType[]; row: OrderRow } {
     const row = loadOrder(orderId);
     const options = optionsOf(orderId);
@@ -384,7 +382,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
 
   /** Recompute an order and append the events of its new status. */
   function recompute(orderId: string, now: number): void {
-    for (const type of reconcileAndStore(orderId, now)) appendEvent(type, orderId, null, now);
+    for (const type of reconcileRow(orderId, now).events) appendEvent(type, orderId, null, now);
   }
 
   /**

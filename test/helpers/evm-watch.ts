@@ -46,10 +46,8 @@ export function createEvmWatch(o: EvmWatchOptions) {
   return {
     ...h,
     pool: pool.addresses,
-    createOrder: (
-      input: Parameters<typeof h.createOrder>[0] extends infer T
-        ? Omit<T, "currency"> & { currency?: string }
-        : never,
-    ) => h.createOrder({ currency: "USDT-ERC20", ...input }),
+    /** like the harness's, in USDT-ERC20 unless told otherwise */
+    createOrder: (input: Omit<Parameters<typeof h.createOrder>[0], "currency"> & { currency?: string }) =>
+      h.createOrder({ currency: "USDT-ERC20", ...input }),
   };
 }
