@@ -68,8 +68,14 @@ export function evmPoolText(n: number): { text: string; addresses: string[] } {
   return { text: `# test pool\n${addresses.join("\n")}\n`, addresses };
 }
 
-/** A controllable clock. */
-export function clock(start = Date.parse("2026-11-22T10:00:00.000Z")) {
+/**
+ * The harness's fixed "now": tests take time from here (or from a chain they started), never from
+ * the machine, so the suite passes on any date and under a moved clock (`faketime`).
+ */
+export const TEST_EPOCH_MS = Date.parse("2026-11-22T10:00:00.000Z");
+
+/** A controllable clock, starting at the harness epoch. */
+export function clock(start = TEST_EPOCH_MS) {
   let t = start;
   return {
     now: () => t,

@@ -9,6 +9,7 @@ import { type IncomingHttpHeaders, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SigningKey, Wallet, id as keccakText } from "ethers";
 import { utils as tronUtils } from "tronweb";
+import { TEST_EPOCH_MS } from "./config.js";
 
 type Json = Record<string, unknown>;
 
@@ -245,6 +246,9 @@ interface StoredBlock {
 }
 
 function createChain(opts: { solidLag: number; initialBlocks: number; clock?: () => number }): TronTestChain {
+  // the test's clock, never the machine's: a block stamped from Date.now() next to a test pinned
+  // to a fixed date is "after expiry" on every later day
+  const clock = opts.clock ?? (() => TEST_EPOCH_MS);
   const witnesses = [0, 1, 2].map(() => new SigningKey(Wallet.createRandom().privateKey));
   const blocks: StoredBlock[] = [];
   let pending: PendingTx[] = [];
@@ -255,11 +259,12 @@ function createChain(opts: { solidLag: number; initialBlocks: number; clock?: ()
     const prevTs = parent
       ? (parent.json.block_header as Json & { raw_data: Json }).raw_data.timestamp
       : undefined;
+    // genesis sits `initialBlocks` slots before the test's clock, so the initial blocks end at "now"
     const base =
       typeof prevTs === "number"
         ? prevTs + 3000
-        : Math.floor((Date.now() - opts.initialBlocks * 3000) / 3000) * 3000;
-    const timestamp = opts.clock ? Math.max(base, opts.clock()) : base;
+        : Math.floor((clock() - opts.initialBlocks * 3000) / 3000) * 3000;
+    const timestamp = Math.max(base, clock());
     const witness = witnesses[(number + forkEpoch) % witnesses.length]!;
     const txIds = txs.map((t) => t.json.txID as string);
     const raw: Json = {
@@ -491,7 +496,7 @@ function storedBlocks(chain: TronTestChain, upTo: number, from: number, to: numb
 /**
  * Start the test node on 127.0.0.1 (a free port). Options: `solidLag` (default 19),
  * `initialBlocks` mined at start after genesis (default 30), `clock` for block timestamps
- * (each block is max(previous + 3 s, clock())).
+ * (each block is max(previous + 3 s, clock()); default the harness epoch, never the machine's clock).
  */
 export async function startTronServer(
   opts: { solidLag?: number; initialBlocks?: number; clock?: () => number } = {},

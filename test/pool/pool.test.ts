@@ -116,7 +116,7 @@ describe("xpub pools", () => {
       }),
       {},
     );
-    let now = Date.parse("2026-11-22T10:00:00Z");
+    let now = TEST_EPOCH_MS;
     const common = testCommon(config, () => now);
     const db = openDatabase(":memory:");
     const ledger = createLedger(db, common, createCatalog(config));
@@ -221,7 +221,7 @@ describe("exclusivity under random interleavings (property)", () => {
           },
           {},
         );
-        let now = Date.parse("2026-11-22T10:00:00Z");
+        let now = TEST_EPOCH_MS;
         const common = testCommon(config, () => now);
         const db = openDatabase(":memory:");
         const ledger = createLedger(db, common, createCatalog(config));

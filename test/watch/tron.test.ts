@@ -2,6 +2,7 @@
 // through the shared watcher loop into orders and events.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TronAccount, type TronServer, startTronServer } from "../helpers/tron-server.js";
+import { TEST_EPOCH_MS } from "../helpers/config.js";
 import { type WatchHarness, createWatchHarness } from "../helpers/watch-harness.js";
 
 const USDT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
@@ -12,7 +13,7 @@ let server: TronServer;
 let payer: TronAccount;
 let pool: TronAccount[];
 let h: WatchHarness;
-let clockMs = Date.parse("2026-11-22T10:00:00.000Z");
+let clockMs = TEST_EPOCH_MS;
 
 beforeAll(async () => {
   server = await startTronServer({ initialBlocks: 5, solidLag: 2, clock: () => clockMs });
