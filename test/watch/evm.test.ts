@@ -133,9 +133,10 @@ describe("ERC-20 deposits", () => {
 
   it("behavior: after expiry, inside the late window → paid_late", async () => {
     const o = w.createOrder({ merchant_order_id: "T-7", amount: "10", valid_minutes: 1 });
-    const later = Math.floor(Date.now() / 1000) + 120;
+    // the harness clock and the paying block move together, 2 minutes past the order's creation
+    const later = Math.floor(w.common.now() / 1000) + 120;
     await anvil.rpc("evm_setNextBlockTimestamp", [later]);
-    w.ledger.tick(Date.now() + 120_000);
+    w.ledger.tick(later * 1000);
     expect(w.order(o.id).status).toBe("expired");
     await kit.sendToken(token, o.options[0]!.address, USDT(10), payer());
     await w.sync();
