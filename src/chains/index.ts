@@ -26,11 +26,11 @@ export function deriverFor(chain: ChainConfig): AddressDeriver | null {
   if (pool.source !== "xpub") return null;
   switch (chain.kind) {
     case "evm":
-      return createEvmDeriver(pool.xpub);
+      return createEvmDeriver(pool.xpub, { path: pool.path });
     case "tron":
-      return createTronDeriver(pool.xpub);
+      return createTronDeriver(pool.xpub, { path: pool.path });
     case "bitcoin":
-      return createBitcoinDeriver(pool.xpub, pool.script, chain.network);
+      return createBitcoinDeriver(pool.xpub, pool.script, chain.network, { path: pool.path });
   }
 }
 

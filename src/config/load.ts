@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
+import { addressCodecFor, deriverFor } from "../chains/index.js";
+import { parsePoolFile } from "../pool/index.js";
 import { type Config, type SecretRef, configSchema } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -73,6 +75,7 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     if (c.kind === "tron" && c.api_key) chainSecrets[c.id] = read(c.api_key, `chains[${i}].api_key`);
     if (c.kind === "bitcoin" && c.rpc_auth) chainSecrets[c.id] = read(c.rpc_auth, `chains[${i}].rpc_auth`);
   });
+  problems.push(...poolProblems(cfg));
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     ...cfg,
@@ -80,6 +83,30 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     notify: { ...cfg.notify, secrets },
     chainSecrets,
   });
+}
+
+/**
+ * What `serve` would refuse about the pools before it touches the network: an xpub that is private,
+ * malformed or at the wrong depth for its chain and script; a static pool file that cannot be
+ * read or has a bad line. Checked here so that `config check` ok means `serve` accepts the config.
+ */
+function poolProblems(cfg: Config): string[] {
+  const problems: string[] = [];
+  cfg.chains.forEach((c, i) => {
+    const pool = c.pool;
+    try {
+      if (pool.source === "xpub") deriverFor(c);
+      else if (pool.file) parsePoolFile(addressCodecFor(c), readFileSync(pool.file, "utf8"), pool.file);
+    } catch (e) {
+      const key = pool.source === "xpub" ? "xpub" : "file";
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code
+        ? `cannot read ${pool.source === "static" ? pool.file : ""}: ${err.code}`
+        : err.message;
+      problems.push(`chains[${i}].pool.${key}: ${why.replace(/\n\s*/g, "; ")}`);
+    }
+  });
+  return problems;
 }
 
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {

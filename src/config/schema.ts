@@ -75,7 +75,9 @@ const poolSchema = z
           .string()
           .regex(/^m(\/[0-9]+'?)*$/)
           .optional()
-          .describe("account path the key belongs to, for documentation and checks (default per chain kind)"),
+          .describe(
+            "account path the key was exported at; the key must sit at its depth (and, when set, at its last step); addresses are <path>/0/i. Default: m/44'/60'/0' (EVM), m/44'/195'/0' (Tron), BIP44/49/84/86 by script, coin 0' mainnet or 1' otherwise (Bitcoin)",
+          ),
         script: z
           .enum(["p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr"])
           .default("p2wpkh")

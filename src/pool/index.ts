@@ -9,17 +9,14 @@ export class PoolError extends Error {
 }
 
 /**
- * Validate every line of a pool file (one address per line, `#` comments, blank lines ok),
- * then insert the new ones in one transaction. A bad line rejects the whole file, naming it.
+ * Every line of a pool file (one address per line, `#` comments, blank lines ok) as an address;
+ * a bad line rejects the whole file, naming each one as `source:line`.
  */
-export function importPoolFile(
-  db: DB,
-  chain: string,
+export function parsePoolFile(
   codec: AddressCodec,
   text: string,
-  now: number,
   source = "file",
-): { added: number; existing: number } {
+): { canonical: string; display: string }[] {
   const parsed: { canonical: string; display: string }[] = [];
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -41,6 +38,19 @@ export function importPoolFile(
   });
   if (problems.length)
     throw new PoolError(`pool file rejected, nothing imported:\n  ${problems.slice(0, 50).join("\n  ")}`);
+  return parsed;
+}
+
+/** Validate a whole pool file (parsePoolFile), then insert the new addresses in one transaction. */
+export function importPoolFile(
+  db: DB,
+  chain: string,
+  codec: AddressCodec,
+  text: string,
+  now: number,
+  source = "file",
+): { added: number; existing: number } {
+  const parsed = parsePoolFile(codec, text, source);
   const state = db
     .prepare<[string], { source: string }>("SELECT source FROM pool_state WHERE chain = ?")
     .get(chain);

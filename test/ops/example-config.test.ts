@@ -10,14 +10,17 @@ import { configSchema } from "../../src/config/schema.js";
 
 const EXAMPLE = new URL("../../config/depositd.example.yaml", import.meta.url).pathname;
 const CREDENTIALS = "/run/credentials/depositd.service/";
+const POOLS = "/etc/depositd/pools/";
 
 /**
  * The example as systemd would run it: each file under $CREDENTIALS_DIRECTORY is replaced by a
  * temporary file with a test value.
  */
 function exampleWithCredentials(dir: string, values: Record<string, string>): unknown {
-  const text = readFileSync(EXAMPLE, "utf8").replaceAll(CREDENTIALS, `${dir}/`);
+  const text = readFileSync(EXAMPLE, "utf8").replaceAll(CREDENTIALS, `${dir}/`).replaceAll(POOLS, `${dir}/`);
   for (const [name, value] of Object.entries(values)) writeFileSync(join(dir, name), `${value}\n`);
+  // the static pool file in place, as `serve` and `config check` read it
+  writeFileSync(join(dir, "eth.txt"), "0x5FbDB2315678afecb367f032d93F642f64180aa3\n");
   return parseConfigText(text, EXAMPLE);
 }
 

@@ -1,5 +1,6 @@
 // Bitcoin addresses: validation (checksums, network, witness version/variant, program length) and
 // watch-only derivation from an account-level extended public key.
+import { accountKeyProblem } from "../account-key.js";
 import * as ecc from "@bitcoinerlab/secp256k1";
 import { BIP32Factory, type BIP32Interface } from "bip32";
 import { address as btcAddress, initEccLib, networks, payments, type Network } from "bitcoinjs-lib";
@@ -163,14 +164,26 @@ function decodeAccountKey(text: string, network: BitcoinNetwork, script: Bitcoin
   throw new NonRetryableError(`invalid extended public key: ${lastError}`);
 }
 
-/** Watch-only addresses at <account>/0/i for one script type. */
+const PURPOSE: Record<BitcoinScript, number> = { p2pkh: 44, "p2sh-p2wpkh": 49, p2wpkh: 84, p2tr: 86 };
+
+/** The standard account path of a script type (BIP44/49/84/86), account 0. */
+export function defaultBitcoinAccountPath(script: BitcoinScript, network: BitcoinNetwork): string {
+  return `m/${PURPOSE[script]}'/${network === "mainnet" ? 0 : 1}'/0'`;
+}
+
+/** Watch-only addresses at <account>/0/i for one script type; `path` is the key's account path. */
 export function createBitcoinDeriver(
   xpub: string,
   script: BitcoinScript,
   network: BitcoinNetwork,
+  opts: { path?: string } = {},
 ): AddressDeriver {
   const net = NETWORKS[network];
-  const receive = decodeAccountKey(xpub, network, script).derive(0);
+  const account = decodeAccountKey(xpub, network, script);
+  const path = opts.path ?? defaultBitcoinAccountPath(script, network);
+  const problem = accountKeyProblem(account, path, opts.path !== undefined);
+  if (problem) throw new NonRetryableError(problem);
+  const receive = account.derive(0);
 
   function addressOf(pubkey: Uint8Array): string | undefined {
     switch (script) {

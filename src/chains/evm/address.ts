@@ -1,4 +1,5 @@
 // EVM address rules (EIP-55) and watch-only derivation of pool addresses from an account xpub.
+import { accountKeyProblem } from "../account-key.js";
 import { type HDNodeVoidWallet, HDNodeWallet, decodeBase58, getAddress, sha256, toBeArray } from "ethers";
 import { type AddressCodec, type AddressDeriver, InvalidAddressError } from "../types.js";
 
@@ -25,8 +26,8 @@ export function createEvmAddressCodec(): AddressCodec {
   };
 }
 
-/** Account-level (m/44'/60'/0') extended public key → addresses at 0/i. */
-export function createEvmDeriver(xpub: string): AddressDeriver {
+/** Account-level (m/44'/60'/0', or `path`) extended public key → addresses at 0/i. */
+export function createEvmDeriver(xpub: string, opts: { path?: string } = {}): AddressDeriver {
   const key = xpub.trim();
   if (/^[a-z]prv/i.test(key)) {
     throw new InvalidAddressError(
@@ -49,11 +50,8 @@ export function createEvmDeriver(xpub: string): AddressDeriver {
       "that key holds a private key: never give depositd private keys; use the xpub",
     );
   }
-  if (node.depth !== 3) {
-    throw new InvalidAddressError(
-      `extended public key has depth ${node.depth}; expected the account level m/44'/60'/0' (depth 3)`,
-    );
-  }
+  const problem = accountKeyProblem(node, opts.path ?? "m/44'/60'/0'", opts.path !== undefined);
+  if (problem) throw new InvalidAddressError(problem);
   const external = node.deriveChild(0);
   return {
     derive(index: number) {

@@ -1,5 +1,6 @@
 // Tron addresses: base58check of 0x41 + 20 bytes (T…), or the same 21 bytes as hex (41…).
 // Blocks carry 41-hex, TRC-20 logs carry the bare 20 bytes; storage and matching use base58.
+import { accountKeyProblem } from "../account-key.js";
 import { createHash } from "node:crypto";
 import { HDNodeWallet, SigningKey, keccak256 } from "ethers";
 import { type AddressCodec, type AddressDeriver, InvalidAddressError } from "../types.js";
@@ -151,13 +152,9 @@ export function createTronDeriver(xpub: string, opts: { path?: string } = {}): A
   if (!PUBLIC_VERSIONS.has(version)) {
     throw new InvalidAddressError(`unsupported extended key version 0x${version}: Tron pools need an xpub`);
   }
-  const path = opts.path ?? "m/44'/195'/0'";
-  const depth = path.split("/").length - 1;
-  if (raw[4] !== depth) {
-    throw new InvalidAddressError(
-      `the key is at depth ${raw[4]}, but the account path ${path} is at depth ${depth}`,
-    );
-  }
+  const place = { depth: raw[4]!, index: raw.readUInt32BE(9) };
+  const problem = accountKeyProblem(place, opts.path ?? "m/44'/195'/0'", opts.path !== undefined);
+  if (problem) throw new InvalidAddressError(problem);
   // ethers only knows the xpub/tpub version bytes we accepted above; checksum was verified by us.
   const account = HDNodeWallet.fromExtendedKey(text);
   if ("privateKey" in account) throw new InvalidAddressError(REFUSE_PRIVATE);
