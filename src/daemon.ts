@@ -111,17 +111,29 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify }));
   }
 
+  // The write probe runs on the timer, not per /healthz GET: an unauthenticated caller must not be
+  // able to make the daemon write. /healthz reports the last probe and how old it is.
   const checkWritable = db.prepare(
     "INSERT INTO health_probe (id, at) VALUES (1, @at) ON CONFLICT (id) DO UPDATE SET at = @at",
   );
+  let probe: { at: number; error: string | null } | null = null;
+  function probeDatabase(now: number): void {
+    try {
+      checkWritable.run({ at: now });
+      probe = { at: now, error: null };
+    } catch (e) {
+      probe = { at: now, error: (e as Error).message };
+    }
+  }
+  const probeStaleMs = Math.max(30_000, 3 * cfg.orders.timer_interval_ms);
   function health(): HealthReport {
     const checks: HealthReport["checks"] = {};
-    try {
-      checkWritable.run({ at: common.now() });
-      checks.database = { ok: true };
-    } catch (e) {
-      checks.database = { ok: false, detail: (e as Error).message };
-    }
+    const probeAge = probe ? common.now() - probe.at : null;
+    if (probe === null || probeAge === null) checks.database = { ok: false, detail: "not probed yet" };
+    else if (probe.error) checks.database = { ok: false, detail: probe.error };
+    else if (probeAge > probeStaleMs && !options.noTimers)
+      checks.database = { ok: false, detail: `last write probe ${Math.round(probeAge / 1000)} s ago` };
+    else checks.database = { ok: true };
     for (const chain of cfg.chains) {
       const s = watchers.get(chain.id)!.status();
       // lag_blocks is only as fresh as the last pass: a node that stopped answering hides new blocks
@@ -154,6 +166,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const lowWarned = new Set<string>();
   function tick(): void {
     const now = common.now();
+    probeDatabase(now);
     try {
       const r = ledger.tick(now);
       if (r.events) notify();

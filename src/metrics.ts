@@ -1,6 +1,7 @@
 // Prometheus metrics. Gauges that describe stored state are computed on scrape from SQLite.
 import { Counter, Gauge, Histogram } from "prom-client";
 import type { Common } from "./common.js";
+import { ORDER_STATUSES, PAYMENT_STATUSES } from "./core/reconcile.js";
 import type { DB } from "./db/index.js";
 import { poolStatus } from "./pool/index.js";
 import type { WatcherStatus } from "./watch/index.js";
@@ -60,30 +61,28 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
       for (const s of watchers()) this.set({ chain: s.chain }, s.fatal ? 1 : 0);
     },
   });
-  const ordersByStatus = db.prepare<[], { status: string; n: number }>(
-    "SELECT status, count(*) AS n FROM orders GROUP BY status",
+  // counters kept by the database (0005_counters.sql): a scrape reads a few rows, never the tables
+  const counts = db.prepare<[string], { chain: string; status: string; n: number }>(
+    "SELECT chain, status, n FROM status_counts WHERE kind = ?",
   );
   new Gauge({
     name: "depositd_orders",
-    help: "orders by status",
+    help: "orders by status (every status has a series from the start)",
     labelNames: ["status"],
     registers,
     collect() {
-      this.reset();
-      for (const r of ordersByStatus.all()) this.set({ status: r.status }, r.n);
+      for (const status of ORDER_STATUSES) this.set({ status }, 0);
+      for (const r of counts.all("order")) this.set({ status: r.status }, r.n);
     },
   });
-  const paymentsByStatus = db.prepare<[], { chain: string; status: string; n: number }>(
-    "SELECT chain, status, count(*) AS n FROM payments GROUP BY chain, status",
-  );
   new Gauge({
     name: "depositd_payments",
-    help: "stored payments by chain and status (seen, confirmed, reverted)",
+    help: "stored payments by chain and status (seen, confirmed, reverted; every pair has a series from the start)",
     labelNames: ["chain", "status"],
     registers,
     collect() {
-      this.reset();
-      for (const r of paymentsByStatus.all()) this.set({ chain: r.chain, status: r.status }, r.n);
+      for (const c of cfg.chains) for (const status of PAYMENT_STATUSES) this.set({ chain: c.id, status }, 0);
+      for (const r of counts.all("payment")) this.set({ chain: r.chain, status: r.status }, r.n);
     },
   });
   new Gauge({

@@ -24,7 +24,8 @@ export const TERMINAL: ReadonlySet<OrderStatus> = new Set([
   "cancelled",
 ]);
 
-export type PaymentStatus = "seen" | "confirmed" | "reverted";
+export const PAYMENT_STATUSES = ["seen", "confirmed", "reverted"] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 export interface ReconcileOption {
   asset: string;

@@ -148,9 +148,14 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid"),
-    freeAddress: db.prepare<[string, number, number], { id: number; address: string; display: string }>(
+    // each lookup has its own partial index holding only what it may hand out (0005_counters.sql)
+    freeUnused: db.prepare<[string], { id: number; address: string; display: string }>(
       `SELECT id, address, display FROM pool_addresses
-       WHERE chain = ? AND bound = 0 AND rest_until <= ? AND (used = 0 OR ?) ORDER BY id LIMIT 1`,
+       WHERE chain = ? AND bound = 0 AND used = 0 ORDER BY id LIMIT 1`,
+    ),
+    freeRested: db.prepare<[string, number], { id: number; address: string; display: string }>(
+      `SELECT id, address, display FROM pool_addresses
+       WHERE chain = ? AND bound = 0 AND rest_until <= ? ORDER BY rest_until, id LIMIT 1`,
     ),
     bind: db.prepare("INSERT INTO bindings (chain, address, order_id, bound_at) VALUES (?, ?, ?, ?)"),
     markBound: db.prepare("UPDATE pool_addresses SET bound = 1, used = 1 WHERE id = ?"),
@@ -473,11 +478,11 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
   function bindAddresses(orderId: string, chains: string[], now: number): Map<string, string> {
     const addresses = new Map<string, string>();
     for (const chain of chains) {
-      const reuse = poolReuse(chain) ? 1 : 0;
+      const reuse = poolReuse(chain);
+      // never-used addresses first, in pool order; a reusing pool then the one rested longest
+      const free = () => (reuse ? q.freeRested.get(chain, now) : q.freeUnused.get(chain));
       // an xpub pool used up between timer passes derives more now (inside this transaction)
-      const candidate =
-        q.freeAddress.get(chain, now, reuse) ??
-        (hooks.topUpPool?.(chain, now) ? q.freeAddress.get(chain, now, reuse) : undefined);
+      const candidate = free() ?? (hooks.topUpPool?.(chain, now) ? free() : undefined);
       if (!candidate) throw new ProblemError("pool_exhausted", `no free deposit address on chain ${chain}`);
       q.bind.run(chain, candidate.address, orderId, now);
       q.markBound.run(candidate.id);

@@ -132,31 +132,35 @@ export interface PoolStatus {
   next_index: number | null;
 }
 
+/**
+ * A pool's counts from the counters the database keeps (0005_counters.sql) plus its resting
+ * addresses, read from their own index: no scan of the pool, whatever its size.
+ */
 export function poolStatus(db: DB, chain: string, now: number, reuse: boolean): PoolStatus {
-  const row = db
-    .prepare<
-      [number, number, number, string],
-      { total: number; bound: number; resting: number; free: number }
-    >(
-      `SELECT count(*) AS total,
-              sum(bound = 1) AS bound,
-              sum(bound = 0 AND rest_until > ?) AS resting,
-              sum(bound = 0 AND rest_until <= ? AND (used = 0 OR ?)) AS free
-       FROM pool_addresses WHERE chain = ?`,
+  const counts = db
+    .prepare<[string], { total: number; bound: number; used_unbound: number }>(
+      "SELECT total, bound, used_unbound FROM pool_counts WHERE chain = ?",
     )
-    .get(now, now, reuse ? 1 : 0, chain)!;
+    .get(chain) ?? { total: 0, bound: 0, used_unbound: 0 };
+  const resting = db
+    .prepare<[string, number], { n: number }>(
+      "SELECT count(*) AS n FROM pool_addresses WHERE chain = ? AND bound = 0 AND rest_until > ?",
+    )
+    .get(chain, now)!.n;
   const state = db
     .prepare<[string], { source: string; next_index: number }>(
       "SELECT source, next_index FROM pool_state WHERE chain = ?",
     )
     .get(chain);
+  // without reuse a used address never comes back, resting or not; with reuse only resting ones wait
+  const unavailable = reuse ? resting : counts.used_unbound;
   return {
     chain,
     source: state?.source ?? null,
-    total: row.total,
-    free: row.free ?? 0,
-    bound: row.bound ?? 0,
-    resting: row.resting ?? 0,
+    total: counts.total,
+    free: counts.total - counts.bound - unavailable,
+    bound: counts.bound,
+    resting,
     next_index: state?.source === "xpub" ? state.next_index : null,
   };
 }

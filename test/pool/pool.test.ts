@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { createEvmAddressCodec, createEvmDeriver } from "../../src/chains/evm/address.js";
 import { validateConfig } from "../../src/config/load.js";
-import { openDatabase } from "../../src/db/index.js";
+import { type DB, openDatabase } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { ProblemError } from "../../src/ledger/problem.js";
@@ -288,6 +288,14 @@ describe("exclusivity under random interleavings (property)", () => {
             .pluck()
             .get();
           expect(early).toBe(0);
+          // the counters the database keeps equal a recount of the rows, whatever happened
+          for (const [chain, reuse] of [
+            ["s", true],
+            ["x", false],
+          ] as const) {
+            expect(poolStatus(db, chain, now, reuse)).toMatchObject(recountPool(db, chain, now, reuse));
+          }
+          expect(countersOf(db)).toEqual(recountStatuses(db));
         }
         db.close();
       }),
@@ -295,6 +303,31 @@ describe("exclusivity under random interleavings (property)", () => {
     );
   });
 });
+
+/** The pool's counts by scanning its rows (what poolStatus did before the counters). */
+function recountPool(db: DB, chain: string, now: number, reuse: boolean) {
+  return db
+    .prepare(
+      `SELECT count(*) AS total, coalesce(sum(bound = 1), 0) AS bound,
+              coalesce(sum(bound = 0 AND rest_until > @now), 0) AS resting,
+              coalesce(sum(bound = 0 AND rest_until <= @now AND (used = 0 OR @reuse)), 0) AS free
+       FROM pool_addresses WHERE chain = @chain`,
+    )
+    .get({ chain, now, reuse: reuse ? 1 : 0 }) as Record<string, number>;
+}
+
+function countersOf(db: DB) {
+  return db.prepare("SELECT kind, chain, status, n FROM status_counts WHERE n != 0 ORDER BY 1, 2, 3").all();
+}
+
+function recountStatuses(db: DB) {
+  return db
+    .prepare(
+      `SELECT 'order' AS kind, '' AS chain, status, count(*) AS n FROM orders GROUP BY status
+       UNION ALL SELECT 'payment', chain, status, count(*) FROM payments GROUP BY chain, status ORDER BY 1, 2, 3`,
+    )
+    .all();
+}
 
 describe("pool commands", () => {
   it("default: `pool derive` prints the xpub's addresses and `pool status` the counts", () => {
