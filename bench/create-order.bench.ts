@@ -4,28 +4,40 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
-import { getAddress, hexlify, randomBytes } from "ethers";
+import { HDNodeWallet, getAddress, hexlify, randomBytes } from "ethers";
 import { pino } from "pino";
 import { createApi } from "../src/api/server.js";
 import { createEvmAddressCodec } from "../src/chains/evm/address.js";
 import { createCommon } from "../src/common.js";
 import { validateConfig } from "../src/config/load.js";
-import { openDatabase } from "../src/db/index.js";
+import { type DB, openDatabase } from "../src/db/index.js";
 import { createCatalog } from "../src/ledger/catalog.js";
 import { createLedger } from "../src/ledger/index.js";
-import { importPoolFile } from "../src/pool/index.js";
+import { importPoolFile, poolStatus } from "../src/pool/index.js";
 import type { BenchRow } from "./types.js";
 
 const KEY = "bench-key-0123456789";
 
 export async function run(): Promise<BenchRow[]> {
-  return [...(await measure(16)), ...(await measure(32))];
+  const rows = [...(await measure(16)), ...(await measure(32))];
+  // an xpub pool without reuse, with this many addresses already used and released
+  for (const used of [0, 300_000, 1_000_000]) rows.push(...(await measure(16, { used, total: 5_000 })));
+  return rows;
 }
 
-async function measure(concurrency: number): Promise<BenchRow[]> {
+// an account-level key from a fixed seed: the bench only needs the config to accept the pool
+const XPUB = HDNodeWallet.fromSeed(new Uint8Array(32).fill(7))
+  .derivePath("m/44'/60'/0'")
+  .neuter().extendedKey;
+
+async function measure(
+  concurrency: number,
+  opts: { used?: number; total?: number } = {},
+): Promise<BenchRow[]> {
   const { createHash } = await import("node:crypto");
   const dir = mkdtempSync(join(tmpdir(), "depositd-bench-"));
-  const total = 20_000;
+  const total = opts.total ?? 20_000;
+  const xpub = opts.used !== undefined;
   const config = validateConfig(
     {
       database: { path: join(dir, "bench.sqlite"), synchronous: "FULL" },
@@ -36,7 +48,13 @@ async function measure(concurrency: number): Promise<BenchRow[]> {
       notify: { secrets: [{ id: "k", value: "bench-secret-0123456789" }], allow_private_targets: true },
       rates: { static: { USD: { ETH: "3000", USDT: "1" } } },
       chains: [
-        { id: "eth", kind: "evm", rpc: ["http://127.0.0.1:1"], chain_id: 1, pool: { source: "static" } },
+        {
+          id: "eth",
+          kind: "evm",
+          rpc: ["http://127.0.0.1:1"],
+          chain_id: 1,
+          pool: xpub ? { source: "xpub", xpub: XPUB, lookahead: 1 } : { source: "static" },
+        },
       ],
       assets: [
         { id: "ETH", chain: "eth", decimals: 18 },
@@ -50,8 +68,12 @@ async function measure(concurrency: number): Promise<BenchRow[]> {
   const db = openDatabase(config.database.path, { synchronous: "FULL" });
   const catalog = createCatalog(config);
   const ledger = createLedger(db, common, catalog);
-  const pool = Array.from({ length: total + 100 }, () => getAddress(hexlify(randomBytes(20)))).join("\n");
-  importPoolFile(db, "eth", createEvmAddressCodec(), pool, Date.now());
+  const extra: BenchRow[] = [];
+  if (xpub) extra.push(...fillXpubPool(db, opts.used!, total + 100));
+  else {
+    const pool = Array.from({ length: total + 100 }, () => getAddress(hexlify(randomBytes(20)))).join("\n");
+    importPoolFile(db, "eth", createEvmAddressCodec(), pool, Date.now());
+  }
   const api = createApi({ db, ledger, catalog, common, health: () => ({ ok: true, checks: {} }) });
   const { port } = await api.listen();
   const agent = new Agent({ connections: concurrency, keepAliveTimeout: 10_000 });
@@ -88,7 +110,22 @@ async function measure(concurrency: number): Promise<BenchRow[]> {
   await api.close();
   db.close();
   rmSync(dir, { recursive: true, force: true });
-  const note = `${total} creates, ${concurrency} concurrent keep-alive connections, synchronous=FULL, 2 options each`;
+  const pool = xpub ? `, xpub pool with ${opts.used!.toLocaleString("en")} used addresses` : "";
+  const note = `${total} creates, ${concurrency} concurrent keep-alive connections, synchronous=FULL, 2 options each${pool}`;
+  const name = xpub ? `create-order, ${opts.used!.toLocaleString("en")} used xpub addresses` : "create-order";
+  if (xpub)
+    return [
+      {
+        bench: name,
+        metric: `requests/s, ${concurrency} connections`,
+        value: (total / seconds).toFixed(0),
+        note,
+      },
+      { bench: name, metric: "p50 latency ms", value: pct(0.5) },
+      { bench: name, metric: "p99 latency ms", value: pct(0.99) },
+      { bench: name, metric: "non-201 answers", value: String(failures) },
+      ...extra,
+    ];
   return [
     {
       bench: "create-order",
@@ -105,5 +142,44 @@ async function measure(concurrency: number): Promise<BenchRow[]> {
       yardstick: "target ≤ 20",
     },
     { bench: "create-order", metric: `non-201 answers, ${concurrency} connections`, value: String(failures) },
+  ];
+}
+
+/**
+ * The database of an xpub pool that has handed out `used` addresses (released, never bound again)
+ * and has `free` derived ahead, written directly: deriving a million keys would measure secp256k1.
+ * Also times what /healthz reads per chain (poolStatus) against the full scan it replaced.
+ */
+function fillXpubPool(db: DB, used: number, free: number): BenchRow[] {
+  const insert = db.prepare(
+    `INSERT INTO pool_addresses (chain, address, display, source, derivation_index, used, rest_until, created_at)
+     VALUES ('eth', ?, ?, 'xpub', ?, ?, 0, 0)`,
+  );
+  db.transaction(() => {
+    for (let i = 0; i < used + free; i++) {
+      const display = getAddress(hexlify(randomBytes(20)));
+      insert.run(display.toLowerCase(), display, i, i < used ? 1 : 0);
+    }
+    db.prepare(
+      "INSERT INTO pool_state (chain, source, first_address, next_index) VALUES ('eth', 'xpub', NULL, ?)",
+    ).run(used + free);
+  })();
+  const timeMs = (fn: () => unknown, n: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    return ((performance.now() - t0) / n).toFixed(3);
+  };
+  const scan = db.prepare(
+    `SELECT count(*), sum(bound = 1), sum(bound = 0 AND rest_until > ?), sum(bound = 0 AND rest_until <= ? AND used = 0)
+     FROM pool_addresses WHERE chain = 'eth'`,
+  );
+  const name = `pool status, ${(used + free).toLocaleString("en")} xpub addresses`;
+  return [
+    {
+      bench: name,
+      metric: "poolStatus ms per call (/healthz, /metrics, timer: once per chain)",
+      value: timeMs(() => poolStatus(db, "eth", 1, false), 200),
+      yardstick: `full scan ${timeMs(() => scan.get(1, 1), 5)} ms`,
+    },
   ];
 }
