@@ -9,7 +9,7 @@ import { openDatabase, migrate } from "./db/index.js";
 import { startDaemon } from "./daemon.js";
 import { createCatalog } from "./ledger/catalog.js";
 import { createLedger } from "./ledger/index.js";
-import { ProblemError } from "./ledger/problem.js";
+import { ProblemError } from "./errors.js";
 import { redeliverDead, redeliverEvent } from "./notify/redeliver.js";
 import { PoolError, ensureDerived, importPoolFile, poolStatus } from "./pool/index.js";
 import { createOrderBody } from "./api/schemas.js";

@@ -1,7 +1,7 @@
 // The merchant API as an OpenAPI 3.1 document, served at GET /openapi.json. test/ops/openapi.test.ts
 // checks it structurally, that every route is documented, and that live answers match the schemas.
 import { ORDER_STATUSES } from "../core/reconcile.js";
-import { PROBLEMS } from "../ledger/problem.js";
+import { PROBLEMS } from "../errors.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type OpenApiDocument = { [key: string]: Json };

@@ -7,7 +7,7 @@ import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
 import type { Catalog } from "../ledger/catalog.js";
 import type { CreateOrderInput, Ledger, OrderJson } from "../ledger/index.js";
-import { type FieldProblem, ProblemError } from "../ledger/problem.js";
+import { type FieldProblem, ProblemError } from "../errors.js";
 import { checkCallbackTarget } from "../notify/targets.js";
 import { listOrderEvents, redeliverEvent } from "../notify/redeliver.js";
 import { formatPath } from "../config/load.js";

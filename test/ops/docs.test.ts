@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { openapi } from "../../src/api/openapi.js";
 import { openDatabase } from "../../src/db/index.js";
-import { PROBLEMS } from "../../src/ledger/problem.js";
+import { PROBLEMS } from "../../src/errors.js";
 import { registerMetrics } from "../../src/metrics.js";
 import { notifyMetrics } from "../../src/notify/deliver.js";
 import { testCommon, testConfig } from "../helpers/config.js";
@@ -19,8 +19,9 @@ describe("operator docs", () => {
       const shown = method === "HEAD" ? "`HEAD`" : `\`${method} ${path}`;
       expect(api, `${method} ${path}`).toContain(shown);
     }
+    // the problem table in src/errors.ts, mirrored row by row
     for (const [code, p] of Object.entries(PROBLEMS))
-      expect(api, code).toContain(`| \`${code}\` | ${p.status} |`);
+      expect(api, code).toContain(`| \`${code}\` | ${p.status} | ${p.when} |`);
   });
 
   it("behavior: operations.md explains every metric the daemon exports", async () => {
