@@ -3,6 +3,7 @@
 // these same functions through invoke() in routes.ts.
 import type { Logger } from "pino";
 import type { Common } from "../common.js";
+import type { OrderStatus } from "../core/reconcile.js";
 import type { DB } from "../db/index.js";
 import { ProblemError } from "../errors.js";
 import type { Catalog } from "../ledger/catalog.js";
@@ -56,7 +57,7 @@ export function listOrders(
   {
     merchant,
     query,
-  }: Input<unknown, { merchant_order_id?: string; status?: never; limit?: number; cursor?: string }>,
+  }: Input<unknown, { merchant_order_id?: string; status?: OrderStatus; limit?: number; cursor?: string }>,
 ): Reply {
   if (query.merchant_order_id !== undefined) {
     const order = ctx.ledger.findOrder(merchant, query.merchant_order_id);

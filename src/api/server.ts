@@ -72,8 +72,8 @@ export function createApi({ db, ledger, catalog, common, health, onEvents, check
   }
 
   const app = Fastify({
-    // the API logs through the daemon's pino logger itself (one line per create), as before
-    // fastify: no request logging
+    // no fastify logger, so no request logging: the API logs through the daemon's pino logger
+    // itself (one line per create), as before
     logger: false,
     bodyLimit: limit,
     exposeHeadRoutes: false, // HEAD only where the table says (/healthz)
