@@ -1,6 +1,9 @@
 // The merchant API as data: one entry per operation, with its request and response schemas and
 // its handler. server.ts mounts this table on fastify, openapi.ts turns it into the OpenAPI
-// document, and the CLI calls entries through invoke(). Adding an endpoint = adding an entry.
+// document, and the CLI calls entries through invoke(). Adding an endpoint = one entry here: its
+// answer's schema registered with named() in schemas.ts, a plain handler (handlers.ts or your own
+// folder: ctx + validated input → Reply, or throw ProblemError); routing, auth, body rules,
+// problems, /openapi.json and the response checks in tests follow from the entry.
 import type { z } from "zod";
 import { formatPath } from "../config/load.js";
 import { type FieldProblem, type ProblemCode, ProblemError } from "../errors.js";
