@@ -17,7 +17,6 @@ import { invoke, routes } from "./routes.js";
 import type { HealthReport } from "./schemas.js";
 
 export type { HealthReport } from "./schemas.js";
-export { checkCreateTarget } from "./handlers.js";
 
 export interface ApiArgs {
   db: DB;
@@ -255,7 +254,7 @@ function createOrderBatcher(ledger: Ledger, now: () => number) {
   };
 }
 
-export function splitListen(listen: string): [string, number] {
+function splitListen(listen: string): [string, number] {
   const i = listen.lastIndexOf(":");
   return [listen.slice(0, i).replace(/^\[|\]$/g, ""), Number(listen.slice(i + 1))];
 }
