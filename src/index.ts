@@ -1,19 +1,10 @@
 // The package's entry (`import { verifySignature, type DepositdEvent } from "depositd"`): what a
-// merchant's code needs to receive callbacks. It loads node:crypto only, never the daemon.
-import type { EventType } from "./ledger/index.js";
-import type { OrderJson, PaymentJson } from "./ledger/view.js";
+// merchant's code needs to receive callbacks. At run time it loads node:crypto only, never the daemon.
+import type { CallbackBody } from "./api/schemas.js";
 
 export { verifySignature } from "./notify/verify.js";
 export type { VerifyOptions } from "./notify/verify.js";
-export type { EventType, OrderJson, PaymentJson };
+export type { OrderJson, PaymentJson } from "./api/schemas.js";
 
 /** The JSON body of a callback (docs/webhooks.md), exactly as signed. */
-export interface DepositdEvent {
-  id: string;
-  type: EventType;
-  /** the event's number within its order; null for events without an order */
-  seq: number | null;
-  created_at: string;
-  order: OrderJson | null;
-  payment: PaymentJson | null;
-}
+export type DepositdEvent = CallbackBody;

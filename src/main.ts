@@ -9,11 +9,13 @@ import { openDatabase, migrate } from "./db/index.js";
 import { startDaemon } from "./daemon.js";
 import { createCatalog } from "./ledger/catalog.js";
 import { createLedger } from "./ledger/index.js";
-import { ProblemError } from "./ledger/problem.js";
+import { ProblemError } from "./errors.js";
 import { redeliverDead, redeliverEvent } from "./notify/redeliver.js";
 import { PoolError, ensureDerived, importPoolFile, poolStatus } from "./pool/index.js";
-import { createOrderBody } from "./api/schemas.js";
-import { checkCreateTarget } from "./api/server.js";
+import type { ApiContext } from "./api/handlers.js";
+import { buildOpenApi } from "./api/openapi.js";
+import { type RawInput, invoke, routeById, routes } from "./api/routes.js";
+import type { OrderJson } from "./api/schemas.js";
 
 const program = new Command();
 program
@@ -151,12 +153,39 @@ pool
     }
   });
 
-const orders = program.command("orders").description("orders, straight from the database");
+const orders = program
+  .command("orders")
+  .description("orders, straight from the database (same rules as the API)");
 const merchantOpt = () =>
   new Option("--merchant <name>", "API key name the order belongs to (default: the first key)");
+
+/** Runs one API operation on the database directly: the API's handler and schemas, no HTTP. */
+async function api(operationId: string, o: { merchant?: string }, input: Omit<RawInput, "merchant">) {
+  const cfg = config();
+  const { common, db, catalog, ledger } = open(cfg);
+  const ctx: ApiContext = {
+    db,
+    ledger,
+    catalog,
+    common,
+    log: common.logger,
+    createOrder: async (merchant, body) => ledger.createOrder(merchant, body, common.now()),
+    health: () => {
+      throw new Error("health is the daemon's, not the CLI's");
+    },
+    openapi: () => JSON.stringify(buildOpenApi(routes)),
+  };
+  const out = await invoke(routeById(operationId), ctx, {
+    merchant: o.merchant ?? cfg.api.keys[0]!.name,
+    ...input,
+  });
+  db.close();
+  return out.body;
+}
+
 orders
   .command("create")
-  .description("create an order (same rules as POST /v1/orders)")
+  .description("create an order (POST /v1/orders)")
   .addOption(merchantOpt())
   .requiredOption("--id <merchant_order_id>", "your order id")
   .requiredOption("--amount <decimal>", "amount, e.g. 12.5")
@@ -165,7 +194,6 @@ orders
   .option("--assets <ids>", "comma-separated asset ids")
   .option("--valid-minutes <n>", "validity")
   .action(async (o: Record<string, string | undefined>) => {
-    const cfg = config();
     const body = {
       merchant_order_id: o.id,
       amount: o.amount,
@@ -174,50 +202,39 @@ orders
       ...(o.assets ? { assets: o.assets.split(",") } : {}),
       ...(o.validMinutes ? { valid_minutes: Number(o.validMinutes) } : {}),
     };
-    const parsed = createOrderBody.safeParse(body);
-    if (!parsed.success)
-      throw new ProblemError(
-        "validation",
-        parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-      );
-    await checkCreateTarget(body, cfg.notify.allow_private_targets);
-    const { ledger } = open(cfg);
-    print(ledger.createOrder(o.merchant ?? cfg.api.keys[0]!.name, parsed.data, Date.now()).order);
+    print(await api("createOrder", o, { body }));
   });
 orders
   .command("show")
-  .description("one order with its payments")
+  .description("one order with its payments (GET /v1/orders/{id})")
   .addOption(merchantOpt())
   .argument("<id>", "order id (ord_…)")
-  .action((id: string, o: { merchant?: string }) => {
-    const cfg = config();
-    const { ledger } = open(cfg);
-    const m = o.merchant ?? cfg.api.keys[0]!.name;
-    const order = ledger.getOrder(m, id);
-    if (!order) throw new ProblemError("not_found", `order ${id} not found`);
-    print({ ...order, payments: ledger.orderPayments(m, id) });
-  });
-orders
-  .command("cancel")
-  .description("cancel an order")
-  .addOption(merchantOpt())
-  .argument("<id>", "order id")
-  .action((id: string, o: { merchant?: string }) => {
-    const cfg = config();
-    print(open(cfg).ledger.cancelOrder(o.merchant ?? cfg.api.keys[0]!.name, id, Date.now()));
-  });
+  .action(async (id: string, o: { merchant?: string }) =>
+    print(await api("getOrder", o, { params: { id } })),
+  );
+for (const [name, operationId, what] of [
+  ["cancel", "cancelOrder", "cancel an order that is not paid"],
+  ["accept", "acceptOrder", "settle an underpaid order by hand as paid"],
+] as const) {
+  orders
+    .command(name)
+    .description(`${what} (POST /v1/orders/{id}/${name})`)
+    .addOption(merchantOpt())
+    .argument("<id>", "order id")
+    .action(async (id: string, o: { merchant?: string }) =>
+      print(await api(operationId, o, { params: { id } })),
+    );
+}
 orders
   .command("list")
-  .description("newest orders first")
+  .description("newest orders first (GET /v1/orders)")
   .addOption(merchantOpt())
   .option("--status <s>", "only this status")
-  .option("--limit <n>", "how many", "20")
-  .action((o: { merchant?: string; status?: string; limit: string }) => {
-    const cfg = config();
-    const r = open(cfg).ledger.listOrders(o.merchant ?? cfg.api.keys[0]!.name, {
-      status: o.status as never,
-      limit: Math.min(500, Math.max(1, Number(o.limit) || 20)),
-    });
+  .option("--limit <n>", "how many (1–500)", "20")
+  .action(async (o: { merchant?: string; status?: string; limit: string }) => {
+    const r = (await api("listOrders", o, {
+      query: { limit: o.limit, ...(o.status ? { status: o.status } : {}) },
+    })) as { orders: OrderJson[] };
     console.table(
       r.orders.map((x) => ({
         id: x.id,
@@ -298,6 +315,8 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   }
   if (e instanceof ProblemError || e instanceof PoolError) {
     console.error(`error: ${e.message}`);
+    // the API's field problems, one per line, as config check prints them
+    if (e instanceof ProblemError) for (const f of e.errors ?? []) console.error(`  ${f.path}: ${f.message}`);
     process.exit(1);
   }
   console.error(`error: ${(e as Error).message}`);

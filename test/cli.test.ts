@@ -69,7 +69,7 @@ describe("depositd CLI", () => {
     expect(r.stderr).toContain("chains: ");
   });
 
-  it("behavior: migrate applies once; orders create/show/list/cancel work on the database", () => {
+  it("behavior: migrate applies once; orders create/show/list/cancel/accept work on the database", () => {
     const db = join(dir, "m.sqlite");
     const pool = join(dir, "pool.txt");
     writeFileSync(pool, evmPoolText(2).text);
@@ -111,6 +111,10 @@ describe("depositd CLI", () => {
     });
     expect(run(["--config", file, "orders", "list"]).stdout).toContain("C-1");
     expect(JSON.parse(run(["--config", file, "orders", "cancel", order.id]).stdout).status).toBe("cancelled");
+    // accept goes through the same handler and ledger rule as POST /v1/orders/{id}/accept
+    const accept = run(["--config", file, "orders", "accept", order.id]);
+    expect(accept.status).toBe(1);
+    expect(accept.stderr).toContain("can be accepted (order is cancelled)");
     const bad = run([
       "--config",
       file,
@@ -126,7 +130,7 @@ describe("depositd CLI", () => {
       "http://127.0.0.1:9/cb",
     ]);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain("amount");
+    expect(bad.stderr).toContain("amount: must be a decimal string");
     expect(run(["--config", file, "status"]).stdout).toMatch(/pools[\s\S]*anvil/);
   });
 

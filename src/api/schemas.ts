@@ -1,9 +1,20 @@
-// Request shapes of the merchant API. Shape only; meaning (assets, rates, pool) is checked by the ledger.
+// Every shape the merchant API reads or writes, once: zod schemas, the TypeScript types inferred
+// from them, and (registered in `components`) the schemas of the generated OpenAPI document.
+// Request schemas are shape only; meaning (assets, rates, pool) is checked by the ledger.
+// Response schemas are strict: a field an answer has and its schema lacks fails the tests.
 import { z } from "zod";
 import { ORDER_STATUSES } from "../core/reconcile.js";
+import { PROBLEM_CODES } from "../errors.js";
 
-const decimal = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
-const tolerance = /^(0|[1-9][0-9]*)(\.[0-9]+)?%?$/;
+/** The named schemas of the OpenAPI document (#/components/schemas/<id>). */
+export const components = z.registry<{ id: string }>();
+function named<T extends z.ZodType>(id: string, schema: T): T {
+  components.add(schema, { id });
+  return schema;
+}
+
+const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+const TOLERANCE = /^(0|[1-9][0-9]*)(\.[0-9]+)?%?$/;
 
 export const METADATA_MAX_DEPTH = 32;
 
@@ -19,17 +30,61 @@ export function nestsAtMost(value: unknown, max: number): boolean {
   return true;
 }
 
-export const createOrderBody = z
-  .object({
+export const EVENT_TYPES = [
+  ...ORDER_STATUSES.filter((s) => s !== "pending").map((s) => `order.${s}` as const),
+  "order.unsettled",
+  "payment.seen",
+  "payment.confirmed",
+  "payment.reverted",
+  "payment.unattributed",
+] as const;
+
+const timestamp = z.iso
+  .datetime()
+  .meta({ description: "RFC 3339 UTC with milliseconds", examples: ["2026-11-22T10:00:00.000Z"] });
+const decimal = (description: string) => z.string().regex(DECIMAL).meta({ description });
+const tolerance = z.string().regex(TOLERANCE);
+/** an id in a path: what the router accepted before fastify, so other ids stay "no such endpoint" */
+const pathId = (description: string, example?: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,64}$/)
+    .meta({ description, ...(example ? { examples: [example] } : {}) });
+
+// ---- requests ----------------------------------------------------------------------------------
+
+export const createOrderBody = named(
+  "CreateOrder",
+  z.strictObject({
     merchant_order_id: z
       .string()
-      .regex(/^[A-Za-z0-9._:-]{1,64}$/, "must be 1–64 characters of A-Z a-z 0-9 . _ : -"),
-    amount: z.string().max(80).regex(decimal, 'must be a decimal string like "12.5" (no sign, no exponent)'),
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, "must be 1–64 characters of A-Z a-z 0-9 . _ : -")
+      .meta({ description: "your id; unique per API key, makes create idempotent", examples: ["A-1001"] }),
+    amount: z
+      .string()
+      .max(80)
+      .regex(DECIMAL, 'must be a decimal string like "12.5" (no sign, no exponent)')
+      .meta({ description: "amount in currency, > 0", examples: ["100"] }),
     currency: z
       .string()
-      .regex(/^[A-Z0-9][A-Z0-9._-]{0,31}$/, "must be an asset id or an upper-case currency code"),
-    assets: z.array(z.string().max(32)).min(1).max(32).optional(),
-    valid_minutes: z.number().int().min(1).max(10080).optional(),
+      .regex(/^[A-Z0-9][A-Z0-9._-]{0,31}$/, "must be an asset id or an upper-case currency code")
+      .meta({
+        description: "an asset id (USDT-TRC20) or a currency with configured rates (USD)",
+        examples: ["USD"],
+      }),
+    assets: z
+      .array(z.string().max(32))
+      .min(1)
+      .max(32)
+      .optional()
+      .meta({ description: "payment options to offer; default every enabled asset that can be priced" }),
+    valid_minutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(10080)
+      .optional()
+      .meta({ description: "default orders.valid_minutes" }),
     callback_url: z
       .string()
       .max(2048)
@@ -40,7 +95,11 @@ export const createOrderBody = z
         } catch {
           return false;
         }
-      }, "must be an http(s) URL without credentials"),
+      }, "must be an http(s) URL without credentials")
+      .meta({
+        format: "uri",
+        description: "http(s), no credentials; private/loopback targets only if the config allows them",
+      }),
     metadata: z
       .record(z.string(), z.unknown())
       .superRefine((m, ctx) => {
@@ -51,35 +110,259 @@ export const createOrderBody = z
         else if (Buffer.byteLength(JSON.stringify(m)) > 4096)
           ctx.addIssue({ code: "custom", message: "must be at most 4 KiB of JSON" });
       })
-      .optional(),
+      .optional()
+      .meta({ description: "any JSON object up to 4 KiB, returned untouched" }),
     underpaid_tolerance: z
       .string()
       .max(40)
-      .regex(tolerance, 'must be a decimal ("1.5") or a percentage ("0.5%")')
-      .optional(),
+      .regex(TOLERANCE, 'must be a decimal ("1.5") or a percentage ("0.5%")')
+      .optional()
+      .meta({
+        description:
+          'decimal in currency ("0.5") or a percentage ("0.5%"); default orders.underpaid_tolerance',
+      }),
     overpaid_tolerance: z
       .string()
       .max(40)
-      .regex(tolerance, 'must be a decimal ("1.5") or a percentage ("0.5%")')
-      .optional(),
-  })
-  .strict();
+      .regex(TOLERANCE, 'must be a decimal ("1.5") or a percentage ("0.5%")')
+      .optional()
+      .meta({ description: "as underpaid_tolerance, for paying too much" }),
+  }),
+);
+export type CreateOrderBody = z.infer<typeof createOrderBody>;
 
 /** cancel, accept, redeliver: an empty body or `{}` */
-export const noFields = z.object({}).strict();
+export const noFields = named("Empty", z.strictObject({}).meta({ description: "no fields" }));
 
-export const assignBody = z.object({ order_id: z.string().min(1).max(64) }).strict();
+export const assignBody = named("AssignPayment", z.strictObject({ order_id: z.string().min(1).max(64) }));
 
-export const listQuery = z
-  .object({
-    status: z.enum(ORDER_STATUSES).optional(),
-    limit: z
-      .string()
-      .regex(/^[0-9]{1,3}$/, "must be 1–500")
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= 500, "must be 1–500")
-      .optional(),
-    cursor: z.string().max(200).optional(),
-    merchant_order_id: z.string().max(64).optional(),
-  })
-  .strict();
+export const listQuery = z.strictObject({
+  merchant_order_id: z
+    .string()
+    .max(64)
+    .optional()
+    .meta({ description: "your order id: answers with the order itself instead of a list" }),
+  status: z.enum(ORDER_STATUSES).optional(),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, "must be 1–500")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 500, "must be 1–500")
+    .optional()
+    .meta({ description: "1–500, default 50" }),
+  cursor: z.string().max(200).optional().meta({ description: "next_cursor of the previous page" }),
+});
+
+export const eventsQuery = z.object({
+  after: z
+    .string()
+    .regex(/^[0-9]{1,9}$/, "must be a non-negative integer (an event seq)")
+    .transform(Number)
+    .optional()
+    .meta({ description: "only events with a larger seq" }),
+});
+
+export const paymentsQuery = z.object({
+  unattributed: z
+    .literal("true", { error: "only unattributed=true is supported" })
+    .meta({ description: "must be true (the only listing supported)" }),
+  limit: z
+    .string()
+    .transform(Number)
+    .refine((n) => Number.isInteger(n) && n >= 1 && n <= 1000, "must be 1–1000")
+    .optional()
+    .meta({ description: "1–1000, default 100" }),
+});
+
+export const orderIdParams = z.object({ id: pathId("order id (ord_…)", "ord_01JD8X3V7Q4M2N5P6R8S9T0W1Y") });
+export const eventIdParams = z.object({ id: pathId("event id (evt_…)") });
+export const paymentIdParams = z.object({ id: pathId("payment id (pay_…)") });
+
+// ---- responses ---------------------------------------------------------------------------------
+
+export const orderOption = named(
+  "OrderOption",
+  z.strictObject({
+    asset: z.string().meta({ examples: ["USDT-TRC20"] }),
+    chain: z.string().meta({ examples: ["tron"] }),
+    address: z.string().meta({ description: "the deposit address, exclusive to this order on this chain" }),
+    amount_due: decimal("amount to pay in this asset (rounded up to its decimals)"),
+    rate: decimal("price of 1 asset in the order's currency, locked at creation"),
+    paid: decimal("confirmed, in this asset"),
+    pending: decimal("seen but not yet confirmed, in this asset"),
+  }),
+);
+
+export const orderJson = named(
+  "Order",
+  z.strictObject({
+    id: z.string().regex(/^ord_[0-9A-Z]{26}$/),
+    merchant_order_id: z.string(),
+    status: z.enum(ORDER_STATUSES),
+    resolution: z
+      .literal("accepted")
+      .optional()
+      .meta({ description: "present when the merchant settled the order by hand" }),
+    amount: decimal("what the order asks for, in currency"),
+    currency: z.string(),
+    paid_amount: decimal("confirmed total converted to currency at the locked rates"),
+    underpaid_tolerance: tolerance,
+    overpaid_tolerance: tolerance,
+    created_at: timestamp,
+    expires_at: timestamp,
+    late_until: timestamp.meta({ description: "payments are still attributed until then" }),
+    callback_url: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    options: z.array(orderOption),
+  }),
+);
+export type OrderJson = z.infer<typeof orderJson>;
+
+export const paymentJson = named(
+  "Payment",
+  z.strictObject({
+    id: z.string().regex(/^pay_[0-9A-Z]{26}$/),
+    order_id: z.string().nullable().meta({ description: "null: unattributed" }),
+    chain: z.string(),
+    asset: z.string(),
+    address: z.string(),
+    txid: z.string(),
+    index: z
+      .number()
+      .int()
+      .min(0)
+      .meta({ description: "log index (tokens), output index (Bitcoin), 0 for a native transfer" }),
+    amount: decimal("in the asset"),
+    block_number: z.number().int().nullable().meta({ description: "null while in the mempool" }),
+    block_hash: z.string().nullable(),
+    block_time: timestamp.nullable(),
+    confirmations: z.number().int().min(0).meta({ description: "head − block + 1; 0 when reverted" }),
+    status: z.enum(["seen", "confirmed", "reverted"]),
+    late: z.boolean().meta({ description: "its block came after the order's expires_at" }),
+    unexpected_asset: z.boolean().meta({ description: "an asset the order did not offer: not counted" }),
+    created_at: timestamp,
+  }),
+);
+export type PaymentJson = z.infer<typeof paymentJson>;
+
+export const orderWithPayments = named(
+  "OrderWithPayments",
+  orderJson.extend({ payments: z.array(paymentJson) }),
+);
+export const orderList = named(
+  "OrderList",
+  z.strictObject({
+    orders: z.array(orderJson),
+    next_cursor: z.string().nullable().meta({ description: "null on the last page" }),
+  }),
+);
+/** GET /v1/orders answers a page, or with merchant_order_id the one order */
+export const orderListOrOrder = named("OrderListOrOrder", z.union([orderList, orderJson]));
+export const paymentList = named("PaymentList", z.strictObject({ payments: z.array(paymentJson) }));
+
+/** The exact signed body of a callback (docs/webhooks.md); built by the ledger, byte for byte. */
+export const callbackBody = named(
+  "CallbackBody",
+  z
+    .strictObject({
+      id: z.string().regex(/^evt_[0-9A-Z]{26}$/),
+      type: z.enum(EVENT_TYPES),
+      seq: z
+        .number()
+        .int()
+        .nullable()
+        .meta({ description: "1, 2, … per order with no gaps; null without order" }),
+      created_at: timestamp,
+      order: orderJson.nullable(),
+      payment: paymentJson.nullable(),
+    })
+    .meta({ description: "the exact signed body of a callback (docs/webhooks.md)" }),
+);
+export type CallbackBody = z.infer<typeof callbackBody>;
+
+export const deliveryAttemptJson = named(
+  "DeliveryAttempt",
+  z.strictObject({
+    attempt: z.number().int().min(1),
+    started_at: timestamp,
+    latency_ms: z.number().int().min(0),
+    status_code: z.number().int().nullable().meta({ description: "null when no response arrived" }),
+    error: z.string().nullable(),
+    response_body: z.string().nullable().meta({ description: "first 1 KiB of the receiver's answer" }),
+  }),
+);
+export type DeliveryAttemptJson = z.infer<typeof deliveryAttemptJson>;
+
+export const EVENT_STATES = ["pending", "delivered", "dead", "skipped"] as const;
+export const orderEventJson = named(
+  "OrderEvent",
+  z.strictObject({
+    id: z.string(),
+    seq: z.number().int().nullable(),
+    type: z.enum(EVENT_TYPES),
+    state: z.enum(EVENT_STATES).meta({ description: "skipped: there was no URL to deliver to" }),
+    attempts: z.number().int().min(0),
+    created_at: timestamp,
+    delivered_at: timestamp.nullable(),
+    next_attempt_at: timestamp.nullable().meta({ description: "when pending" }),
+    body: callbackBody,
+    delivery_attempts: z.array(deliveryAttemptJson),
+  }),
+);
+export type OrderEventJson = z.infer<typeof orderEventJson>;
+export const eventList = named("OrderEventList", z.strictObject({ events: z.array(orderEventJson) }));
+
+export const redeliverAnswer = named(
+  "RedeliverQueued",
+  z.strictObject({ id: z.string(), state: z.literal("pending") }),
+);
+
+export const assetJson = named(
+  "Asset",
+  z.strictObject({
+    id: z.string().meta({ examples: ["USDT-ERC20"] }),
+    chain: z.string(),
+    chain_kind: z.enum(["evm", "tron", "bitcoin"]),
+    decimals: z.number().int().min(0),
+    confirmations: z
+      .union([z.number().int().min(1), z.literal("solidified")])
+      .meta({ description: "confirmations before a payment counts" }),
+    contract: z.string().nullable().meta({ description: "null for the native coin" }),
+    rates: z
+      .record(z.string(), decimal("price of 1 asset in this currency"))
+      .meta({ description: "currency → price" }),
+  }),
+);
+export const assetList = named("AssetList", z.strictObject({ assets: z.array(assetJson) }));
+
+export const healthReport = named(
+  "Health",
+  z.strictObject({
+    ok: z.boolean(),
+    checks: z.record(z.string(), z.strictObject({ ok: z.boolean(), detail: z.unknown().optional() })).meta({
+      description: "`database` and `chain:<id>` (head, scanned, lag_blocks, last_error, fatal, pool)",
+    }),
+  }),
+);
+export type HealthReport = z.infer<typeof healthReport>;
+
+export const problemJson = named(
+  "Problem",
+  z
+    .strictObject({
+      type: z.enum(PROBLEM_CODES.map((c) => `urn:depositd:problem:${c}`) as [string, ...string[]]),
+      title: z.string(),
+      status: z.number().int(),
+      detail: z.string(),
+      errors: z
+        .array(
+          z.strictObject({
+            path: z.string().meta({ examples: ["options[0].asset", "callback_url"] }),
+            message: z.string(),
+          }),
+        )
+        .optional()
+        .meta({ description: "each invalid field" }),
+    })
+    .meta({ description: "RFC 9457 problem details; `type` carries a stable problem code (docs/api.md)" }),
+);

@@ -1,6 +1,7 @@
 // The one interface every chain kind implements. The watcher loop (src/watch/) is
 // chain-independent: it only ever talks to a ChainAdapter. Adding a chain kind means adding a
 // folder under src/chains/ and one line in src/chains/index.ts.
+import { DepositdError } from "../errors.js";
 
 /** A block's identity: what the reorg check compares. Timestamps are ms since the epoch. */
 export interface BlockRef {
@@ -61,7 +62,7 @@ export interface ChainAdapter {
   close?(): Promise<void>;
 }
 
-export class InvalidAddressError extends Error {
+export class InvalidAddressError extends DepositdError {
   override name = "InvalidAddressError";
 }
 
@@ -76,12 +77,4 @@ export interface AddressCodec {
 export interface AddressDeriver {
   /** address at <account>/0/index */
   derive(index: number): { canonical: string; display: string };
-}
-
-/** Errors by what the caller can do about them (as ponder's internal/errors.ts). */
-export class RetryableError extends Error {
-  override name = "RetryableError";
-}
-export class NonRetryableError extends Error {
-  override name = "NonRetryableError";
 }

@@ -1,6 +1,7 @@
 // Money is bigint base units end to end; decimal strings only at the edges.
+import { DepositdError } from "../errors.js";
 
-export class AmountError extends Error {
+export class AmountError extends DepositdError {
   override name = "AmountError";
 }
 

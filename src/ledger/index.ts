@@ -15,7 +15,7 @@ import type { BlockRef, Heads, Transfer } from "../chains/types.js";
 import { newId } from "../ids.js";
 import { iso } from "../time.js";
 import type { Catalog } from "./catalog.js";
-import { ProblemError } from "./problem.js";
+import { ProblemError } from "../errors.js";
 import {
   type OptionRow,
   type OrderJson,

@@ -2,6 +2,9 @@
 import { formatAmount, parseUnits } from "../core/amount.js";
 import type { DB } from "../db/index.js";
 import { iso } from "../time.js";
+import type { OrderJson, PaymentJson } from "../api/schemas.js";
+
+export type { OrderJson, PaymentJson };
 
 export interface OrderRow {
   id: string;
@@ -55,51 +58,6 @@ export interface PaymentRow {
   updated_at: number;
 }
 
-export interface OrderJson {
-  id: string;
-  merchant_order_id: string;
-  status: string;
-  resolution?: string;
-  amount: string;
-  currency: string;
-  paid_amount: string;
-  underpaid_tolerance: string;
-  overpaid_tolerance: string;
-  created_at: string;
-  expires_at: string;
-  late_until: string;
-  callback_url: string;
-  metadata: unknown;
-  options: {
-    asset: string;
-    chain: string;
-    address: string;
-    amount_due: string;
-    rate: string;
-    paid: string;
-    pending: string;
-  }[];
-}
-
-export interface PaymentJson {
-  id: string;
-  order_id: string | null;
-  chain: string;
-  asset: string;
-  address: string;
-  txid: string;
-  index: number;
-  amount: string;
-  block_number: number | null;
-  block_hash: string | null;
-  block_time: string | null;
-  confirmations: number;
-  status: string;
-  late: boolean;
-  unexpected_asset: boolean;
-  created_at: string;
-}
-
 export interface Views {
   order(row: OrderRow): OrderJson;
   payment(row: PaymentRow): PaymentJson;
@@ -128,8 +86,8 @@ export function createViews(
       return {
         id: row.id,
         merchant_order_id: row.merchant_order_id,
-        status: row.status,
-        ...(row.resolution ? { resolution: row.resolution } : {}),
+        status: row.status as OrderJson["status"],
+        ...(row.resolution ? { resolution: row.resolution as "accepted" } : {}),
         amount: formatAmount(parseUnits(row.amount), row.currency_decimals),
         currency: row.currency,
         paid_amount: formatAmount(parseUnits(row.paid_amount), row.currency_decimals),
@@ -139,7 +97,7 @@ export function createViews(
         expires_at: iso(row.expires_at),
         late_until: iso(row.late_until),
         callback_url: row.callback_url,
-        metadata: JSON.parse(row.metadata) as unknown,
+        metadata: JSON.parse(row.metadata) as Record<string, unknown>,
         options: optionsOf(row.id).map((o) => ({
           asset: o.asset,
           chain: o.chain,

@@ -1,32 +1,14 @@
 // Operator and receiver tools over the outbox: send an event again, and read an order's events with
 // their delivery history (GET /v1/orders/{id}/events?after=SEQ).
 import type { DB } from "../db/index.js";
+import type { CallbackBody, DeliveryAttemptJson, OrderEventJson } from "../api/schemas.js";
 import { iso } from "../time.js";
 
-export type EventState = "pending" | "delivered" | "dead" | "skipped";
+export type EventState = OrderEventJson["state"];
 
-export interface DeliveryAttemptView {
-  attempt: number;
-  started_at: string;
-  latency_ms: number;
-  status_code: number | null;
-  error: string | null;
-  response_body: string | null;
-}
-
-export interface OrderEventView {
-  id: string;
-  seq: number | null;
-  type: string;
-  state: EventState;
-  attempts: number;
-  created_at: string;
-  delivered_at: string | null;
-  next_attempt_at: string | null;
-  /** the signed body, parsed */
-  body: unknown;
-  delivery_attempts: DeliveryAttemptView[];
-}
+/** the shapes GET /v1/orders/{id}/events answers with (src/api/schemas.ts) */
+export type DeliveryAttemptView = DeliveryAttemptJson;
+export type OrderEventView = OrderEventJson;
 
 /**
  * Queues one event to be sent again now (state pending, next attempt now). Its attempt history and
@@ -59,7 +41,7 @@ export function redeliverDead(db: DB, sinceMs: number, now: number): number {
 interface EventRow {
   id: string;
   seq: number | null;
-  type: string;
+  type: OrderEventJson["type"];
   state: EventState;
   attempts: number;
   created_at: number;
@@ -94,10 +76,10 @@ export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): Ord
   }));
 }
 
-function parseBody(body: string): unknown {
+function parseBody(body: string): CallbackBody {
   try {
-    return JSON.parse(body) as unknown;
+    return JSON.parse(body) as CallbackBody;
   } catch {
-    return body;
+    return body as never; // not JSON: shown as stored (the response check in tests would flag it)
   }
 }

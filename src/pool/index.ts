@@ -3,8 +3,9 @@
 import type { AddressCodec, AddressDeriver } from "../chains/types.js";
 import { InvalidAddressError } from "../chains/types.js";
 import type { DB } from "../db/index.js";
+import { DepositdError } from "../errors.js";
 
-export class PoolError extends Error {
+export class PoolError extends DepositdError {
   override name = "PoolError";
 }
 

@@ -1,6 +1,6 @@
 // JSON-RPC 2.0 over the transport, with batches: a catch-up of 10,000 blocks is a few hundred
 // HTTP requests, not tens of thousands. Answers are checked for shape before anyone trusts them.
-import { RetryableError } from "../chains/types.js";
+import { RetryableError } from "../errors.js";
 import type { Transport } from "./transport.js";
 
 export interface RpcCall {

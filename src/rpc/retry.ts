@@ -1,6 +1,5 @@
 // Retry policy (pure, tested as a table) apart from the retry mechanism (as viem's
 // shouldRetry / withRetry).
-import { NonRetryableError, RetryableError } from "../chains/types.js";
 
 export interface HttpFailure {
   /** HTTP status, when a response arrived */
@@ -42,10 +41,4 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     }
   });
-}
-
-export function isRetryable(e: unknown): boolean {
-  if (e instanceof NonRetryableError) return false;
-  if (e instanceof RetryableError) return true;
-  return true;
 }

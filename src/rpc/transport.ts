@@ -3,7 +3,7 @@
 // decides when one request has failed.
 import { Agent, request } from "undici";
 import type { Logger } from "pino";
-import { RetryableError } from "../chains/types.js";
+import { RetryableError } from "../errors.js";
 import { type HttpFailure, backoffDelay, shouldRetry, sleep } from "./retry.js";
 
 export interface TransportOptions {

@@ -4,7 +4,7 @@
 import type { Common } from "../common.js";
 import { type ChainConfig, DEFAULT_REORG_DEPTH } from "../config/schema.js";
 import type { BlockRef, ChainAdapter, Heads, ScanResult, WatchedSet } from "../chains/types.js";
-import { NonRetryableError, RetryableError } from "../chains/types.js";
+import { NonRetryableError, RetryableError } from "../errors.js";
 import type { Ledger } from "../ledger/index.js";
 import { backoffDelay, sleep } from "../rpc/retry.js";
 

@@ -309,11 +309,31 @@ describe("merchant API: bad input changes nothing", () => {
     }
   });
 
+  it("error: the framework's own refusals are problems too (bad URL, bad JSON, 405 with Allow, empty body)", async () => {
+    const badUrl = await t.call("GET", "/v1/orders/%E0%A4%A");
+    expect(badUrl).toMatchObject({ status: 404, type: "application/problem+json" });
+    expect(badUrl.body.type).toBe("urn:depositd:problem:not_found");
+    const notJson = await t.call("POST", "/v1/orders", "{", { "content-type": "application/json" });
+    expect(notJson.body).toMatchObject({ status: 400, type: "urn:depositd:problem:bad_json" });
+    const res = await fetch(`${t.base}/v1/orders/ord_x/cancel`, { method: "GET" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST");
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    // an empty body with a JSON content type is `{}`, as without one
+    const empty = await t.call("POST", "/v1/orders", "", { "content-type": "application/json" });
+    expect(empty.body.errors.map((e: { path: string }) => e.path)).toContain("merchant_order_id");
+    const plain = await t.call("POST", "/v1/orders/ord_x/cancel", "", { "content-type": "text/plain" });
+    expect(plain.status).toBe(404);
+  });
+
   it("behavior: healthz answers GET and HEAD without a key", async () => {
     const g = await fetch(`${t.base}/healthz`);
     expect(g.status).toBe(200);
+    expect(g.headers.get("content-type")).toBe("application/json");
+    expect(g.headers.get("cache-control")).toBe("no-store");
     const h = await fetch(`${t.base}/healthz`, { method: "HEAD" });
     expect(h.status).toBe(200);
+    expect(await h.text()).toBe("");
     const m = await fetch(`${t.base}/metrics`);
     expect(m.status).toBe(200);
     expect(await m.text()).toContain("depositd_process_");

@@ -18,7 +18,15 @@ export async function startApi(
   const ledger = createLedger(db, common, catalog);
   const pool = evmPoolText(opts.pool ?? 10);
   importPoolFile(db, "anvil", createEvmAddressCodec(), pool.text, common.now());
-  const api = createApi({ db, ledger, catalog, common, health: () => ({ ok: true, checks: {} }) });
+  // every answer is checked against its documented schema: an undocumented field is a 500
+  const api = createApi({
+    db,
+    ledger,
+    catalog,
+    common,
+    health: () => ({ ok: true, checks: {} }),
+    checkResponses: true,
+  });
   const { port } = await api.listen();
   const base = `http://127.0.0.1:${port}`;
   async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {

@@ -1,5 +1,5 @@
-// A small checker for the OpenAPI 3.1 essentials and a JSON Schema subset (the keywords
-// src/api/openapi.ts uses), so the document is validated without a new dependency.
+// A small checker for the OpenAPI 3.1 essentials and a JSON Schema subset (the keywords zod's
+// z.toJSONSchema emits for src/api/schemas.ts), so the document is validated without a new dependency.
 type Obj = Record<string, unknown>;
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
@@ -130,7 +130,7 @@ const TYPE_OF = (v: unknown): string =>
 function declaredKeys(doc: unknown, schema: unknown): Set<string> | null {
   if (!isObj(schema)) return null;
   if (typeof schema.$ref === "string") return declaredKeys(doc, resolvePointer(doc, schema.$ref));
-  if (schema.additionalProperties !== undefined) return null;
+  if (schema.additionalProperties !== undefined && schema.additionalProperties !== false) return null;
   const keys = new Set<string>(Object.keys(isObj(schema.properties) ? schema.properties : {}));
   let any = isObj(schema.properties);
   for (const part of Array.isArray(schema.allOf) ? schema.allOf : []) {
@@ -211,7 +211,8 @@ export function validateSchema(
       if (!(r in value)) out.push(`${at}: missing ${r}`);
     for (const [k, v] of Object.entries(value)) {
       if (k in props) out.push(...validateSchema(doc, props[k], v, `${at}.${k}`, opts));
-      else if (schema.additionalProperties !== undefined)
+      else if (schema.additionalProperties === false) out.push(`${at}: undocumented property ${k}`);
+      else if (schema.additionalProperties !== undefined && schema.additionalProperties !== false)
         out.push(...validateSchema(doc, schema.additionalProperties, v, `${at}.${k}`, opts));
     }
     if (typeof schema.maxProperties === "number" && Object.keys(value).length > schema.maxProperties)
@@ -219,6 +220,11 @@ export function validateSchema(
   }
   if (Array.isArray(schema.allOf))
     for (const s of schema.allOf) out.push(...validateSchema(doc, s, value, at, opts, true));
+  if (Array.isArray(schema.anyOf)) {
+    const results = schema.anyOf.map((s) => validateSchema(doc, s, value, at, opts));
+    if (!results.some((r) => r.length === 0))
+      out.push(`${at}: matches none of anyOf: ${results.map((r) => r[0]).join(" / ")}`);
+  }
   if (Array.isArray(schema.oneOf)) {
     const results = schema.oneOf.map((s) => validateSchema(doc, s, value, at, opts));
     const passing = results.filter((r) => r.length === 0).length;
@@ -227,5 +233,5 @@ export function validateSchema(
         `${at}: matches ${passing} of oneOf (exactly one needed)${passing === 0 ? `: ${results.map((r) => r[0]).join(" / ")}` : ""}`,
       );
   }
-  return out;
+  return [...new Set(out)];
 }

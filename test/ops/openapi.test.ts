@@ -1,32 +1,20 @@
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openapi } from "../../src/api/openapi.js";
+import { buildOpenApi } from "../../src/api/openapi.js";
+import { invoke, routeById, routes } from "../../src/api/routes.js";
+import { orderWithPayments, problemJson } from "../../src/api/schemas.js";
 import { startApi } from "../helpers/api.js";
 import { clock, testConfig } from "../helpers/config.js";
-import { checkOpenApi, operations, resolvePointer, validateSchema } from "./openapi-check.js";
+import { checkOpenApi, operations, validateSchema } from "./openapi-check.js";
 
 type Obj = Record<string, any>;
 
-/**
- * The live route table, read from the router's source: route("METHOD", "/path", …) plus the
- * pathname checks in front of it (/healthz, /metrics, /openapi.json). `:id` becomes `{id}`.
- */
-function serverRoutes(): string[] {
-  const source = readFileSync(new URL("../../src/api/server.ts", import.meta.url), "utf8");
-  const routes = new Set<string>();
-  for (const m of source.matchAll(/route\(\s*"([A-Z]+)",\s*"([^"]+)"/g))
-    routes.add(`${m[1]} ${m[2]!.replace(/:([a-z]+)/g, "{$1}")}`);
-  for (const m of source.matchAll(/url\.pathname === "([^"]+)"([^{\n]*)/g)) {
-    const methods = [...m[2]!.matchAll(/req\.method === "([A-Z]+)"/g)].map((x) => x[1]!);
-    for (const method of methods.length ? methods : ["GET"]) routes.add(`${method} ${m[1]}`);
-  }
-  return [...routes].sort();
-}
-
+const openapi = buildOpenApi(routes);
 const documented = () =>
   operations(openapi as Obj)
     .map((o) => `${o.method} ${o.path}`)
     .sort();
+/** the route table in OpenAPI's path syntax */
+const table = () => routes.map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`).sort();
 
 describe("OpenAPI document", () => {
   it("default: is a structurally sound OpenAPI 3.1 document", () => {
@@ -49,13 +37,26 @@ describe("OpenAPI document", () => {
     expect(problems).toContain("POST /v1/orders/{id}/cancel: {id} is not declared as a path parameter");
   });
 
-  it("behavior: every route the server has is documented, and nothing else", () => {
-    const live = serverRoutes();
-    // the source scan must keep finding the router's routes (guards against a silently broken regex)
-    expect(live.length).toBeGreaterThanOrEqual(14);
-    expect(live).toContain("POST /v1/orders");
-    expect(live).toContain("HEAD /healthz");
-    expect(documented()).toEqual(live);
+  it("behavior: the document has every route of the table, and nothing else, as the table says", () => {
+    expect(table().length).toBeGreaterThanOrEqual(15);
+    expect(documented()).toEqual(table());
+    expect(new Set(table()).size).toBe(routes.length); // no route twice
+    for (const r of routes) {
+      const op = (openapi as Obj).paths[r.path.replace(/:([a-z]+)/g, "{$1}")][r.method.toLowerCase()];
+      const where = `${r.method} ${r.path}`;
+      expect(op.operationId, where).toBe(r.operationId);
+      // every success the table declares is documented with the table's description
+      for (const [status, spec] of Object.entries(r.responses))
+        expect(op.responses[status]?.description, `${where} ${status}`).toBe(spec.description);
+      // path parameters come from the params schema, query parameters from the query schema
+      const names = (op.parameters ?? []).map((p: Obj) => `${p.in}:${p.name}`).sort();
+      const expected = [
+        ...Object.keys((r.params as any)?.shape ?? {}).map((n) => `path:${n}`),
+        ...Object.keys((r.query as any)?.shape ?? {}).map((n) => `query:${n}`),
+      ].sort();
+      expect(names, where).toEqual(expected);
+      expect(op.requestBody !== undefined, where).toBe(r.body !== undefined);
+    }
   });
 
   it("behavior: documents every problem code and the bearer scheme", () => {
@@ -81,7 +82,7 @@ describe("OpenAPI document against the live API", () => {
   let paymentId = "";
 
   beforeAll(async () => {
-    t = await startApi(testConfig(), { pool: 5, now: c.now });
+    t = await startApi(testConfig(), { pool: 5, now: c.now }); // answers checked against their schemas
     const created = await t.call("POST", "/v1/orders", {
       merchant_order_id: "OA-1",
       amount: "10",
@@ -159,54 +160,84 @@ describe("OpenAPI document against the live API", () => {
     "GET /openapi.json": { path: "/openapi.json", status: 200 },
   });
 
-  it("behavior: every documented operation answers as documented (status, media type, body schema)", async () => {
-    const table = probes();
-    expect(Object.keys(table).sort()).toEqual(documented());
+  it("behavior: every operation answers as the table and the document say (status, media type, schema)", async () => {
+    const probe = probes();
+    expect(Object.keys(probe).sort()).toEqual(table());
     const failures: string[] = [];
-    for (const { method, path, op } of operations(openapi as Obj)) {
-      const key = `${method} ${path}`;
-      const probe = table[key]!;
-      const open = op.security !== undefined;
-      const r = await t.call(method, probe.path, probe.body, open ? { authorization: "" } : {});
-      if (r.status !== probe.status) failures.push(`${key}: status ${r.status}, expected ${probe.status}`);
-      const documentedResponse = (op.responses as Obj)[String(r.status)];
+    for (const r of routes) {
+      const key = `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`;
+      const p = probe[key]!;
+      const res = await t.call(r.method, p.path, p.body, r.auth ? {} : { authorization: "" });
+      if (res.status !== p.status) failures.push(`${key}: status ${res.status}, expected ${p.status}`);
+      const op = (openapi as Obj).paths[key.split(" ")[1]!][r.method.toLowerCase()];
+      const documentedResponse = op.responses[String(res.status)];
       if (!documentedResponse) {
-        failures.push(`${key}: answered ${r.status}, which is not documented`);
+        failures.push(`${key}: answered ${res.status}, which is not documented`);
         continue;
       }
-      const response = documentedResponse.$ref
-        ? resolvePointer(openapi, documentedResponse.$ref)
-        : documentedResponse;
-      const content = (response as Obj).content as Obj | undefined;
-      if (method === "HEAD" || !content) continue;
-      const type = String(r.type).split(";")[0]!;
-      if (!content[type]) {
-        failures.push(`${key}: answered ${type}, documented ${Object.keys(content).join(", ")}`);
+      if (r.method === "HEAD") continue;
+      const type = String(res.type).split(";")[0]!;
+      const content = documentedResponse.content as Obj | undefined;
+      if (!content?.[type]) {
+        failures.push(`${key}: answered ${type}, documented ${Object.keys(content ?? {}).join(", ")}`);
         continue;
       }
-      const problems = validateSchema(openapi, content[type].schema, r.body, "$", { strict: true });
-      failures.push(...problems.map((p) => `${key}: ${p}`));
+      // the zod schema of the table (strict: an undeclared field fails) …
+      const zodSchema = res.status >= 400 ? problemJson : r.responses[res.status]?.schema;
+      const parsed = zodSchema?.safeParse(res.body);
+      if (parsed && !parsed.success) failures.push(`${key}: ${parsed.error.message}`);
+      // … and the generated document agree with the real answer
+      const problems = validateSchema(openapi, content[type].schema, res.body, "$", { strict: true });
+      failures.push(...problems.map((x) => `${key}: ${x}`));
     }
     expect(failures).toEqual([]);
   });
 
-  it("behavior: GET /openapi.json serves this very document without a key", async () => {
+  it("behavior: GET /openapi.json serves the generated document without a key", async () => {
     const r = await t.call("GET", "/openapi.json", undefined, { authorization: "" });
     expect(r.status).toBe(200);
     expect(r.body).toEqual(openapi);
   });
 
-  it("error: answers that break the schema are caught (the live check is not vacuous)", async () => {
+  it("error: answers that break the schema are caught (the checks are not vacuous)", async () => {
     const r = await t.call("GET", `/v1/orders/${orderId}`);
     const schema = { $ref: "#/components/schemas/OrderWithPayments" };
+    expect(orderWithPayments.safeParse(r.body).success).toBe(true);
     expect(validateSchema(openapi, schema, r.body, "$", { strict: true })).toEqual([]);
-    expect(validateSchema(openapi, schema, { ...r.body, amount: 10 }, "$", { strict: true })).toContain(
-      "$.amount: expected string, got integer",
-    );
+    // a field the schema lacks fails both the zod schema and the document
+    expect(orderWithPayments.safeParse({ ...r.body, surprise: 1 }).success).toBe(false);
     expect(validateSchema(openapi, schema, { ...r.body, surprise: 1 }, "$", { strict: true })).toContain(
       "$: undocumented property surprise",
     );
+    expect(orderWithPayments.safeParse({ ...r.body, amount: 10 }).success).toBe(false);
+    expect(validateSchema(openapi, schema, { ...r.body, amount: 10 }, "$", { strict: true })).toContain(
+      "$.amount: expected string, got integer",
+    );
     const { payments: _p, ...withoutPayments } = r.body;
     expect(validateSchema(openapi, schema, withoutPayments)).toContain("$: missing payments");
+  });
+
+  it("error: with checkResponses, a handler answering an undeclared field is a 500, not a silent change", async () => {
+    const real = routeById("getOrder");
+    const leaky = {
+      ...real,
+      handler: async (...a: Parameters<typeof real.handler>) => {
+        const out = await real.handler(...a);
+        return { ...out, body: { ...(out.body as object), surprise: 1 } };
+      },
+    };
+    const ctx = {
+      db: t.db,
+      ledger: t.ledger,
+      catalog: undefined as never,
+      common: t.common,
+      log: t.common.logger,
+      health: () => ({ ok: true, checks: {} }),
+      createOrder: () => Promise.reject(new Error("unused")),
+      openapi: () => "{}",
+    };
+    const input = { merchant: "shop", params: { id: orderId }, url: `/v1/orders/${orderId}` };
+    await expect(invoke(leaky, ctx, input, true)).rejects.toThrow(/getOrder 200 does not match its schema/);
+    await expect(invoke(real, ctx, input, true)).resolves.toMatchObject({ status: 200 });
   });
 });

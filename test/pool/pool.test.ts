@@ -12,7 +12,7 @@ import { validateConfig } from "../../src/config/load.js";
 import { type DB, openDatabase } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
-import { ProblemError } from "../../src/ledger/problem.js";
+import { ProblemError } from "../../src/errors.js";
 import { PoolError, ensureDerived, importPoolFile, poolStatus } from "../../src/pool/index.js";
 import { TEST_EPOCH_MS, evmPoolText, rawConfig, testCommon } from "../helpers/config.js";
 

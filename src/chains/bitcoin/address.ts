@@ -4,7 +4,8 @@ import { accountKeyProblem } from "../account-key.js";
 import * as ecc from "@bitcoinerlab/secp256k1";
 import { BIP32Factory, type BIP32Interface } from "bip32";
 import { address as btcAddress, initEccLib, networks, payments, type Network } from "bitcoinjs-lib";
-import { type AddressCodec, type AddressDeriver, InvalidAddressError, NonRetryableError } from "../types.js";
+import { type AddressCodec, type AddressDeriver, InvalidAddressError } from "../types.js";
+import { NonRetryableError } from "../../errors.js";
 
 export type BitcoinNetwork = "mainnet" | "testnet" | "regtest";
 export type BitcoinScript = "p2pkh" | "p2sh-p2wpkh" | "p2wpkh" | "p2tr";
@@ -202,10 +203,10 @@ export function createBitcoinDeriver(
   return {
     derive(index: number) {
       if (!Number.isInteger(index) || index < 0 || index >= 0x80000000) {
-        throw new RangeError(`address index must be an integer in [0, 2^31), got ${index}`);
+        throw new NonRetryableError(`address index must be an integer in [0, 2^31), got ${index}`);
       }
       const address = addressOf(receive.derive(index).publicKey);
-      if (!address) throw new Error(`could not derive a ${script} address at index ${index}`);
+      if (!address) throw new NonRetryableError(`could not derive a ${script} address at index ${index}`);
       return { canonical: address, display: address };
     },
   };

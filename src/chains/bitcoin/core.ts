@@ -1,7 +1,7 @@
 // Bitcoin Core (or Knots) JSON-RPC backend: block hashes for a range in one batch, then
 // `getblock <hash> 2` in batches; outputs matched locally against the watched set.
 import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } from "../types.js";
-import { NonRetryableError, RetryableError } from "../types.js";
+import { NonRetryableError, RetryableError } from "../../errors.js";
 import { RpcError } from "../../rpc/jsonrpc.js";
 import { intFromText, satsFromBtcText } from "./json.js";
 import { type BitcoinRpc, createBitcoinRpc } from "./rpc.js";

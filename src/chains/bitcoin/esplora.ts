@@ -2,7 +2,7 @@
 // and its transactions 25 per page; outputs matched locally against the watched set. Requests per
 // block grow with the block's transaction count, never with the number of watched addresses.
 import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } from "../types.js";
-import { NonRetryableError, RetryableError } from "../types.js";
+import { NonRetryableError, RetryableError } from "../../errors.js";
 import { parseUnits } from "../../core/amount.js";
 import { HttpError, createTransport } from "../../rpc/transport.js";
 import { RpcError } from "../../rpc/jsonrpc.js";

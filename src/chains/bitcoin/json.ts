@@ -1,6 +1,7 @@
 // Bitcoin nodes send amounts as JSON numbers in BTC ("value": 0.50000000). JSON.parse would turn
 // them into floats, so answers are parsed with every number kept as its decimal text.
 import { parseAmount } from "../../core/amount.js";
+import { RetryableError } from "../../errors.js";
 
 // A JSON string (skipped as is) or a JSON number (captured). Strings are matched first so digits
 // inside them are never touched.
@@ -17,16 +18,17 @@ export function parseJsonKeepingNumbers(text: string): unknown {
 
 /** "0.50000000" (BTC, as the node wrote it) → 50000000n satoshi; exact, never through a float. */
 export function satsFromBtcText(text: unknown): bigint {
-  if (typeof text !== "string") throw new TypeError(`amount is not a number text: ${JSON.stringify(text)}`);
+  if (typeof text !== "string")
+    throw new RetryableError(`amount is not a number text: ${JSON.stringify(text)}`);
   return parseAmount(text, 8);
 }
 
 /** A non-negative integer field kept as text by parseJsonKeepingNumbers (heights, times, indexes). */
 export function intFromText(text: unknown, what: string): number {
   if (typeof text !== "string" || !/^(0|[1-9][0-9]{0,15})$/.test(text)) {
-    throw new TypeError(`${what} is not a non-negative integer: ${JSON.stringify(text)}`);
+    throw new RetryableError(`${what} is not a non-negative integer: ${JSON.stringify(text)}`);
   }
   const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new TypeError(`${what} is too large: ${text}`);
+  if (!Number.isSafeInteger(n)) throw new RetryableError(`${what} is too large: ${text}`);
   return n;
 }

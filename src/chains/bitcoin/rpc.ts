@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { RpcError } from "../../rpc/jsonrpc.js";
 import { createTransport } from "../../rpc/transport.js";
 import { parseJsonKeepingNumbers } from "./json.js";
+import { NonRetryableError } from "../../errors.js";
 
 export interface BitcoinRpcCall {
   method: string;
@@ -37,7 +38,7 @@ export interface BitcoinRpcOptions {
 }
 
 export function createBitcoinRpc(opts: BitcoinRpcOptions): BitcoinRpc {
-  if (opts.urls.length === 0) throw new Error(`chain ${opts.chain}: no RPC URL`);
+  if (opts.urls.length === 0) throw new NonRetryableError(`chain ${opts.chain}: no RPC URL`);
   const transport = createTransport({ ...opts, parse: parseJsonKeepingNumbers });
   let nextId = 1;
 

@@ -1,7 +1,7 @@
 // Pieces both Bitcoin backends (Core JSON-RPC, Esplora REST) use.
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
-import { NonRetryableError } from "../types.js";
+import { NonRetryableError } from "../../errors.js";
 
 export type BitcoinChainConfig = Extract<ChainConfig, { kind: "bitcoin" }>;
 

@@ -9,12 +9,11 @@ import {
   type BlockRef,
   type ChainAdapter,
   type Heads,
-  NonRetryableError,
-  RetryableError,
   type ScanResult,
   type Transfer,
   type WatchedSet,
 } from "../types.js";
+import { NonRetryableError, RetryableError } from "../../errors.js";
 import { createEvmAddressCodec } from "./address.js";
 
 export type EvmChainConfig = Extract<ChainConfig, { kind: "evm" }>;
@@ -326,7 +325,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
 
     async scan(from: number, to: number, watched: WatchedSet): Promise<ScanResult> {
       if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
-        throw new RangeError(`bad scan range ${from}..${to}`);
+        throw new NonRetryableError(`bad scan range ${from}..${to}`);
       }
       // Without a native asset the transaction bodies are not needed.
       const full = native !== undefined;

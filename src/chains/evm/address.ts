@@ -2,6 +2,7 @@
 import { accountKeyProblem } from "../account-key.js";
 import { type HDNodeVoidWallet, HDNodeWallet, decodeBase58, getAddress, sha256, toBeArray } from "ethers";
 import { type AddressCodec, type AddressDeriver, InvalidAddressError } from "../types.js";
+import { NonRetryableError } from "../../errors.js";
 
 const HEX_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
@@ -56,7 +57,7 @@ export function createEvmDeriver(xpub: string, opts: { path?: string } = {}): Ad
   return {
     derive(index: number) {
       if (!Number.isInteger(index) || index < 0 || index >= 0x80000000) {
-        throw new RangeError(`derivation index must be an integer in [0, 2^31): ${index}`);
+        throw new NonRetryableError(`derivation index must be an integer in [0, 2^31): ${index}`);
       }
       const display = external.deriveChild(index).address;
       return { canonical: display.toLowerCase(), display };

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { NonRetryableError } from "../../errors.js";
 
 /** Path of the anvil binary shipped in node_modules (linux x64 package). */
 export function anvilBinary(): string {
@@ -12,10 +13,10 @@ export function anvilBinary(): string {
   try {
     pkg = require.resolve("@foundry-rs/anvil-linux-amd64/package.json");
   } catch {
-    throw new Error("anvil not found: install @foundry-rs/anvil-linux-amd64 (linux x64 only)");
+    throw new NonRetryableError("anvil not found: install @foundry-rs/anvil-linux-amd64 (linux x64 only)");
   }
   const bin = join(dirname(pkg), "bin", "anvil");
-  if (!existsSync(bin)) throw new Error(`anvil binary missing at ${bin}`);
+  if (!existsSync(bin)) throw new NonRetryableError(`anvil binary missing at ${bin}`);
   return bin;
 }
 
@@ -95,7 +96,7 @@ async function spawnOn(host: string, port: number, opts: AnvilOptions): Promise<
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 15_000);
   while (Date.now() < deadline) {
     if (exited !== undefined)
-      throw new Error(`anvil exited (${exited}) before it was ready: ${stderr.trim()}`);
+      throw new NonRetryableError(`anvil exited (${exited}) before it was ready: ${stderr.trim()}`);
     try {
       const res = await fetch(url, {
         method: "POST",
@@ -113,7 +114,7 @@ async function spawnOn(host: string, port: number, opts: AnvilOptions): Promise<
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop();
-  throw new Error(
+  throw new NonRetryableError(
     `anvil did not answer on ${url} within ${opts.readyTimeoutMs ?? 15_000} ms: ${stderr.trim()}`,
   );
 }

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AbiCoder, Interface, type InterfaceAbi } from "ethers";
 import { packageRoot } from "../../paths.js";
+import { NonRetryableError } from "../../errors.js";
 
 export interface TestTokenArtifact {
   abi: InterfaceAbi;
@@ -50,10 +51,10 @@ export async function deployTestToken(
     } | null;
     if (receipt) {
       if (receipt.status !== "0x1" || !receipt.contractAddress)
-        throw new Error(`TestToken deployment failed (${txHash})`);
+        throw new NonRetryableError(`TestToken deployment failed (${txHash})`);
       return receipt.contractAddress.toLowerCase();
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`TestToken deployment not mined (${txHash}); is the node mining?`);
+  throw new NonRetryableError(`TestToken deployment not mined (${txHash}); is the node mining?`);
 }

@@ -8,12 +8,11 @@ import {
   type BlockRef,
   type ChainAdapter,
   type Heads,
-  NonRetryableError,
-  RetryableError,
   type ScanResult,
   type Transfer,
   type WatchedSet,
 } from "../types.js";
+import { NonRetryableError, RetryableError } from "../../errors.js";
 import { createTronAddressCodec, tronBase58ToHex } from "./address.js";
 import {
   type TronBlock,

@@ -4,6 +4,7 @@ import { accountKeyProblem } from "../account-key.js";
 import { createHash } from "node:crypto";
 import { HDNodeWallet, SigningKey, keccak256 } from "ethers";
 import { type AddressCodec, type AddressDeriver, InvalidAddressError } from "../types.js";
+import { NonRetryableError } from "../../errors.js";
 
 const VERSION = 0x41;
 const ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -162,7 +163,7 @@ export function createTronDeriver(xpub: string, opts: { path?: string } = {}): A
   return {
     derive(index) {
       if (!Number.isInteger(index) || index < 0 || index >= 0x80000000) {
-        throw new RangeError(`derivation index must be an integer in [0, 2^31), got ${index}`);
+        throw new NonRetryableError(`derivation index must be an integer in [0, 2^31), got ${index}`);
       }
       const address = tronAddressOfPublicKey(external.deriveChild(index).publicKey);
       return { canonical: address, display: address };

@@ -1,6 +1,7 @@
 // Shape checks for TRON HTTP API answers and the transfer finders. Nothing from a node is trusted
 // before it passes here: a malformed answer is a RetryableError (retry, maybe on another URL).
-import { type BlockRef, RetryableError, type Transfer, type WatchedSet } from "../types.js";
+import { type BlockRef, type Transfer, type WatchedSet } from "../types.js";
+import { RetryableError } from "../../errors.js";
 import { tronHexToBase58 } from "./address.js";
 import { decodeTransferContract, tronTxId } from "./raw-transaction.js";
 

@@ -8,7 +8,8 @@ import {
   createBitcoinAddressCodec,
   createBitcoinDeriver,
 } from "../../../src/chains/bitcoin/address.js";
-import { InvalidAddressError, NonRetryableError } from "../../../src/chains/types.js";
+import { InvalidAddressError } from "../../../src/chains/types.js";
+import { NonRetryableError } from "../../../src/errors.js";
 import { type BitcoindNode, startBitcoind } from "../../helpers/bitcoind.js";
 
 initEccLib(ecc);
@@ -141,8 +142,8 @@ describe("createBitcoinDeriver", () => {
     expect(() => createBitcoinDeriver(corrupted, "p2wpkh", "mainnet")).toThrow(/invalid extended public key/);
     expect(() => createBitcoinDeriver("not a key", "p2wpkh", "mainnet")).toThrow(NonRetryableError);
     const deriver = createBitcoinDeriver(xpub, "p2wpkh", "mainnet");
-    expect(() => deriver.derive(-1)).toThrow(RangeError);
-    expect(() => deriver.derive(2 ** 31)).toThrow(RangeError);
+    expect(() => deriver.derive(-1)).toThrow(NonRetryableError);
+    expect(() => deriver.derive(2 ** 31)).toThrow(NonRetryableError);
   });
 });
 

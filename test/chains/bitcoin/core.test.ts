@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createBitcoinAdapter } from "../../../src/chains/bitcoin/adapter.js";
-import { NonRetryableError, type ChainAdapter, type Transfer } from "../../../src/chains/types.js";
+import { type ChainAdapter, type Transfer } from "../../../src/chains/types.js";
+import { NonRetryableError } from "../../../src/errors.js";
 import { type AddressType, type BitcoindNode, freePort, startBitcoind } from "../../helpers/bitcoind.js";
 import { BTC, bitcoinChain, manyAddresses, watchedSet } from "./setup.js";
 

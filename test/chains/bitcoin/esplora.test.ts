@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createBitcoinAdapter } from "../../../src/chains/bitcoin/adapter.js";
-import { NonRetryableError, type ChainAdapter } from "../../../src/chains/types.js";
+import { type ChainAdapter } from "../../../src/chains/types.js";
+import { NonRetryableError } from "../../../src/errors.js";
 import { type BitcoindNode, startBitcoind } from "../../helpers/bitcoind.js";
 import { type EsploraServer, startEsploraServer } from "../../helpers/esplora-server.js";
 import { BTC, bitcoinChain, manyAddresses, watchedSet } from "./setup.js";

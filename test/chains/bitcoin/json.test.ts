@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { intFromText, parseJsonKeepingNumbers, satsFromBtcText } from "../../../src/chains/bitcoin/json.js";
 import { parseCoreBlock } from "../../../src/chains/bitcoin/core.js";
+import { RetryableError } from "../../../src/errors.js";
 
 // Verbatim copy of /work/shared/fixtures/bitcoin/getblock_v2_regtest_height406_p2wpkh.json; ".txt" keeps
 // prettier from rewriting 12.50002820 as 12.5000282, which is exactly the text this test reads.
@@ -47,7 +48,7 @@ describe("parseJsonKeepingNumbers", () => {
 
   test("error: malformed JSON and non-amounts are refused", () => {
     expect(() => parseJsonKeepingNumbers('{"v": 1,}')).toThrow();
-    expect(() => satsFromBtcText(0.5)).toThrow(TypeError);
+    expect(() => satsFromBtcText(0.5)).toThrow(RetryableError);
     expect(() => satsFromBtcText("1e-8")).toThrow();
     expect(() => satsFromBtcText("0.000000001")).toThrow(/fraction digits/);
     expect(() => intFromText("1.5", "height")).toThrow(/height/);

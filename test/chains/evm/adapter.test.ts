@@ -3,12 +3,8 @@ import { type EvmChainConfig, createEvmAdapter } from "../../../src/chains/evm/a
 import { addressOf, chainConfig, watchedSet } from "./common.js";
 import { createEvmAddressCodec } from "../../../src/chains/evm/address.js";
 import { testTokenInterface } from "../../../src/chains/evm/test-token.js";
-import {
-  NonRetryableError,
-  RetryableError,
-  type ScanResult,
-  type WatchedSet,
-} from "../../../src/chains/types.js";
+import { type ScanResult, type WatchedSet } from "../../../src/chains/types.js";
+import { NonRetryableError, RetryableError } from "../../../src/errors.js";
 import type { AssetConfig } from "../../../src/config/schema.js";
 import { type TestAnvil, startAnvil } from "../../helpers/anvil.js";
 import { type EvmKit, createEvmKit } from "../../helpers/evm.js";

@@ -2,6 +2,7 @@ import { HDNodeWallet, Mnemonic, Wallet } from "ethers";
 import { describe, expect, it } from "vitest";
 import { createEvmAddressCodec, createEvmDeriver } from "../../../src/chains/evm/address.js";
 import { InvalidAddressError } from "../../../src/chains/types.js";
+import { NonRetryableError } from "../../../src/errors.js";
 
 const MNEMONIC =
   "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
@@ -82,7 +83,7 @@ describe("createEvmDeriver", () => {
 
   it("refuses negative and hardened indexes", () => {
     const deriver = createEvmDeriver(XPUB);
-    expect(() => deriver.derive(-1)).toThrow(RangeError);
-    expect(() => deriver.derive(2 ** 31)).toThrow(RangeError);
+    expect(() => deriver.derive(-1)).toThrow(NonRetryableError);
+    expect(() => deriver.derive(2 ** 31)).toThrow(NonRetryableError);
   });
 });

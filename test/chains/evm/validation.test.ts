@@ -2,7 +2,8 @@
 // RetryableErrors (the watcher retries), never wrong transfers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOG_RANGE, TRANSFER_TOPIC, createEvmAdapter } from "../../../src/chains/evm/adapter.js";
-import { RetryableError, type ScanResult } from "../../../src/chains/types.js";
+import { type ScanResult } from "../../../src/chains/types.js";
+import { RetryableError } from "../../../src/errors.js";
 import type { AssetConfig } from "../../../src/config/schema.js";
 import { type TestAnvil, startAnvil } from "../../helpers/anvil.js";
 import { type EvmKit, createEvmKit } from "../../helpers/evm.js";

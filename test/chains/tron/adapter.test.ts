@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TRON_BLOCKS_PER_REQUEST, createTronAdapter } from "../../../src/chains/tron/adapter.js";
-import { type ChainAdapter, RetryableError, type WatchedSet } from "../../../src/chains/types.js";
+import { type ChainAdapter, type WatchedSet } from "../../../src/chains/types.js";
+import { RetryableError } from "../../../src/errors.js";
 import type { AssetConfig, ChainConfig } from "../../../src/config/schema.js";
 import { type TronServer, rawReply, startTronServer } from "../../helpers/tron-server.js";
 

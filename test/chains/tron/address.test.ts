@@ -19,6 +19,7 @@ import {
   tronHexToBase58,
 } from "../../../src/chains/tron/address.js";
 import { InvalidAddressError } from "../../../src/chains/types.js";
+import { NonRetryableError } from "../../../src/errors.js";
 
 const MNEMONIC =
   "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
@@ -135,7 +136,7 @@ describe("createTronDeriver", () => {
     expect(() => createTronDeriver(broken)).toThrow(/checksum/);
     const master = HDNodeWallet.fromPhrase(MNEMONIC, undefined, "m").neuter().extendedKey;
     expect(() => createTronDeriver(master)).toThrow(/depth 0/);
-    expect(() => createTronDeriver(XPUB).derive(-1)).toThrow(RangeError);
-    expect(() => createTronDeriver(XPUB).derive(2 ** 31)).toThrow(RangeError);
+    expect(() => createTronDeriver(XPUB).derive(-1)).toThrow(NonRetryableError);
+    expect(() => createTronDeriver(XPUB).derive(2 ** 31)).toThrow(NonRetryableError);
   });
 });

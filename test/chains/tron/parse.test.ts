@@ -12,7 +12,8 @@ import {
 } from "../../../src/chains/tron/parse.js";
 import { tronBase58ToHex } from "../../../src/chains/tron/address.js";
 import { decodeTransferContract, tronTxId } from "../../../src/chains/tron/raw-transaction.js";
-import { RetryableError, type WatchedSet } from "../../../src/chains/types.js";
+import { type WatchedSet } from "../../../src/chains/types.js";
+import { RetryableError } from "../../../src/errors.js";
 
 type Fixture = any;
 
