@@ -2,7 +2,13 @@
 // address is watched; binding to orders happens in the ledger's create transaction.
 import type { AddressCodec, AddressDeriver } from "../chains/types.js";
 import { InvalidAddressError } from "../chains/types.js";
+import type { ChainConfig } from "../config/schema.js";
 import type { DB } from "../db/index.js";
+
+/** Whether a pool hands an address out again after its binding ended (static pools always do). */
+export function poolReuses(pool: ChainConfig["pool"]): boolean {
+  return pool.source === "static" || pool.reuse;
+}
 
 export class PoolError extends Error {
   override name = "PoolError";
