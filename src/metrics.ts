@@ -2,7 +2,7 @@
 import { Counter, Gauge, Histogram } from "prom-client";
 import type { Common } from "./common.js";
 import type { DB } from "./db/index.js";
-import { poolStatus } from "./pool/index.js";
+import { poolReuses, poolStatus } from "./pool/index.js";
 import type { WatcherStatus } from "./watch/index.js";
 
 export interface DaemonMetrics {
@@ -93,7 +93,7 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
     registers,
     collect() {
       for (const c of cfg.chains) {
-        const s = poolStatus(db, c.id, common.now(), c.pool.source === "static" || c.pool.reuse);
+        const s = poolStatus(db, c.id, common.now(), poolReuses(c.pool));
         this.set({ chain: c.id, state: "free" }, s.free);
         this.set({ chain: c.id, state: "bound" }, s.bound);
         this.set({ chain: c.id, state: "resting" }, s.resting);

@@ -1,5 +1,6 @@
 // The merchant API as an OpenAPI 3.1 document, served at GET /openapi.json. test/ops/openapi.test.ts
 // checks it structurally, that every route is documented, and that live answers match the schemas.
+import { DECIMAL as DECIMAL_RULE, TOLERANCE as TOLERANCE_RULE } from "../core/amount.js";
 import { ORDER_STATUSES } from "../core/reconcile.js";
 import { PROBLEMS } from "../ledger/problem.js";
 
@@ -10,8 +11,8 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json) => ({ "application/json": { schema } });
 const problemRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
-const DECIMAL = "^(0|[1-9][0-9]*)(\\.[0-9]+)?$";
-const TOLERANCE = "^(0|[1-9][0-9]*)(\\.[0-9]+)?%?$";
+const DECIMAL = DECIMAL_RULE.source;
+const TOLERANCE = TOLERANCE_RULE.source;
 const EVENT_TYPES = [
   ...ORDER_STATUSES.filter((s) => s !== "pending").map((s) => `order.${s}`),
   "order.unsettled",

@@ -1,9 +1,7 @@
 // Request shapes of the merchant API. Shape only; meaning (assets, rates, pool) is checked by the ledger.
 import { z } from "zod";
+import { DECIMAL as decimal, TOLERANCE as tolerance } from "../core/amount.js";
 import { ORDER_STATUSES } from "../core/reconcile.js";
-
-const decimal = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
-const tolerance = /^(0|[1-9][0-9]*)(\.[0-9]+)?%?$/;
 
 export const METADATA_MAX_DEPTH = 32;
 
