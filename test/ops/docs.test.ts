@@ -5,8 +5,7 @@ import { describe, expect, it } from "vitest";
 import { openapi } from "../../src/api/openapi.js";
 import { openDatabase } from "../../src/db/index.js";
 import { PROBLEMS } from "../../src/ledger/problem.js";
-import { registerMetrics } from "../../src/metrics.js";
-import { notifyMetrics } from "../../src/notify/deliver.js";
+import { notifyMetrics, registerMetrics } from "../../src/metrics.js";
 import { testCommon, testConfig } from "../helpers/config.js";
 import { operations } from "./openapi-check.js";
 
