@@ -59,3 +59,55 @@ export function createDeliveryStatements(db: DB) {
     countPending: db.prepare<[], number>(`SELECT COUNT(*) FROM events WHERE state = 'pending'`).pluck(),
   };
 }
+
+/** The operator tools' statements (redeliver, an order's events), prepared once per database. */
+function prepareTools(db: DB) {
+  return {
+    redeliverOne: db.prepare(
+      `UPDATE events SET state = 'pending', next_attempt_at = ?, delivered_at = NULL, retry_base = attempts
+        WHERE id = ? AND url IS NOT NULL`,
+    ),
+    redeliverDead: db.prepare(
+      `UPDATE events SET state = 'pending', next_attempt_at = ?, retry_base = attempts
+        WHERE state = 'dead' AND url IS NOT NULL
+          AND (SELECT MAX(started_at) FROM delivery_attempts a WHERE a.event_id = events.id) >= ?`,
+    ),
+    eventsOfOrder: db.prepare<[string, number], EventRow>(
+      `SELECT id, seq, type, state, attempts, created_at, delivered_at, next_attempt_at, body
+         FROM events WHERE order_id = ? AND seq > ? ORDER BY seq`,
+    ),
+    attemptsOf: db.prepare<[string], AttemptRow>(
+      `SELECT attempt, started_at, latency_ms, status_code, error, response_body
+         FROM delivery_attempts WHERE event_id = ? ORDER BY attempt`,
+    ),
+  };
+}
+
+export interface EventRow {
+  id: string;
+  seq: number | null;
+  type: string;
+  state: "pending" | "delivered" | "dead" | "skipped";
+  attempts: number;
+  created_at: number;
+  delivered_at: number | null;
+  next_attempt_at: number;
+  body: string;
+}
+
+export interface AttemptRow {
+  attempt: number;
+  started_at: number;
+  latency_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_body: string | null;
+}
+
+const toolsByDb = new WeakMap<DB, ReturnType<typeof prepareTools>>();
+
+export function outboxToolStatements(db: DB): ReturnType<typeof prepareTools> {
+  let s = toolsByDb.get(db);
+  if (!s) toolsByDb.set(db, (s = prepareTools(db)));
+  return s;
+}
