@@ -10,7 +10,7 @@ import { type Catalog, createCatalog } from "./ledger/catalog.js";
 import { type Ledger, createLedger } from "./ledger/index.js";
 import { registerMetrics } from "./metrics.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
-import { ensureDerived, importPoolFile, poolStatus } from "./pool/index.js";
+import { ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
 
 export interface Daemon {
@@ -144,7 +144,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         s.lagBlocks <= chain.max_lag_blocks &&
         silentMs !== null &&
         silentMs <= silentLimitMs(chain.poll_interval_ms);
-      const pool = poolStatus(db, chain.id, common.now(), chain.pool.source === "static" || chain.pool.reuse);
+      const pool = poolStatus(db, chain.id, common.now(), poolReuses(chain.pool));
       checks[`chain:${chain.id}`] = {
         ok,
         detail: {
@@ -173,7 +173,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
       for (const chain of cfg.chains) {
         const pool = chain.pool;
         if (pool.source === "xpub") ensureDerived(db, chain.id, derivers.get(chain), pool.lookahead, now);
-        const s = poolStatus(db, chain.id, now, pool.source === "static" || pool.reuse);
+        const s = poolStatus(db, chain.id, now, poolReuses(pool));
         if (s.free < pool.low_water) {
           if (!lowWarned.has(chain.id))
             log.warn({ chain: chain.id, free: s.free, low_water: pool.low_water }, "pool low water");

@@ -11,7 +11,7 @@ import { createCatalog } from "./ledger/catalog.js";
 import { createLedger } from "./ledger/index.js";
 import { ProblemError } from "./errors.js";
 import { redeliverDead, redeliverEvent } from "./notify/redeliver.js";
-import { PoolError, ensureDerived, importPoolFile, poolStatus } from "./pool/index.js";
+import { PoolError, ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
 import type { ApiContext } from "./api/handlers.js";
 import { buildOpenApi } from "./api/openapi.js";
 import { type RawInput, invoke, routeById, routes } from "./api/routes.js";
@@ -121,7 +121,7 @@ pool
     const cfg = config();
     const db = openDatabase(cfg.database.path);
     const rows = cfg.chains.map((c) => ({
-      ...poolStatus(db, c.id, Date.now(), c.pool.source === "static" || c.pool.reuse),
+      ...poolStatus(db, c.id, Date.now(), poolReuses(c.pool)),
       low_water: c.pool.low_water,
     }));
     db.close();

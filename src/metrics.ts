@@ -1,9 +1,10 @@
-// Prometheus metrics. Gauges that describe stored state are computed on scrape from SQLite.
-import { Counter, Gauge, Histogram } from "prom-client";
+// Prometheus metrics, all of them: the daemon's (chains, orders, pools, SQLite writes, RPC) and
+// callback delivery's. Gauges that describe stored state are computed on scrape from SQLite.
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Common } from "./common.js";
 import { ORDER_STATUSES, PAYMENT_STATUSES } from "./core/reconcile.js";
 import type { DB } from "./db/index.js";
-import { poolStatus } from "./pool/index.js";
+import { poolReuses, poolStatus } from "./pool/index.js";
 import type { WatcherStatus } from "./watch/index.js";
 
 export interface DaemonMetrics {
@@ -92,7 +93,7 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
     registers,
     collect() {
       for (const c of cfg.chains) {
-        const s = poolStatus(db, c.id, common.now(), c.pool.source === "static" || c.pool.reuse);
+        const s = poolStatus(db, c.id, common.now(), poolReuses(c.pool));
         this.set({ chain: c.id, state: "free" }, s.free);
         this.set({ chain: c.id, state: "bound" }, s.bound);
         this.set({ chain: c.id, state: "resting" }, s.resting);
@@ -138,4 +139,47 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
       writes.observe({ kind }, ms / 1000);
     },
   };
+}
+
+export interface NotifyMetrics {
+  attempts: Counter<"result">;
+  latency: Histogram<"result">;
+  outboxDepth: Gauge;
+  inFlight: Gauge;
+}
+
+const notifyMetricsByRegistry = new WeakMap<Registry, NotifyMetrics>();
+
+/** Callback delivery's metrics in one registry, created on first use (several workers may share a registry). */
+export function notifyMetrics(registry: Registry): NotifyMetrics {
+  const known = notifyMetricsByRegistry.get(registry);
+  if (known) return known;
+  const registers = [registry];
+  const m: NotifyMetrics = {
+    attempts: new Counter({
+      name: "depositd_notify_attempts_total",
+      help: "callback delivery attempts by result (delivered, retry, dead, released)",
+      labelNames: ["result"],
+      registers,
+    }),
+    latency: new Histogram({
+      name: "depositd_notify_attempt_seconds",
+      help: "callback attempt duration",
+      labelNames: ["result"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    outboxDepth: new Gauge({
+      name: "depositd_notify_outbox_depth",
+      help: "events waiting for delivery (state pending)",
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: "depositd_notify_in_flight",
+      help: "callback requests in flight",
+      registers,
+    }),
+  };
+  notifyMetricsByRegistry.set(registry, m);
+  return m;
 }

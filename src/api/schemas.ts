@@ -3,6 +3,7 @@
 // Request schemas are shape only; meaning (assets, rates, pool) is checked by the ledger.
 // Response schemas are strict: a field an answer has and its schema lacks fails the tests.
 import { z } from "zod";
+import { DECIMAL, TOLERANCE } from "../core/amount.js";
 import { ORDER_STATUSES } from "../core/reconcile.js";
 import { PROBLEM_CODES } from "../errors.js";
 
@@ -12,9 +13,6 @@ function named<T extends z.ZodType>(id: string, schema: T): T {
   components.add(schema, { id });
   return schema;
 }
-
-const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
-const TOLERANCE = /^(0|[1-9][0-9]*)(\.[0-9]+)?%?$/;
 
 export const METADATA_MAX_DEPTH = 32;
 

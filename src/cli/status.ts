@@ -1,7 +1,7 @@
 // `depositd status`: one screen for an operator, read straight from the database.
 import type { ResolvedConfig } from "../config/load.js";
 import { openDatabase } from "../db/index.js";
-import { poolStatus } from "../pool/index.js";
+import { poolReuses, poolStatus } from "../pool/index.js";
 
 export function printStatus(cfg: ResolvedConfig, now = Date.now()): void {
   const db = openDatabase(cfg.database.path);
@@ -27,7 +27,7 @@ export function printStatus(cfg: ResolvedConfig, now = Date.now()): void {
   console.log("pools");
   console.table(
     cfg.chains.map((c) => ({
-      ...poolStatus(db, c.id, now, c.pool.source === "static" || c.pool.reuse),
+      ...poolStatus(db, c.id, now, poolReuses(c.pool)),
       low_water: c.pool.low_water,
     })),
   );

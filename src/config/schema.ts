@@ -1,6 +1,7 @@
 // The whole configuration as one zod schema. Every field has a .describe(): docs/config.md is
 // generated from them (scripts/gen-config-doc.ts), so the docs cannot drift from the code.
 import { z } from "zod";
+import { DECIMAL, TOLERANCE } from "../core/amount.js";
 
 const secretRef = z
   .union([
@@ -20,12 +21,10 @@ const secretRef = z
   .describe("a secret: a literal string, { env: NAME } or { file: PATH }");
 export type SecretRef = z.infer<typeof secretRef>;
 
-const decimalString = z
-  .string()
-  .regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'must be a plain decimal string like "12.5"');
+const decimalString = z.string().regex(DECIMAL, 'must be a plain decimal string like "12.5"');
 const toleranceString = z
   .string()
-  .regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?%?$/, 'must be a decimal string ("1.5") or a percentage ("0.5%")');
+  .regex(TOLERANCE, 'must be a decimal string ("1.5") or a percentage ("0.5%")');
 const assetId = z
   .string()
   .regex(/^[A-Z0-9][A-Z0-9._-]{0,31}$/, "must be upper-case letters, digits, . _ - (≤ 32)");

@@ -5,7 +5,14 @@ export class AmountError extends DepositdError {
   override name = "AmountError";
 }
 
-const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+// The decimal rules, each written once (config, API schemas and parsing all use these).
+const PLAIN = "(0|[1-9][0-9]*)(\\.[0-9]+)?";
+/** A plain decimal: no sign, exponent, spaces or leading zeros ("0", "12.5"). */
+export const DECIMAL = new RegExp(`^${PLAIN}$`);
+/** A tolerance: a plain decimal in the order's currency, or a percentage ("0.5%"). */
+export const TOLERANCE = new RegExp(`^${PLAIN}%?$`);
+/** A base-unit integer, as stored in SQLite TEXT. */
+export const BASE_UNITS = /^(0|[1-9][0-9]*)$/;
 
 /** "12.5" with 6 decimals → 12500000n. Rejects signs, exponents, spaces, too many fraction digits. */
 export function parseAmount(text: string, decimals: number): bigint {
@@ -34,7 +41,7 @@ export function formatAmount(units: bigint, decimals: number): string {
 
 /** Parse a base-unit integer as stored in SQLite TEXT or returned by a node as a decimal integer string. */
 export function parseUnits(text: string): bigint {
-  if (!/^(0|[1-9][0-9]*)$/.test(text)) throw new AmountError(`"${text}" is not a base-unit integer`);
+  if (!BASE_UNITS.test(text)) throw new AmountError(`"${text}" is not a base-unit integer`);
   return BigInt(text);
 }
 

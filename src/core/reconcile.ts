@@ -24,6 +24,9 @@ export const TERMINAL: ReadonlySet<OrderStatus> = new Set([
   "cancelled",
 ]);
 
+/** still waiting for money: the timer expires these */
+export const OPEN: ReadonlySet<OrderStatus> = new Set(ORDER_STATUSES.filter((s) => !TERMINAL.has(s)));
+
 export const PAYMENT_STATUSES = ["seen", "confirmed", "reverted"] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 

@@ -1,10 +1,10 @@
 // How orders, payments and events look in the API and in callback bodies.
 import { formatAmount, parseUnits } from "../core/amount.js";
-import type { DB } from "../db/index.js";
 import { iso } from "../time.js";
 import type { OrderJson, PaymentJson } from "../api/schemas.js";
 
 export type { OrderJson, PaymentJson };
+import type { Statements } from "./statements.js";
 
 export interface OrderRow {
   id: string;
@@ -65,23 +65,17 @@ export interface Views {
 
 /** `decimalsOf(asset)` is for payments in assets no option of the order names. */
 export function createViews(
-  db: DB,
+  s: Pick<Statements, "paymentSums" | "chainHead">,
   decimalsOf: (asset: string) => number,
   optionsOf: (orderId: string) => OptionRow[],
 ): Views {
-  const sums = db.prepare<[string], { asset: string; status: string; total: string }>(
-    // amounts are TEXT integers; sum in JS below to stay exact
-    "SELECT asset, status, amount AS total FROM payments WHERE order_id = ? AND unexpected_asset = 0 AND status != 'reverted'",
-  );
-  const heads = db.prepare<[string], { head: number }>("SELECT head FROM chain_cursors WHERE chain = ?");
-
   return {
     order(row) {
       const paid = new Map<string, bigint>();
       const pending = new Map<string, bigint>();
-      for (const s of sums.all(row.id)) {
-        const m = s.status === "confirmed" ? paid : pending;
-        m.set(s.asset, (m.get(s.asset) ?? 0n) + parseUnits(s.total));
+      for (const p of s.paymentSums.all(row.id)) {
+        const m = p.status === "confirmed" ? paid : pending;
+        m.set(p.asset, (m.get(p.asset) ?? 0n) + parseUnits(p.total));
       }
       return {
         id: row.id,
@@ -110,7 +104,7 @@ export function createViews(
       };
     },
     payment(row) {
-      const head = heads.get(row.chain)?.head ?? 0;
+      const head = s.chainHead.get(row.chain)?.head ?? 0;
       const confirmations =
         row.status === "reverted" || row.block_number === null ? 0 : Math.max(0, head - row.block_number + 1);
       return {

@@ -1,5 +1,8 @@
 // Signed callbacks: the outbox delivery worker, its signature scheme, target checks and operator tools.
-export { createDeliveryWorker, notifyMetrics, retryDelayMs, RESPONSE_KEEP_BYTES } from "./deliver.js";
+export { createDeliveryWorker } from "./deliver.js";
+export { classifyAttempt, retryDelayMs } from "./attempt.js";
+export { RESPONSE_KEEP_BYTES } from "./send.js";
+export { notifyMetrics } from "../metrics.js";
 export type { DeliveryWorker, DeliveryWorkerArgs } from "./deliver.js";
 export { signatureHeader } from "./sign.js";
 export { verifySignature } from "./verify.js";

@@ -3,6 +3,7 @@
 import type { DB } from "../db/index.js";
 import type { CallbackBody, DeliveryAttemptJson, OrderEventJson } from "../api/schemas.js";
 import { iso } from "../time.js";
+import { outboxToolStatements } from "./statements.js";
 
 export type EventState = OrderEventJson["state"];
 
@@ -17,51 +18,18 @@ export type OrderEventView = OrderEventJson;
  * not exist or has nowhere to go (url NULL).
  */
 export function redeliverEvent(db: DB, id: string, now: number): boolean {
-  const r = db
-    .prepare(
-      `UPDATE events SET state = 'pending', next_attempt_at = ?, delivered_at = NULL, retry_base = attempts
-        WHERE id = ? AND url IS NOT NULL`,
-    )
-    .run(now, id);
-  return r.changes > 0;
+  return outboxToolStatements(db).redeliverOne.run(now, id).changes > 0;
 }
 
 /** Queues again every dead event whose last attempt was at or after sinceMs. Returns how many. */
 export function redeliverDead(db: DB, sinceMs: number, now: number): number {
-  const r = db
-    .prepare(
-      `UPDATE events SET state = 'pending', next_attempt_at = ?, retry_base = attempts
-        WHERE state = 'dead' AND url IS NOT NULL
-          AND (SELECT MAX(started_at) FROM delivery_attempts a WHERE a.event_id = events.id) >= ?`,
-    )
-    .run(now, sinceMs);
-  return r.changes;
-}
-
-interface EventRow {
-  id: string;
-  seq: number | null;
-  type: OrderEventJson["type"];
-  state: EventState;
-  attempts: number;
-  created_at: number;
-  delivered_at: number | null;
-  next_attempt_at: number;
-  body: string;
+  return outboxToolStatements(db).redeliverDead.run(now, sinceMs).changes;
 }
 
 /** An order's events in seq order (those after `afterSeq` when given), each with its delivery attempts. */
 export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): OrderEventView[] {
-  const rows = db
-    .prepare<[string, number], EventRow>(
-      `SELECT id, seq, type, state, attempts, created_at, delivered_at, next_attempt_at, body
-         FROM events WHERE order_id = ? AND seq > ? ORDER BY seq`,
-    )
-    .all(orderId, afterSeq ?? -1);
-  const attemptsOf = db.prepare<[string], Omit<DeliveryAttemptView, "started_at"> & { started_at: number }>(
-    `SELECT attempt, started_at, latency_ms, status_code, error, response_body
-       FROM delivery_attempts WHERE event_id = ? ORDER BY attempt`,
-  );
+  const s = outboxToolStatements(db);
+  const rows = s.eventsOfOrder.all(orderId, afterSeq ?? -1);
   return rows.map((r) => ({
     id: r.id,
     seq: r.seq,
@@ -72,7 +40,7 @@ export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): Ord
     delivered_at: r.delivered_at === null ? null : iso(r.delivered_at),
     next_attempt_at: r.state === "pending" ? iso(r.next_attempt_at) : null,
     body: parseBody(r.body),
-    delivery_attempts: attemptsOf.all(r.id).map((a) => ({ ...a, started_at: iso(a.started_at) })),
+    delivery_attempts: s.attemptsOf.all(r.id).map((a) => ({ ...a, started_at: iso(a.started_at) })),
   }));
 }
 

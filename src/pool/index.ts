@@ -2,8 +2,15 @@
 // address is watched; binding to orders happens in the ledger's create transaction.
 import type { AddressCodec, AddressDeriver } from "../chains/types.js";
 import { InvalidAddressError } from "../chains/types.js";
+import type { ChainConfig } from "../config/schema.js";
 import type { DB } from "../db/index.js";
 import { DepositdError } from "../errors.js";
+import { poolStatements } from "./statements.js";
+
+/** Whether a pool hands an address out again after its binding ended (static pools always do). */
+export function poolReuses(pool: ChainConfig["pool"]): boolean {
+  return pool.source === "static" || pool.reuse;
+}
 
 export class PoolError extends DepositdError {
   override name = "PoolError";
@@ -52,21 +59,14 @@ export function importPoolFile(
   source = "file",
 ): { added: number; existing: number } {
   const parsed = parsePoolFile(codec, text, source);
-  const state = db
-    .prepare<[string], { source: string }>("SELECT source FROM pool_state WHERE chain = ?")
-    .get(chain);
+  const s = poolStatements(db);
+  const state = s.state.get(chain);
   if (state && state.source !== "static")
     throw new PoolError(`chain ${chain} has an ${state.source} pool, not a static one`);
-  const insert = db.prepare(
-    `INSERT INTO pool_addresses (chain, address, display, source, created_at) VALUES (?, ?, ?, 'static', ?)
-     ON CONFLICT (chain, address) DO NOTHING`,
-  );
   return db.transaction(() => {
-    db.prepare(
-      "INSERT INTO pool_state (chain, source) VALUES (?, 'static') ON CONFLICT (chain) DO NOTHING",
-    ).run(chain);
+    s.initStatic.run(chain);
     let added = 0;
-    for (const a of parsed) added += insert.run(chain, a.canonical, a.display, now).changes;
+    for (const a of parsed) added += s.insertStatic.run(chain, a.canonical, a.display, now).changes;
     return { added, existing: parsed.length - added };
   })();
 }
@@ -84,12 +84,9 @@ export function ensureDerived(
   now: number,
 ): number {
   const first = deriver.derive(0);
+  const s = poolStatements(db);
   return db.transaction(() => {
-    const state = db
-      .prepare<[string], { source: string; first_address: string | null; next_index: number }>(
-        "SELECT source, first_address, next_index FROM pool_state WHERE chain = ?",
-      )
-      .get(chain);
+    const state = s.state.get(chain);
     if (state && state.source !== "xpub")
       throw new PoolError(`chain ${chain} already has a ${state.source} pool`);
     if (state?.first_address && state.first_address !== first.canonical) {
@@ -98,27 +95,15 @@ export function ensureDerived(
           `with ${state.first_address}; refusing to mix two keys in one pool`,
       );
     }
-    if (!state) {
-      db.prepare(
-        "INSERT INTO pool_state (chain, source, first_address, next_index) VALUES (?, 'xpub', ?, 0)",
-      ).run(chain, first.canonical);
-    }
+    if (!state) s.initXpub.run(chain, first.canonical);
     let next = state?.next_index ?? 0;
-    const unused = db
-      .prepare<[string], { n: number }>(
-        "SELECT count(*) AS n FROM pool_addresses WHERE chain = ? AND used = 0",
-      )
-      .get(chain)!.n;
-    const insert = db.prepare(
-      `INSERT INTO pool_addresses (chain, address, display, source, derivation_index, created_at)
-       VALUES (?, ?, ?, 'xpub', ?, ?)`,
-    );
+    const unused = s.unused.get(chain)!.n;
     let added = 0;
     for (let free = unused; free < lookahead; free++, next++, added++) {
       const a = next === 0 ? first : deriver.derive(next);
-      insert.run(chain, a.canonical, a.display, next, now);
+      s.insertDerived.run(chain, a.canonical, a.display, next, now);
     }
-    db.prepare("UPDATE pool_state SET next_index = ? WHERE chain = ?").run(next, chain);
+    s.setNextIndex.run(next, chain);
     return added;
   })();
 }
@@ -138,21 +123,10 @@ export interface PoolStatus {
  * addresses, read from their own index: no scan of the pool, whatever its size.
  */
 export function poolStatus(db: DB, chain: string, now: number, reuse: boolean): PoolStatus {
-  const counts = db
-    .prepare<[string], { total: number; bound: number; used_unbound: number }>(
-      "SELECT total, bound, used_unbound FROM pool_counts WHERE chain = ?",
-    )
-    .get(chain) ?? { total: 0, bound: 0, used_unbound: 0 };
-  const resting = db
-    .prepare<[string, number], { n: number }>(
-      "SELECT count(*) AS n FROM pool_addresses WHERE chain = ? AND bound = 0 AND rest_until > ?",
-    )
-    .get(chain, now)!.n;
-  const state = db
-    .prepare<[string], { source: string; next_index: number }>(
-      "SELECT source, next_index FROM pool_state WHERE chain = ?",
-    )
-    .get(chain);
+  const s = poolStatements(db);
+  const counts = s.counts.get(chain) ?? { total: 0, bound: 0, used_unbound: 0 };
+  const resting = s.resting.get(chain, now)!.n;
+  const state = s.state.get(chain);
   // without reuse a used address never comes back, resting or not; with reuse only resting ones wait
   const unavailable = reuse ? resting : counts.used_unbound;
   return {

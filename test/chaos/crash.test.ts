@@ -2,25 +2,20 @@
 // matches an independent recomputation from the chain, every payment is stored once, every event
 // reached the merchant (same bytes every time), and SQLite's integrity check passes.
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
-import type { TestAnvil } from "../helpers/anvil.js";
-import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import { seededRandom } from "../helpers/flaky-proxy.js";
 import {
   type DaemonProcess,
-  type Receiver,
   SEED,
   allEvents,
+  chaosFixture,
   apiRetry,
   integrityCheck,
   recordResult,
   seqGaps,
   size,
   sleep,
-  spawnDaemon,
-  startReceiver,
-  tempDir,
   undeliveredEvents,
   waitFor,
   withDb,
@@ -38,29 +33,13 @@ import {
 const KILLS = size(10, 60);
 const ORDERS = size(21, 84);
 
-let chain: TokenChain | undefined;
-let anvil: TestAnvil;
-let kit: EvmKit;
-let token: string;
-let receiver: Receiver;
-let daemon: DaemonProcess | undefined;
-const tmp = tempDir("crash");
-
-beforeAll(async () => {
-  chain = await startTokenChain();
-  ({ anvil, kit, token } = chain);
-  receiver = await startReceiver(SEED);
-});
-
-afterAll(async () => {
-  await daemon?.kill("SIGKILL");
-  await receiver?.close();
-  await chain?.stop();
-  tmp.remove();
-});
+const fx = chaosFixture("crash");
 
 describe("crash: SIGKILL at random moments", () => {
   it(`behavior: ${KILLS} kills while ${ORDERS} orders are created and paid lose nothing and count nothing twice`, async () => {
+    const { anvil, kit, token } = fx.chain;
+    const { receiver, tmp } = fx;
+    let daemon: DaemonProcess;
     const started = Date.now();
     const random = seededRandom(SEED + 1);
     const port = await freePort();
@@ -99,7 +78,7 @@ describe("crash: SIGKILL at random moments", () => {
     let unexpectedExits = 0;
     let killedBeforeReady = 0;
     while (kills < KILLS) {
-      daemon = spawnDaemon(cfg.path, port, logFile);
+      daemon = fx.spawn(cfg.path, port, logFile);
       let ready = false;
       daemon.ready.then(
         () => (ready = true),
@@ -117,7 +96,7 @@ describe("crash: SIGKILL at random moments", () => {
     }
     const createdWhileKilling = orders.filter((o) => o.id).length;
     // The last start serves whatever the shop has left to do, then settles.
-    daemon = spawnDaemon(cfg.path, port, logFile);
+    daemon = fx.spawn(cfg.path, port, logFile);
     await daemon.ready;
     await driver;
     const head = await kit.blockNumber();

@@ -5,70 +5,50 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
-import type { TestAnvil } from "../helpers/anvil.js";
-import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import {
-  type DaemonProcess,
-  type Receiver,
   SEED,
   apiCall,
+  chaosFixture,
   integrityCheck,
   recordResult,
   sleep,
-  spawnDaemon,
-  startReceiver,
-  tempDir,
   waitFor,
   withDb,
   writeDaemonConfig,
 } from "./harness.js";
 import { acceptCreated, createBody, createCustomer, planOrders } from "./shop.js";
 
-let chain: TokenChain | undefined;
-let anvil: TestAnvil;
-let kit: EvmKit;
-let token: string;
-let receiver: Receiver;
-let daemon: DaemonProcess | undefined;
-const tmp = tempDir("disk");
-const mnt = join(tmp.dir, "small");
 let mounted = false;
 
 function mount(args: string[]): void {
   execFileSync("mount", args, { stdio: "pipe" });
 }
 
-beforeAll(async () => {
-  mkdirSync(mnt);
-  try {
-    mount(["-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", mnt]);
-    mounted = true;
-  } catch (e) {
-    throw new Error(
-      `the disk test needs a small filesystem: mount -t tmpfs failed (${(e as Error).message.split("\n")[0]}). ` +
-        "Run the suite as root (or in a container with CAP_SYS_ADMIN).",
-    );
-  }
-  chain = await startTokenChain();
-  ({ anvil, kit, token } = chain);
-  receiver = await startReceiver(SEED);
-});
-
-afterAll(async () => {
-  await daemon?.kill("SIGKILL");
-  await receiver?.close();
-  await chain?.stop();
-  if (mounted) {
+const fx = chaosFixture("disk", {
+  setup() {
+    mkdirSync(mnt);
+    try {
+      mount(["-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", mnt]);
+      mounted = true;
+    } catch (e) {
+      throw new Error(
+        `the disk test needs a small filesystem: mount -t tmpfs failed (${(e as Error).message.split("\n")[0]}). ` +
+          "Run the suite as root (or in a container with CAP_SYS_ADMIN).",
+      );
+    }
+  },
+  teardown() {
+    if (!mounted) return;
     try {
       execFileSync("umount", [mnt], { stdio: "pipe" });
     } catch {
       execFileSync("umount", ["-l", mnt], { stdio: "pipe" });
     }
-  }
-  tmp.remove();
+  },
 });
+const mnt = join(fx.tmp.dir, "small");
 
 /** Writes a file until the filesystem is full; returns its path. */
 function fill(dir: string): string {
@@ -87,6 +67,8 @@ function fill(dir: string): string {
 
 describe("disk trouble", () => {
   it("behavior: a full database filesystem → 503 on create, nothing half written, recovery without restart", async () => {
+    const { anvil, kit, token } = fx.chain;
+    const { receiver, tmp } = fx;
     const started = Date.now();
     const port = await freePort();
     const cfg = writeDaemonConfig({
@@ -98,7 +80,7 @@ describe("disk trouble", () => {
       startBlock: (await kit.blockNumber()) + 1,
       poolSize: 3000,
     });
-    daemon = spawnDaemon(cfg.path, port, join(tmp.dir, "daemon.log"));
+    const daemon = fx.spawn(cfg.path, port, join(tmp.dir, "daemon.log"));
     await daemon.ready;
     const customer = createCustomer(anvil, kit, token);
     const plans = planOrders(2500, SEED + 9, "disk").map((o) => ({
@@ -109,7 +91,7 @@ describe("disk trouble", () => {
     let next = 0;
     const create = async () => {
       const o = plans[next++]!;
-      return { o, r: (await apiCall(daemon!.base, "POST", "/v1/orders", createBody(o, receiver.url)))! };
+      return { o, r: (await apiCall(daemon.base, "POST", "/v1/orders", createBody(o, receiver.url)))! };
     };
 
     // Healthy first.
@@ -160,7 +142,7 @@ describe("disk trouble", () => {
     accepted++;
     await waitFor(
       "the payment made while the disk was full to be counted",
-      async () => (await apiCall(daemon!.base, "GET", `/v1/orders/${first.o.id}`))?.body?.status === "paid",
+      async () => (await apiCall(daemon.base, "GET", `/v1/orders/${first.o.id}`))?.body?.status === "paid",
       30_000,
       100,
     );

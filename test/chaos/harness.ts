@@ -10,9 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { afterAll, beforeAll } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import { CALLBACK_SECRET, evmPoolText, rawConfig } from "../helpers/config.js";
+import { type TokenChain, startTokenChain } from "../helpers/evm.js";
 import { seededRandom } from "../helpers/flaky-proxy.js";
 
 export const FULL = process.env.DEPOSITD_CHAOS_FULL === "1";
@@ -56,6 +58,71 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
   const keep = process.env.DEPOSITD_CHAOS_KEEP === "1";
   if (keep) console.log(`[chaos] keeping ${dir}`);
   return { dir, remove: () => (keep ? undefined : rmSync(dir, { recursive: true, force: true })) };
+}
+
+export interface ChaosFixture {
+  /** the token chain (anvil, kit, token), started before the file's tests */
+  readonly chain: TokenChain;
+  /** the merchant's receiver, started with the chain (unless receiverSeed is null) */
+  readonly receiver: Receiver;
+  readonly tmp: { dir: string; remove(): void };
+  /** one more receiver, closed after the file */
+  startReceiver(seed?: number): Promise<Receiver>;
+  /** spawnDaemon, SIGKILLed after the file if still running */
+  spawn(configPath: string, port: number, logFile?: string): DaemonProcess;
+}
+
+/**
+ * What every chaos file starts from: a temp dir, a token chain and a receiver before its tests, and
+ * after them every daemon it spawned killed and everything stopped and removed. `setup` runs before
+ * the chain starts, `teardown` after it stopped (the disk test mounts and unmounts its filesystem).
+ */
+export function chaosFixture(
+  name: string,
+  opts: { receiverSeed?: number | null; setup?: () => void; teardown?: () => void } = {},
+): ChaosFixture {
+  const tmp = tempDir(name);
+  let chain: TokenChain | undefined;
+  let receiver: Receiver | undefined;
+  const receivers: Receiver[] = [];
+  const daemons = new Set<DaemonProcess>();
+  const started = <T>(what: string, v: T | undefined): T => {
+    if (v === undefined) throw new Error(`the chaos fixture's ${what} is not started (used outside a test?)`);
+    return v;
+  };
+  const fixture: ChaosFixture = {
+    get chain() {
+      return started("chain", chain);
+    },
+    get receiver() {
+      return started("receiver", receiver);
+    },
+    tmp,
+    async startReceiver(seed = SEED) {
+      const r = await startReceiver(seed);
+      receivers.push(r);
+      return r;
+    },
+    spawn(configPath, port, logFile) {
+      const d = spawnDaemon(configPath, port, logFile);
+      daemons.add(d);
+      void d.exited.then(() => daemons.delete(d));
+      return d;
+    },
+  };
+  beforeAll(async () => {
+    opts.setup?.();
+    chain = await startTokenChain();
+    if (opts.receiverSeed !== null) receiver = await fixture.startReceiver(opts.receiverSeed ?? SEED);
+  });
+  afterAll(async () => {
+    for (const d of daemons) await d.kill("SIGKILL");
+    for (const r of receivers) await r.close();
+    await chain?.stop();
+    opts.teardown?.();
+    tmp.remove();
+  });
+  return fixture;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,23 +3,17 @@
 // bytes, retries follow the schedule, every attempt is stored, and dead events come back through
 // POST /v1/events/{id}/redeliver.
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
-import type { TestAnvil } from "../helpers/anvil.js";
-import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import {
-  type DaemonProcess,
-  type Receiver,
   SEED,
   allEvents,
   apiCall,
   apiRetry,
+  chaosFixture,
   recordResult,
   seqGaps,
   size,
-  spawnDaemon,
-  startReceiver,
-  tempDir,
   undeliveredEvents,
   waitFor,
   withDb,
@@ -30,25 +24,7 @@ import { type PlannedOrder, acceptCreated, createBody, createCustomer, planOrder
 const SCHEDULE = [0.2, 0.5, 1];
 const PER_PHASE = size(6, 30);
 
-let chain: TokenChain | undefined;
-let anvil: TestAnvil;
-let kit: EvmKit;
-let token: string;
-let receiver: Receiver;
-let daemon: DaemonProcess | undefined;
-const tmp = tempDir("merchant");
-
-beforeAll(async () => {
-  chain = await startTokenChain();
-  ({ anvil, kit, token } = chain);
-  receiver = await startReceiver(SEED + 11);
-});
-afterAll(async () => {
-  await daemon?.kill("SIGKILL");
-  await receiver?.close();
-  await chain?.stop();
-  tmp.remove();
-});
+const fx = chaosFixture("merchant", { receiverSeed: SEED + 11 });
 
 interface AttemptRow {
   event_id: string;
@@ -59,6 +35,8 @@ interface AttemptRow {
 
 describe("merchant outage", () => {
   it("behavior: down, then flapping, then back: every event arrives, on the retry schedule, dead ones by redelivery", async () => {
+    const { anvil, kit, token } = fx.chain;
+    const { receiver, tmp } = fx;
     const started = Date.now();
     const port = await freePort();
     const cfg = writeDaemonConfig({
@@ -70,9 +48,9 @@ describe("merchant outage", () => {
       poolSize: PER_PHASE * 2 + 2,
       notify: { retry_schedule_s: SCHEDULE, timeout_ms: 1000 },
     });
-    daemon = spawnDaemon(cfg.path, port, join(tmp.dir, "daemon.log"));
+    const daemon = fx.spawn(cfg.path, port, join(tmp.dir, "daemon.log"));
     await daemon.ready;
-    const base = () => daemon!.base;
+    const base = () => daemon.base;
     const customer = createCustomer(anvil, kit, token);
     const orders = planOrders(PER_PHASE * 2, SEED + 5, "merchant").filter((o) => o.kind !== "late");
 

@@ -3,12 +3,11 @@
 // do not extend their parent). A second daemon on a clean connection watches the same chain with the
 // same pool and orders: in the end both hold the same state, which also matches our own recomputation.
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/chains/evm/anvil.js";
-import type { TestAnvil } from "../helpers/anvil.js";
 import { evmPoolText } from "../helpers/config.js";
-import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import {
   type FlakyProxy,
   type RpcAnswer,
@@ -18,20 +17,16 @@ import {
   startTamperProxy,
 } from "../helpers/flaky-proxy.js";
 import {
-  type DaemonProcess,
-  type Receiver,
   SEED,
   allEvents,
   apiCall,
   apiRetry,
+  chaosFixture,
   integrityCheck,
   recordResult,
   seqGaps,
   size,
   sleep,
-  spawnDaemon,
-  startReceiver,
-  tempDir,
   undeliveredEvents,
   waitFor,
   withDb,
@@ -53,22 +48,14 @@ const FAIL_RATE = 0.25;
 const LIE_RATE = 0.04;
 const BATCH_LIE_RATE = 0.0005;
 
-let chain: TokenChain | undefined;
-let anvil: TestAnvil;
-let kit: EvmKit;
-let token: string;
+const fx = chaosFixture("rpc", { receiverSeed: null });
 let flaky: FlakyProxy;
 let tamper: { url: string; stop(): Promise<void> };
 const lies = { staleHead: 0, foreignHeader: 0, brokenParent: 0 };
 let lying = true;
-const receivers: Receiver[] = [];
-const daemons: DaemonProcess[] = [];
-const tmpClean = tempDir("rpc-clean");
-const tmpChaos = tempDir("rpc-chaos");
 
 beforeAll(async () => {
-  chain = await startTokenChain();
-  ({ anvil, kit, token } = chain);
+  const { anvil } = fx.chain;
   const random = seededRandom(SEED + 7);
   const fakeHash = () => "0x" + randomBytes(32).toString("hex");
   tamper = await startTamperProxy(anvil.url, (call: RpcItem, answer: RpcAnswer): RpcAnswer => {
@@ -95,13 +82,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const d of daemons) await d.kill("SIGKILL");
-  for (const r of receivers) await r.close();
   await flaky?.stop();
   await tamper?.stop();
-  await chain?.stop();
-  tmpClean.remove();
-  tmpChaos.remove();
 });
 
 interface Health {
@@ -123,16 +105,18 @@ async function health(base: string): Promise<Health | null> {
 
 describe("RPC chaos", () => {
   it("behavior: a flaky, lying node costs time, never correctness: final state equals a clean run's", async () => {
+    const { anvil, kit, token } = fx.chain;
     const started = Date.now();
     const pool = evmPoolText(ORDERS + 5);
     const startBlock = (await kit.blockNumber()) + 1;
     const setups = await Promise.all(
       [
-        { tmp: tmpClean, rpc: [anvil.url] },
-        { tmp: tmpChaos, rpc: [flaky.url] },
-      ].map(async ({ tmp, rpc }) => {
-        const receiver = await startReceiver(SEED);
-        receivers.push(receiver);
+        { name: "clean", rpc: [anvil.url] },
+        { name: "chaos", rpc: [flaky.url] },
+      ].map(async ({ name, rpc }) => {
+        const tmp = { dir: join(fx.tmp.dir, name) };
+        mkdirSync(tmp.dir);
+        const receiver = await fx.startReceiver(SEED);
         const port = await freePort();
         const cfg = writeDaemonConfig({
           dir: tmp.dir,
@@ -145,8 +129,7 @@ describe("RPC chaos", () => {
           ethConfirmations: 2,
           tokenConfirmations: 2,
         });
-        const daemon = spawnDaemon(cfg.path, port, join(tmp.dir, "daemon.log"));
-        daemons.push(daemon);
+        const daemon = fx.spawn(cfg.path, port, join(tmp.dir, "daemon.log"));
         return { receiver, cfg, daemon };
       }),
     );

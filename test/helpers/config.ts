@@ -54,6 +54,17 @@ export function rawConfig(over: Record<string, unknown> = {}): Record<string, un
   };
 }
 
+/** The settings every adapter test's chain shares (the schema's defaults, a static pool): spread, then add the kind's own. */
+export const CHAIN_TEST_DEFAULTS = {
+  poll_interval_ms: 1000,
+  start_block: "latest",
+  batch_size: 100,
+  blocks_per_scan: 500,
+  max_lag_blocks: 50,
+  request_timeout_ms: 5000,
+  pool: { source: "static", cooldown_minutes: 0, low_water: 0 },
+} as const;
+
 export function testConfig(over: Record<string, unknown> = {}): ResolvedConfig {
   return validateConfig(rawConfig(over), {});
 }

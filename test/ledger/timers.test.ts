@@ -54,19 +54,27 @@ function setup(pool = 1) {
       )
       .all(orderId)
       .map((e) => e.type);
-  return { c, db, ledger, mine, events };
+  /** an order of 1 ETH by merchant "shop", created now */
+  const ethOrder = (merchantOrderId = "T") =>
+    ledger.createOrder(
+      "shop",
+      {
+        merchant_order_id: merchantOrderId,
+        amount: "1",
+        currency: "ETH",
+        callback_url: "http://127.0.0.1:9/",
+      },
+      c.now(),
+    ).order;
+  return { c, db, ledger, mine, events, ethOrder };
 }
 
 const ETH = 10n ** 18n;
 
 describe("timers", () => {
   it("behavior: an unpaid order expires at the first tick after expires_at, with order.expired", () => {
-    const { c, ledger, events } = setup();
-    const o = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "T", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const { c, ledger, events, ethOrder } = setup();
+    const o = ethOrder();
     c.advance(30 * MIN); // exactly at expires_at: still valid
     ledger.tick(c.now());
     expect(ledger.getOrder("shop", o.id)!.status).toBe("pending");
@@ -77,12 +85,8 @@ describe("timers", () => {
   });
 
   it("behavior: a partial payment then expiry → expired with paid_amount; accept settles it as paid", () => {
-    const { c, ledger, mine, events } = setup();
-    const o = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "T", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const { c, ledger, mine, events, ethOrder } = setup();
+    const o = ethOrder();
     mine([{ to: o.options[0]!.address, wei: ETH / 4n }]);
     c.advance(31 * MIN);
     ledger.tick(c.now());
@@ -101,12 +105,8 @@ describe("timers", () => {
   });
 
   it("behavior: an on-time payment still confirming keeps the order processing past expiry, then paid", () => {
-    const { c, ledger, db, events } = setup();
-    const o = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "T", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const { c, ledger, db, events, ethOrder } = setup();
+    const o = ethOrder();
     // seen in a block before expiry, but not yet deep enough: confirmations 1 means head must reach it; use a
     // payment whose block is above the head the ledger was told about
     const hash = "0x" + "b".repeat(64);
@@ -143,12 +143,8 @@ describe("timers", () => {
   });
 
   it("behavior: the binding ends after the late window; the static address rests, then is handed out again", () => {
-    const { c, ledger, mine, events, db } = setup(1);
-    const o = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "A", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const { c, ledger, mine, events, db, ethOrder } = setup(1);
+    const o = ethOrder("A");
     const addr = o.options[0]!.address;
     mine([{ to: addr, wei: ETH }]);
     expect(ledger.getOrder("shop", o.id)!.status).toBe("paid");
@@ -159,17 +155,7 @@ describe("timers", () => {
     // late window over (expires 30 min + 60 min late): binding released, address resting 10 min
     c.advance(31 * MIN);
     expect(ledger.tick(c.now()).released).toBe(1);
-    const next = () =>
-      ledger.createOrder(
-        "shop",
-        {
-          merchant_order_id: `B-${c.now()}`,
-          amount: "1",
-          currency: "ETH",
-          callback_url: "http://127.0.0.1:9/",
-        },
-        c.now(),
-      );
+    const next = () => ethOrder(`B-${c.now()}`);
     expect(next).toThrow(/no free deposit address/);
     // a payment while it rests is unattributed
     mine([{ to: addr, wei: 5n }]);
@@ -177,17 +163,13 @@ describe("timers", () => {
     expect(ledger.getOrder("shop", o.id)!.options[0]!.paid).toBe("1.000000000000000001");
     c.advance(10 * MIN);
     ledger.tick(c.now());
-    expect(next().order.options[0]!.address).toBe(addr);
+    expect(next().options[0]!.address).toBe(addr);
     expect(db.prepare("SELECT count(*) FROM bindings").pluck().get()).toBe(2);
   });
 
   it("behavior: a payment to a cancelled order is recorded and reported, the status stays cancelled", () => {
-    const { c, ledger, mine, events } = setup();
-    const o = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "T", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const { c, ledger, mine, events, ethOrder } = setup();
+    const o = ethOrder();
     ledger.cancelOrder("shop", o.id, c.now());
     mine([{ to: o.options[0]!.address, wei: ETH }]);
     expect(ledger.getOrder("shop", o.id)!.status).toBe("cancelled");
@@ -196,12 +178,8 @@ describe("timers", () => {
   });
 
   it("behavior: a transfer mined hours before its address was bound (a lagging watcher) stays unattributed", () => {
-    const { c, ledger, mine, events } = setup(2);
-    const o = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "T", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const { c, ledger, mine, events, ethOrder } = setup(2);
+    const o = ethOrder();
     const addr = o.options[0]!.address;
     mine([{ to: addr, wei: ETH }], c.now() - 3 * 3600_000); // older than the binding by more than the clock grace
     expect(ledger.getOrder("shop", o.id)!.status).toBe("pending");
@@ -211,14 +189,10 @@ describe("timers", () => {
   });
 
   it("behavior: hundreds of orders kept open past expiry by confirming payments never starve the others", () => {
-    const { c, ledger } = setup(601);
+    const { c, ledger, ethOrder } = setup(601);
     const stuck: Transfer[] = [];
     for (let i = 0; i < 600; i++) {
-      const o = ledger.createOrder(
-        "shop",
-        { merchant_order_id: `S-${i}`, amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-        c.now(),
-      ).order;
+      const o = ethOrder(`S-${i}`);
       stuck.push({
         txid: "0x" + i.toString(16).padStart(64, "e"),
         index: 0,
@@ -242,11 +216,7 @@ describe("timers", () => {
       c.now(),
     );
     c.advance(MIN);
-    const late = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "L", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const late = ethOrder("L");
     c.advance(40 * MIN);
     ledger.tick(c.now());
     ledger.tick(c.now());
@@ -255,23 +225,15 @@ describe("timers", () => {
   });
 
   it("error: cancel of a paid order is a conflict", () => {
-    const { c, ledger, mine } = setup();
-    const o = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "T", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const { c, ledger, mine, ethOrder } = setup();
+    const o = ethOrder();
     mine([{ to: o.options[0]!.address, wei: ETH }]);
     expect(() => ledger.cancelOrder("shop", o.id, c.now())).toThrow(/cannot be cancelled/);
   });
 
   it("behavior: every event body carries the order as it stood and seq counts from 1 without gaps", () => {
-    const { c, ledger, mine, db } = setup();
-    const o = ledger.createOrder(
-      "shop",
-      { merchant_order_id: "T", amount: "1", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
-      c.now(),
-    ).order;
+    const { mine, db, ethOrder } = setup();
+    const o = ethOrder();
     mine([{ to: o.options[0]!.address, wei: ETH / 2n }]);
     mine([{ to: o.options[0]!.address, wei: ETH / 2n }]);
     const rows = db

@@ -4,12 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type DB } from "../../src/db/index.js";
-import {
-  createDeliveryWorker,
-  originPrefix,
-  retryDelayMs,
-  type DeliveryWorker,
-} from "../../src/notify/deliver.js";
+import { retryDelayMs } from "../../src/notify/attempt.js";
+import { createDeliveryWorker, type DeliveryWorker } from "../../src/notify/deliver.js";
+import { originPrefix } from "../../src/notify/schedule.js";
 import { redeliverEvent } from "../../src/notify/redeliver.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import {

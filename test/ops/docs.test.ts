@@ -6,8 +6,7 @@ import { buildOpenApi } from "../../src/api/openapi.js";
 import { routes } from "../../src/api/routes.js";
 import { openDatabase } from "../../src/db/index.js";
 import { PROBLEMS } from "../../src/errors.js";
-import { registerMetrics } from "../../src/metrics.js";
-import { notifyMetrics } from "../../src/notify/deliver.js";
+import { notifyMetrics, registerMetrics } from "../../src/metrics.js";
 import { testCommon, testConfig } from "../helpers/config.js";
 import { operations } from "./openapi-check.js";
 

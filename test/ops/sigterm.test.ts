@@ -3,7 +3,14 @@
 // operator alerts on are present after payments.
 import { createServer } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { pino } from "pino";
 import { freePort } from "../../src/chains/evm/anvil.js";
+import { createCommon } from "../../src/common.js";
+import { loadConfig } from "../../src/config/load.js";
+import { preparePools } from "../../src/daemon.js";
+import { openDatabase } from "../../src/db/index.js";
+import { createCatalog } from "../../src/ledger/catalog.js";
+import { createLedger } from "../../src/ledger/index.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import type { TestAnvil } from "../helpers/anvil.js";
 import { CALLBACK_SECRET } from "../helpers/config.js";
@@ -82,19 +89,32 @@ it("behavior: SIGTERM during a batch and during deliveries loses nothing; metric
       await kit.mine(8);
     }
 
-    // first run: create orders on half the addresses, then stop it mid catch-up with deliveries in flight
-    const a = spawnDaemon(cfg.path, port);
-    await a.ready;
+    // orders on half the addresses exist before any watcher runs: created over HTTP while the
+    // watcher scans, a loaded machine could scan a payment before its address is bound
+    const config = loadConfig(cfg.path, {});
+    const common = createCommon(config, { logger: pino({ level: "silent" }) });
+    const db = openDatabase(config.database.path, { synchronous: "NORMAL" });
+    preparePools(db, common);
+    const ledger = createLedger(db, common, createCatalog(config));
     // orders bind the first free addresses of the pool, in file order
     for (let i = 0; i < 6; i++) {
-      const r = await apiCall(a.base, "POST", "/v1/orders", {
-        merchant_order_id: `S-${i}`,
-        amount: i % 2 ? "0.001" : "1",
-        currency: i % 2 ? "ETH" : "USDT-ERC20",
-        callback_url: receiver.url,
-      });
-      expect(r!.status).toBe(201);
+      const r = ledger.createOrder(
+        "shop",
+        {
+          merchant_order_id: `S-${i}`,
+          amount: i % 2 ? "0.001" : "1",
+          currency: i % 2 ? "ETH" : "USDT-ERC20",
+          callback_url: receiver.url,
+        },
+        common.now(),
+      );
+      expect(r.created).toBe(true);
     }
+    db.close();
+
+    // first run: stop it mid catch-up with deliveries in flight
+    const a = spawnDaemon(cfg.path, port);
+    await a.ready;
     await waitFor(
       "the first payments to be stored",
       () =>

@@ -13,7 +13,7 @@ import { type DB, openDatabase } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { ProblemError } from "../../src/errors.js";
-import { PoolError, ensureDerived, importPoolFile, poolStatus } from "../../src/pool/index.js";
+import { PoolError, ensureDerived, importPoolFile, poolReuses, poolStatus } from "../../src/pool/index.js";
 import { TEST_EPOCH_MS, evmPoolText, rawConfig, testCommon } from "../helpers/config.js";
 
 const MNEMONIC =
@@ -24,6 +24,26 @@ const OTHER_XPUB = HDNodeWallet.fromPhrase(
   undefined,
   "m/44'/60'/0'",
 ).neuter().extendedKey;
+
+describe("poolReuses", () => {
+  const xpub = {
+    source: "xpub",
+    xpub: XPUB,
+    script: "p2wpkh",
+    lookahead: 100,
+    cooldown_minutes: 0,
+    low_water: 10,
+  } as const;
+  it.each([
+    [
+      "behavior: a static pool always hands a released address out again",
+      { source: "static", cooldown_minutes: 0, low_water: 10 } as const,
+      true,
+    ],
+    ["behavior: an xpub pool by default never", { ...xpub, reuse: false }, false],
+    ["behavior: an xpub pool with reuse: true does", { ...xpub, reuse: true }, true],
+  ])("%s", (_name, pool, expected) => expect(poolReuses(pool)).toBe(expected));
+});
 
 describe("static pool import", () => {
   it("default: imports idempotently, skipping comments and blank lines", () => {

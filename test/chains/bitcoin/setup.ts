@@ -2,6 +2,7 @@
 import type { AssetConfig } from "../../../src/config/schema.js";
 import type { BitcoinChainConfig } from "../../../src/chains/bitcoin/adapter.js";
 import type { WatchedSet } from "../../../src/chains/types.js";
+import { CHAIN_TEST_DEFAULTS } from "../../helpers/config.js";
 
 export function bitcoinChain(rpc: string, overrides: Partial<BitcoinChainConfig> = {}): BitcoinChainConfig {
   return {
@@ -11,13 +12,7 @@ export function bitcoinChain(rpc: string, overrides: Partial<BitcoinChainConfig>
     network: "regtest",
     rpc: [rpc],
     mempool: false,
-    poll_interval_ms: 1000,
-    start_block: "latest",
-    batch_size: 100,
-    blocks_per_scan: 500,
-    max_lag_blocks: 50,
-    request_timeout_ms: 5000,
-    pool: { source: "static", cooldown_minutes: 0, low_water: 0 },
+    ...CHAIN_TEST_DEFAULTS,
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@
 import { id as keccakText } from "ethers";
 import type { EvmChainConfig } from "../../../src/chains/evm/adapter.js";
 import type { WatchedSet } from "../../../src/chains/types.js";
+import { CHAIN_TEST_DEFAULTS } from "../../helpers/config.js";
 
 export function chainConfig(url: string, over: Partial<EvmChainConfig> = {}): EvmChainConfig {
   return {
@@ -9,15 +10,9 @@ export function chainConfig(url: string, over: Partial<EvmChainConfig> = {}): Ev
     kind: "evm",
     rpc: [url],
     chain_id: 31337,
-    poll_interval_ms: 1000,
-    start_block: "latest",
-    batch_size: 100,
-    blocks_per_scan: 500,
-    max_lag_blocks: 50,
-    request_timeout_ms: 5000,
+    ...CHAIN_TEST_DEFAULTS,
     finality: "latest",
     receipts: "block",
-    pool: { source: "static", cooldown_minutes: 0, low_water: 0 },
     ...over,
   };
 }

@@ -4,6 +4,7 @@ import { type ChainAdapter, type WatchedSet } from "../../../src/chains/types.js
 import { RetryableError } from "../../../src/errors.js";
 import type { AssetConfig, ChainConfig } from "../../../src/config/schema.js";
 import { type TronServer, rawReply, startTronServer } from "../../helpers/tron-server.js";
+import { CHAIN_TEST_DEFAULTS } from "../../helpers/config.js";
 
 const USDT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
 const OTHER_TOKEN = "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf"; // a real contract, not configured here
@@ -13,13 +14,7 @@ function tronChain(url: string): Extract<ChainConfig, { kind: "tron" }> {
     id: "tron",
     kind: "tron",
     rpc: [url],
-    poll_interval_ms: 1000,
-    start_block: "latest",
-    batch_size: 100,
-    blocks_per_scan: 500,
-    max_lag_blocks: 50,
-    request_timeout_ms: 5000,
-    pool: { source: "static", cooldown_minutes: 0, low_water: 0 },
+    ...CHAIN_TEST_DEFAULTS,
   };
 }
 const ASSETS: AssetConfig[] = [

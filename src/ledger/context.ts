@@ -1,0 +1,59 @@
+// What every part of the ledger shares: its statements, views, the outbox and row loaders.
+import type { Common } from "../common.js";
+import type { DB } from "../db/index.js";
+import type { Catalog } from "./catalog.js";
+import { type Outbox, createOutbox } from "./outbox.js";
+import { ProblemError } from "../errors.js";
+import { type Statements, createStatements } from "./statements.js";
+import { type OptionRow, type OrderRow, type Views, createViews } from "./view.js";
+
+export interface LedgerHooks {
+  /** called after every write transaction with its kind and duration (metrics) */
+  onWrite?: (kind: "create" | "scan" | "mempool" | "tick" | "other", ms: number) => void;
+  /** derive more addresses for an xpub pool that ran out; true when some were added */
+  topUpPool?: (chain: string, now: number) => boolean;
+}
+
+export interface LedgerContext {
+  db: DB;
+  s: Statements;
+  common: Common;
+  catalog: Catalog;
+  hooks: LedgerHooks;
+  views: Views;
+  outbox: Outbox;
+  /** an order's options (cached: they never change after create) */
+  optionsOf(orderId: string): OptionRow[];
+  loadOrder(id: string): OrderRow;
+  /** the order if `merchant` owns it, else not_found */
+  ownedOrder(merchant: string, id: string): OrderRow;
+}
+
+export function createContext(db: DB, common: Common, catalog: Catalog, hooks: LedgerHooks): LedgerContext {
+  const s = createStatements(db);
+  // An order's options never change after create: cache them (bounded) for the hot write paths.
+  const optionCache = new Map<string, OptionRow[]>();
+  function optionsOf(orderId: string): OptionRow[] {
+    let o = optionCache.get(orderId);
+    if (!o) {
+      o = s.options.all(orderId);
+      if (o.length === 0) return o; // not created yet, or rolled back: never cache
+      if (optionCache.size >= 20_000) optionCache.clear();
+      optionCache.set(orderId, o);
+    }
+    return o;
+  }
+  function loadOrder(id: string): OrderRow {
+    const row = s.orderById.get(id);
+    if (!row) throw new ProblemError("not_found", `order ${id} not found`);
+    return row;
+  }
+  function ownedOrder(merchant: string, id: string): OrderRow {
+    const row = s.orderById.get(id);
+    if (!row || row.merchant !== merchant) throw new ProblemError("not_found", `order ${id} not found`);
+    return row;
+  }
+  const views = createViews(s, (asset) => catalog.asset(asset)?.decimals ?? 0, optionsOf);
+  const outbox = createOutbox(s, views, loadOrder, common.config.notify.unattributed_url);
+  return { db, s, common, catalog, hooks, views, outbox, optionsOf, loadOrder, ownedOrder };
+}

@@ -1,0 +1,178 @@
+// Every SQL statement of the ledger, named and prepared once (SQLite). The only SQL text of the
+// ledger besides migrations/: a second storage engine is a second module with these names.
+import { OPEN, type PaymentStatus, TERMINAL } from "../core/reconcile.js";
+import type { DB } from "../db/index.js";
+import type { OptionRow, OrderRow, PaymentRow } from "./view.js";
+
+/** orders examined for expiry per timer pass */
+export const EXPIRE_BATCH = 500;
+/** bindings ended per timer pass */
+const RELEASE_BATCH = 500;
+
+/** A status set from core as an SQL IN-list (statuses are plain identifiers, checked). */
+function inList(statuses: Iterable<string>): string {
+  const list = [...statuses];
+  if (!list.every((s) => /^[a-z_]+$/.test(s))) throw new Error(`not a status: ${list.join(",")}`);
+  return `(${list.map((s) => `'${s}'`).join(",")})`;
+}
+const is = (status: PaymentStatus | "pending") => inList([status]);
+
+export interface ListParams {
+  merchant: string;
+  status?: string;
+  after?: { created: number; id: string };
+  limit: number;
+}
+
+export type Statements = ReturnType<typeof createStatements>;
+
+export function createStatements(db: DB) {
+  const listOrders = (withStatus: boolean, withCursor: boolean) =>
+    db.prepare<Record<string, unknown>, OrderRow>(
+      `SELECT * FROM orders WHERE merchant = @merchant
+         ${withStatus ? "AND status = @status" : ""}
+         ${withCursor ? "AND (created_at < @created OR (created_at = @created AND id < @id))" : ""}
+       ORDER BY created_at DESC, id DESC LIMIT @limit`,
+    );
+  const lists = [
+    listOrders(false, false),
+    listOrders(false, true),
+    listOrders(true, false),
+    listOrders(true, true),
+  ];
+  return {
+    orderById: db.prepare<[string], OrderRow>("SELECT * FROM orders WHERE id = ?"),
+    orderByMerchantId: db.prepare<[string, string], OrderRow>(
+      "SELECT * FROM orders WHERE merchant = ? AND merchant_order_id = ?",
+    ),
+    /** a merchant's orders, newest first, after a cursor */
+    listOrders(p: ListParams): OrderRow[] {
+      return lists[(p.status ? 2 : 0) + (p.after ? 1 : 0)]!.all({
+        merchant: p.merchant,
+        status: p.status,
+        created: p.after?.created,
+        id: p.after?.id,
+        limit: p.limit,
+      });
+    },
+    insertOrder: db.prepare(
+      `INSERT INTO orders (id, merchant, merchant_order_id, status, amount, currency, currency_decimals,
+         underpaid_tolerance, overpaid_tolerance, callback_url, metadata, request_hash, created_at, updated_at,
+         expires_at, late_until)
+       VALUES (@id, @merchant, @merchant_order_id, ${is("pending")}, @amount, @currency, @currency_decimals,
+         @underpaid_tolerance, @overpaid_tolerance, @callback_url, @metadata, @request_hash, @now, @now,
+         @expires_at, @late_until)`,
+    ),
+    insertOption: db.prepare(
+      `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid"),
+    updateStatus: db.prepare("UPDATE orders SET status = ?, paid_amount = ?, updated_at = ? WHERE id = ?"),
+    setResolution: db.prepare("UPDATE orders SET resolution = ?, status = ?, updated_at = ? WHERE id = ?"),
+    bumpSeq: db.prepare<[number, string], { event_seq: number }>(
+      "UPDATE orders SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq",
+    ),
+
+    // each lookup has its own partial index holding only what it may hand out (0005_counters.sql)
+    freeUnused: db.prepare<[string], { id: number; address: string; display: string }>(
+      `SELECT id, address, display FROM pool_addresses
+       WHERE chain = ? AND bound = 0 AND used = 0 ORDER BY id LIMIT 1`,
+    ),
+    freeRested: db.prepare<[string, number], { id: number; address: string; display: string }>(
+      `SELECT id, address, display FROM pool_addresses
+       WHERE chain = ? AND bound = 0 AND rest_until <= ? ORDER BY rest_until, id LIMIT 1`,
+    ),
+    bind: db.prepare("INSERT INTO bindings (chain, address, order_id, bound_at) VALUES (?, ?, ?, ?)"),
+    markBound: db.prepare("UPDATE pool_addresses SET bound = 1, used = 1 WHERE id = ?"),
+    liveBinding: db.prepare<[string, string], { order_id: string; bound_at: number }>(
+      "SELECT order_id, bound_at FROM bindings WHERE chain = ? AND address = ? AND released_at IS NULL",
+    ),
+    dueToRelease: db.prepare<[number], { id: number; chain: string; address: string; order_id: string }>(
+      `SELECT b.id, b.chain, b.address, b.order_id FROM bindings b JOIN orders o ON o.id = b.order_id
+       WHERE b.released_at IS NULL AND o.late_until < ?
+         AND o.status IN ${inList(TERMINAL)}
+       LIMIT ${RELEASE_BATCH}`,
+    ),
+    release: db.prepare("UPDATE bindings SET released_at = ? WHERE id = ?"),
+    restAddress: db.prepare(
+      "UPDATE pool_addresses SET bound = 0, rest_until = ? WHERE chain = ? AND address = ?",
+    ),
+    poolAddresses: db.prepare<[string, number], { id: number; address: string }>(
+      "SELECT id, address FROM pool_addresses WHERE chain = ? AND id > ? ORDER BY id",
+    ),
+
+    insertEvent: db.prepare(
+      `INSERT INTO events (id, order_id, seq, type, payment_id, url, body, state, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+
+    paymentsOfOrder: db.prepare<[string], PaymentRow>(
+      "SELECT * FROM payments WHERE order_id = ? ORDER BY created_at, id",
+    ),
+    /** counted amounts of an order (TEXT integers: summed exactly in JS) */
+    paymentSums: db.prepare<[string], { asset: string; status: string; total: string }>(
+      `SELECT asset, status, amount AS total FROM payments
+       WHERE order_id = ? AND unexpected_asset = 0 AND status != ${is("reverted")}`,
+    ),
+    paymentByKey: db.prepare<[string, string, number, string], PaymentRow>(
+      "SELECT * FROM payments WHERE chain = ? AND txid = ? AND idx = ? AND asset = ?",
+    ),
+    paymentById: db.prepare<[string], PaymentRow>("SELECT * FROM payments WHERE id = ?"),
+    insertPayment: db.prepare(
+      `INSERT INTO payments (id, chain, txid, idx, asset, address, amount, block_number, block_hash, block_time,
+         status, order_id, unexpected_asset, late, min_confirmations, created_at, updated_at)
+       VALUES (@id, @chain, @txid, @idx, @asset, @address, @amount, @block_number, @block_hash, @block_time,
+         @status, @order_id, @unexpected_asset, @late, @min_confirmations, @now, @now)
+       ON CONFLICT (chain, txid, idx, asset) DO NOTHING`,
+    ),
+    movePayment: db.prepare(
+      `UPDATE payments SET block_number = ?, block_hash = ?, block_time = ?, status = ?, late = ?, updated_at = ?
+       WHERE id = ?`,
+    ),
+    setPaymentStatus: db.prepare("UPDATE payments SET status = ?, updated_at = ? WHERE id = ?"),
+    paymentsAbove: db.prepare<[string, number], PaymentRow>(
+      `SELECT * FROM payments WHERE chain = ? AND block_number > ? AND status != ${is("reverted")}`,
+    ),
+    seenOnChain: db.prepare<[string], PaymentRow>(
+      `SELECT * FROM payments WHERE chain = ? AND status = ${is("seen")} AND block_number IS NOT NULL`,
+    ),
+    mempoolOnChain: db.prepare<[string], PaymentRow>(
+      `SELECT * FROM payments WHERE chain = ? AND status = ${is("seen")} AND block_number IS NULL`,
+    ),
+    unattributed: db.prepare<[number], PaymentRow>(
+      "SELECT * FROM payments WHERE order_id IS NULL ORDER BY created_at DESC, id DESC LIMIT ?",
+    ),
+    assign: db.prepare(
+      "UPDATE payments SET order_id = ?, unexpected_asset = ?, late = ?, updated_at = ? WHERE id = ?",
+    ),
+
+    upsertBlock: db.prepare(
+      "INSERT OR REPLACE INTO chain_blocks (chain, number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?, ?)",
+    ),
+    deleteBlocksAbove: db.prepare("DELETE FROM chain_blocks WHERE chain = ? AND number > ?"),
+    pruneBlocks: db.prepare("DELETE FROM chain_blocks WHERE chain = ? AND number <= ?"),
+    recentBlocks: db.prepare<[string], { number: number; hash: string }>(
+      "SELECT number, hash FROM chain_blocks WHERE chain = ? ORDER BY number",
+    ),
+    cursor: db.prepare<[string], { next_block: number; head: number; solid: number | null }>(
+      "SELECT next_block, head, solid FROM chain_cursors WHERE chain = ?",
+    ),
+    chainHead: db.prepare<[string], { head: number }>("SELECT head FROM chain_cursors WHERE chain = ?"),
+    initCursor: db.prepare(
+      "INSERT INTO chain_cursors (chain, next_block, head, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (chain) DO NOTHING",
+    ),
+    moveCursor: db.prepare(
+      "UPDATE chain_cursors SET next_block = ?, head = ?, solid = ?, updated_at = ? WHERE chain = ?",
+    ),
+    dueToExpire: db.prepare<
+      { now: number; afterExp: number; afterId: string },
+      { id: string; expires_at: number }
+    >(
+      `SELECT id, expires_at FROM orders
+       WHERE status IN ${inList(OPEN)} AND expires_at < @now
+         AND (expires_at > @afterExp OR (expires_at = @afterExp AND id > @afterId))
+       ORDER BY expires_at, id LIMIT ${EXPIRE_BATCH}`,
+    ),
+  };
+}

@@ -1,0 +1,46 @@
+// Every SQL statement of the address pools, named and prepared once per database (SQLite).
+import type { DB } from "../db/index.js";
+
+export type PoolStatements = ReturnType<typeof prepare>;
+
+function prepare(db: DB) {
+  return {
+    state: db.prepare<[string], { source: string; first_address: string | null; next_index: number }>(
+      "SELECT source, first_address, next_index FROM pool_state WHERE chain = ?",
+    ),
+    initStatic: db.prepare(
+      "INSERT INTO pool_state (chain, source) VALUES (?, 'static') ON CONFLICT (chain) DO NOTHING",
+    ),
+    initXpub: db.prepare(
+      "INSERT INTO pool_state (chain, source, first_address, next_index) VALUES (?, 'xpub', ?, 0)",
+    ),
+    setNextIndex: db.prepare("UPDATE pool_state SET next_index = ? WHERE chain = ?"),
+    insertStatic: db.prepare(
+      `INSERT INTO pool_addresses (chain, address, display, source, created_at) VALUES (?, ?, ?, 'static', ?)
+       ON CONFLICT (chain, address) DO NOTHING`,
+    ),
+    insertDerived: db.prepare(
+      `INSERT INTO pool_addresses (chain, address, display, source, derivation_index, created_at)
+       VALUES (?, ?, ?, 'xpub', ?, ?)`,
+    ),
+    unused: db.prepare<[string], { n: number }>(
+      "SELECT count(*) AS n FROM pool_addresses WHERE chain = ? AND bound = 0 AND used = 0",
+    ),
+    // kept by triggers (0005_counters.sql): no scan of the pool per read
+    counts: db.prepare<[string], { total: number; bound: number; used_unbound: number }>(
+      "SELECT total, bound, used_unbound FROM pool_counts WHERE chain = ?",
+    ),
+    // only the resting addresses, from their partial index
+    resting: db.prepare<[string, number], { n: number }>(
+      "SELECT count(*) AS n FROM pool_addresses WHERE chain = ? AND bound = 0 AND rest_until > ?",
+    ),
+  };
+}
+
+const byDb = new WeakMap<DB, PoolStatements>();
+
+export function poolStatements(db: DB): PoolStatements {
+  let s = byDb.get(db);
+  if (!s) byDb.set(db, (s = prepare(db)));
+  return s;
+}
