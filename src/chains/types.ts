@@ -32,11 +32,30 @@ export interface WatchedSet {
   readonly size: number;
 }
 
+/**
+ * The completeness rule, the same for every kind: scan() returns a ScanResult only when it can
+ * check, from the blocks themselves, that every answer it used is whole. A well-formed answer
+ * that disagrees with its block (EVM: a logsBloom that may hold a configured token's Transfer but
+ * no log for that block — judged by the block's receipts, so a bloom false positive costs one
+ * receipts call and is then accepted; logs or receipts naming another block hash; not one receipt
+ * per transaction with matching hashes. Tron: not one transaction info per contract call of the
+ * block. Esplora: fewer transactions served than the header's tx_count) is incomplete: scan()
+ * throws RetryableError and asks its next URL on the retry. The watcher never moves its cursor
+ * past a block that scan() did not return.
+ */
 export interface ScanResult {
   /** identity of every block in [from, to], in ascending order, each the parent of the next */
   blocks: BlockRef[];
   /** transfers into watched addresses within those blocks, only successful transactions */
   transfers: Transfer[];
+}
+
+/** What an adapter counted since it was made (bench, metrics). */
+export interface AdapterStats {
+  /** answers found incomplete by the completeness rule (each one retried) */
+  incompleteAnswers: number;
+  /** EVM: blocks whose bloom matched a configured token but whose receipts held no Transfer */
+  bloomFalsePositives: number;
 }
 
 export interface Heads {
@@ -58,6 +77,7 @@ export interface ChainAdapter {
   scan(from: number, to: number, watched: WatchedSet): Promise<ScanResult>;
   /** Unconfirmed transfers into watched addresses (Bitcoin mempool); absent where unsupported. */
   mempool?(watched: WatchedSet): Promise<Transfer[]>;
+  stats?(): AdapterStats;
   close?(): Promise<void>;
 }
 

@@ -30,6 +30,8 @@ export interface Transport {
   get(path: string, json?: boolean): Promise<unknown>;
   /** the URL currently in use (without credentials) */
   readonly current: string;
+  /** the answer of the current URL was wrong: use the next one from now on */
+  rotate(): void;
   close(): Promise<void>;
 }
 
@@ -146,6 +148,9 @@ export function createTransport(opts: TransportOptions): Transport {
     get: (path, json = true) => withTries("GET", path, undefined, json),
     get current() {
       return redactUrl(opts.urls[index % opts.urls.length]!);
+    },
+    rotate() {
+      index++;
     },
     close: () => agent.close(),
   };

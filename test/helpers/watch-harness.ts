@@ -64,6 +64,7 @@ export function createWatchHarness(o: HarnessOptions) {
     common,
     db,
     ledger,
+    adapter,
     watcher,
     sync,
     createOrder(input: Partial<CreateOrderInput> & { merchant_order_id: string; currency: string }) {

@@ -16,6 +16,7 @@ import {
   type WatchedSet,
 } from "../types.js";
 import { createEvmAddressCodec } from "./address.js";
+import { bloomBits, bloomMayHave, parseBloom } from "./bloom.js";
 
 export type EvmChainConfig = Extract<ChainConfig, { kind: "evm" }>;
 
@@ -47,6 +48,9 @@ interface FetchedBlock {
   ref: BlockRef;
   /** full transactions; empty when only tokens are configured (blocks fetched without them) */
   txs: NativeTx[];
+  /** every transaction hash of the block, in block order (what its receipts must match) */
+  txHashes: string[];
+  logsBloom: Buffer;
 }
 
 const hex = (n: number) => "0x" + n.toString(16);
@@ -60,6 +64,9 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
   const tokens = new Map<string, string>();
   for (const a of mine) if (a.contract) tokens.set(codec.parse(a.contract).canonical, a.id);
   const tokenList = [...tokens.keys()];
+  const transferBits = bloomBits(TRANSFER_TOPIC);
+  const tokenBits = tokenList.map(bloomBits);
+  const counters = { incompleteAnswers: 0, bloomFalsePositives: 0 };
 
   const transport = createTransport({
     chain: chain.id,
@@ -106,8 +113,13 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       timestamp: smallInt(b.timestamp, `block ${n} timestamp`) * 1000,
     };
     if (!Array.isArray(b.transactions)) bad(`block ${n} transactions is not an array`);
+    const logsBloom = parseBloom(b.logsBloom) ?? bad(`block ${n} logsBloom is not 256 bytes of hex`);
     const txs: NativeTx[] = [];
-    if (full) {
+    if (!full) {
+      const txHashes = b.transactions.map((t) => hash(t, `block ${n} transaction hash`));
+      return { ref, txs, txHashes, logsBloom };
+    }
+    {
       for (const item of b.transactions) {
         const t = object(item, `block ${n} transaction`);
         const to = t.to === null || t.to === undefined ? null : t.to;
@@ -126,7 +138,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
         });
       }
     }
-    return { ref, txs };
+    return { ref, txs, txHashes: txs.map((t) => t.hash), logsBloom };
   }
 
   /** One batch of blocks (≤ batch_size, so one HTTP request); linking is checked by the caller. */
@@ -190,64 +202,141 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     );
   }
 
+  /**
+   * An answer that is well-formed but cannot be the whole truth (a lagging log index, receipts
+   * missing or of other transactions): ask the next URL on the retry, never use it.
+   */
+  function incomplete(what: string): never {
+    counters.incompleteAnswers++;
+    const from = transport.current;
+    transport.rotate();
+    throw new RetryableError(`${chain.id}: incomplete answer from ${from}: ${what}`);
+  }
+
+  /** A block's receipts, checked complete: one per transaction, in block order, of that block. */
+  function checkReceipts(b: FetchedBlock, receipts: unknown): Record<string, unknown>[] {
+    const n = b.ref.number;
+    if (receipts === null)
+      throw new RetryableError(`${chain.id}: receipts of block ${n} unavailable (reorg?)`);
+    if (!Array.isArray(receipts)) bad(`receipts of block ${n} are not an array`);
+    if (receipts.length !== b.txHashes.length)
+      incomplete(`block ${n} has ${b.txHashes.length} transactions but ${receipts.length} receipts`);
+    return receipts.map((raw, i) => {
+      const r = object(raw, `receipt in block ${n}`);
+      if (hash(r.transactionHash, `receipt in block ${n} transactionHash`) !== b.txHashes[i])
+        incomplete(`receipt ${i} of block ${n} is not of the block's transaction ${i}`);
+      if (hash(r.blockHash, `receipt in block ${n} blockHash`) !== b.ref.hash)
+        throw new RetryableError(
+          `${chain.id}: receipt in block ${n} is from another block (reorg during fetch)`,
+        );
+      return r;
+    });
+  }
+
+  /** Receipts of the given transactions of one block each (null: eth_getBlockReceipts is missing). */
+  async function blockReceipts(blocks: FetchedBlock[]): Promise<Record<string, unknown>[][] | null> {
+    if (perTxReceipts) return null;
+    try {
+      const raw = await client.batch<unknown>(
+        blocks.map((b) => ({ method: "eth_getBlockReceipts", params: [b.ref.hash] })),
+      );
+      return raw.map((receipts, i) => checkReceipts(blocks[i]!, receipts));
+    } catch (e) {
+      if (!isMissingMethod(e)) throw e;
+      perTxReceipts = true;
+      logger?.warn(
+        { chain: chain.id, err: (e as Error).message },
+        "eth_getBlockReceipts unsupported; using per-transaction receipts",
+      );
+      return null;
+    }
+  }
+
+  /** eth_getTransactionReceipt for each pair, checked against the transaction and block asked for. */
+  async function txReceipts(pairs: [string, FetchedBlock][]): Promise<Record<string, unknown>[]> {
+    const raw = await client.batch<unknown>(
+      pairs.map(([h]) => ({ method: "eth_getTransactionReceipt", params: [h] })),
+    );
+    return raw.map((item, i) => {
+      const [h, b] = pairs[i]!;
+      if (item === null) throw new RetryableError(`${chain.id}: receipt of ${h} unavailable (reorg?)`);
+      const r = object(item, `receipt of ${h}`);
+      if (hash(r.transactionHash, `receipt of ${h} transactionHash`) !== h)
+        incomplete(`asked for the receipt of ${h}, got another transaction's`);
+      if (hash(r.blockHash, `receipt of ${h} blockHash`) !== b.ref.hash)
+        throw new RetryableError(`${chain.id}: receipt of ${h} is from another block (reorg during fetch)`);
+      return r;
+    });
+  }
+
   /** status of each candidate transaction: true = succeeded */
   async function fetchStatuses(candidates: Map<FetchedBlock, NativeTx[]>): Promise<Map<string, boolean>> {
     const statuses = new Map<string, boolean>();
     if (candidates.size === 0) return statuses;
     const wanted = new Set<string>();
     for (const txs of candidates.values()) for (const t of txs) wanted.add(t.hash);
-
-    const record = (raw: unknown, blockHash: string, what: string) => {
-      const r = object(raw, what);
-      const txHash = hash(r.transactionHash, `${what} transactionHash`);
-      if (!wanted.has(txHash)) return;
-      if (hash(r.blockHash, `${what} blockHash`) !== blockHash) {
-        throw new RetryableError(
-          `${chain.id}: receipt of ${txHash} is from another block (reorg during fetch)`,
-        );
-      }
-      if (r.status !== "0x1" && r.status !== "0x0") bad(`${what} status ${String(r.status)}`);
-      statuses.set(txHash, r.status === "0x1");
+    const record = (r: Record<string, unknown>) => {
+      const txHash = r.transactionHash as string; // checked by checkReceipts / txReceipts
+      if (!wanted.has(txHash.toLowerCase())) return;
+      if (r.status !== "0x1" && r.status !== "0x0") bad(`receipt of ${txHash} status ${String(r.status)}`);
+      statuses.set(txHash.toLowerCase(), r.status === "0x1");
     };
-
-    if (!perTxReceipts) {
-      const blocks = [...candidates.keys()];
-      try {
-        const raw = await client.batch<unknown>(
-          blocks.map((b) => ({ method: "eth_getBlockReceipts", params: [b.ref.hash] })),
-        );
-        raw.forEach((receipts, i) => {
-          const b = blocks[i]!;
-          if (receipts === null) {
-            throw new RetryableError(`${chain.id}: receipts of block ${b.ref.number} unavailable (reorg?)`);
-          }
-          if (!Array.isArray(receipts)) bad(`receipts of block ${b.ref.number} are not an array`);
-          for (const r of receipts) record(r, b.ref.hash, `receipt in block ${b.ref.number}`);
-        });
-      } catch (e) {
-        if (!isMissingMethod(e)) throw e;
-        perTxReceipts = true;
-        logger?.warn(
-          { chain: chain.id, err: (e as Error).message },
-          "eth_getBlockReceipts unsupported; using per-transaction receipts",
-        );
-        statuses.clear();
-      }
-    }
-    if (perTxReceipts) {
-      const pairs: [NativeTx, FetchedBlock][] = [];
-      for (const [b, txs] of candidates) for (const t of txs) pairs.push([t, b]);
-      const raw = await client.batch<unknown>(
-        pairs.map(([t]) => ({ method: "eth_getTransactionReceipt", params: [t.hash] })),
-      );
-      raw.forEach((r, i) => {
-        const [t, b] = pairs[i]!;
-        if (r === null) throw new RetryableError(`${chain.id}: receipt of ${t.hash} unavailable (reorg?)`);
-        record(r, b.ref.hash, `receipt of ${t.hash}`);
-      });
+    const perBlock = await blockReceipts([...candidates.keys()]);
+    if (perBlock) {
+      for (const receipts of perBlock) for (const r of receipts) record(r);
+    } else {
+      const pairs: [string, FetchedBlock][] = [];
+      for (const [b, txs] of candidates) for (const t of txs) pairs.push([t.hash, b]);
+      for (const r of await txReceipts(pairs)) record(r);
     }
     for (const h of wanted) if (!statuses.has(h)) bad(`no receipt for transaction ${h}`);
     return statuses;
+  }
+
+  /**
+   * Completeness of a logs answer (the bloom rule, README "How it decides"): a block whose bloom may
+   * hold a configured token's Transfer but for which eth_getLogs gave nothing is judged by its
+   * receipts, a second and independent answer. Receipts holding such a log prove the logs answer
+   * incomplete (retry, next URL; the cursor stays). Complete receipts without one: a bloom false
+   * positive, accepted, counted.
+   */
+  async function checkLogsComplete(blocks: FetchedBlock[], logs: unknown[]): Promise<void> {
+    const logged = new Set<number>();
+    for (const l of logs) logged.add(smallInt(object(l, "log").blockNumber, "log blockNumber"));
+    const suspects = blocks.filter(
+      (b) =>
+        !logged.has(b.ref.number) &&
+        bloomMayHave(b.logsBloom, transferBits) &&
+        tokenBits.some((bits) => bloomMayHave(b.logsBloom, bits)),
+    );
+    if (suspects.length === 0) return;
+    let receipts = await blockReceipts(suspects);
+    if (!receipts) {
+      const pairs = suspects.flatMap((b) => b.txHashes.map((h): [string, FetchedBlock] => [h, b]));
+      const flat = await txReceipts(pairs);
+      let at = 0;
+      receipts = suspects.map((b) => flat.slice(at, (at += b.txHashes.length)));
+    }
+    suspects.forEach((b, i) => {
+      for (const r of receipts[i]!) {
+        if (!Array.isArray(r.logs)) bad(`receipt in block ${b.ref.number} has no logs array`);
+        for (const item of r.logs) {
+          const l = object(item, "receipt log");
+          const topic0 = Array.isArray(l.topics) ? l.topics[0] : undefined;
+          if (
+            typeof l.address === "string" &&
+            tokens.has(l.address.toLowerCase()) &&
+            typeof topic0 === "string" &&
+            topic0.toLowerCase() === TRANSFER_TOPIC
+          ) {
+            incomplete(
+              `eth_getLogs gave no Transfer for block ${b.ref.number}, its receipts hold one (log index lagging?)`,
+            );
+          }
+        }
+      }
+      counters.bloomFalsePositives++;
+    });
   }
 
   function tokenTransfer(
@@ -270,11 +359,10 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     const block = blocks[blockNumber - from];
     if (!block || block.ref.number !== blockNumber)
       bad(`log of block ${blockNumber} outside the range asked for`);
-    if (hash(l.blockHash, "log blockHash") !== block.ref.hash) {
-      throw new RetryableError(
-        `${chain.id}: log of block ${blockNumber} has another block hash (reorg during fetch)`,
+    if (hash(l.blockHash, "log blockHash") !== block.ref.hash)
+      incomplete(
+        `a log of block ${blockNumber} names another block hash (reorg during fetch, or a stale index)`,
       );
-    }
     const txid = hash(l.transactionHash, "log transactionHash");
     const index = smallInt(l.logIndex, "log logIndex");
     const address = "0x" + topics[2]!.slice(26).toLowerCase();
@@ -367,6 +455,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
         tokenList.length ? fetchLogs(from, to) : Promise.resolve([] as unknown[]),
       ]);
       const blocks = parts.flatMap((p) => p.blocks);
+      if (tokenList.length) await checkLogsComplete(blocks, logs);
       for (let i = 1; i < blocks.length; i++) {
         if (blocks[i]!.ref.parentHash !== blocks[i - 1]!.ref.hash) {
           throw new RetryableError(`${chain.id}: reorg during fetch at block ${blocks[i]!.ref.number}`);
@@ -398,6 +487,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       return { blocks: blocks.map((b) => b.ref), transfers };
     },
 
+    stats: () => ({ ...counters }),
     close: () => transport.close(),
   };
 }
