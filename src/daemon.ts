@@ -12,6 +12,7 @@ import { registerMetrics } from "./metrics.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolStatus } from "./pool/index.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
+import { createScanProgress } from "./watch/progress.js";
 
 export interface Daemon {
   db: DB;
@@ -87,7 +88,11 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const catalog = createCatalog(cfg);
   const watchers = new Map<string, Watcher>();
   const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
+  // Deadlines follow the chains, not the wall clock; a watcher that has not reported since this
+  // start holds its chain's deadlines (the timer may run before the watchers).
+  const progress = createScanProgress(db, (id) => (watchers.get(id)?.status().lastOkAt ?? null) !== null);
   const ledger = createLedger(db, common, catalog, {
+    scannedTime: progress.scannedTime,
     onWrite: (kind, ms) => metrics.write(kind, ms),
     topUpPool(chainId, now) {
       const chain = catalog.chain(chainId);
@@ -133,6 +138,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         silentMs !== null &&
         silentMs <= silentLimitMs(chain.poll_interval_ms);
       const pool = poolStatus(db, chain.id, common.now(), chain.pool.source === "static" || chain.pool.reuse);
+      const scannedTime = progress.scannedTime(chain.id);
       checks[`chain:${chain.id}`] = {
         ok,
         detail: {
@@ -144,6 +150,9 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           last_error: s.lastError,
           fatal: s.fatal,
           watched: s.watched,
+          // orders past expires_at (bindings past late_until) that wait until this chain is scanned past it
+          scanned_time: scannedTime === null ? null : new Date(scannedTime).toISOString(),
+          waiting: progress.waiting(chain.id, common.now()),
           pool: { ...pool, low_water: chain.pool.low_water, low: pool.free < chain.pool.low_water },
         },
       };

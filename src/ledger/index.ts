@@ -12,6 +12,7 @@ import {
 import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
 import type { BlockRef, Heads, Transfer } from "../chains/types.js";
+import { deadlineClock } from "../core/deadline.js";
 import { newId } from "../ids.js";
 import { iso } from "../time.js";
 import type { Catalog } from "./catalog.js";
@@ -112,6 +113,10 @@ export interface LedgerHooks {
   onWrite?: (kind: "create" | "scan" | "mempool" | "tick" | "other", ms: number) => void;
   /** derive more addresses for an xpub pool that ran out; true when some were added */
   topUpPool?: (chain: string, now: number) => boolean;
+  /** time of the newest block the chain's watcher has scanned (null: none yet). Given, deadlines
+   *  pass only once every involved chain has passed them (src/core/deadline.ts); absent, the
+   *  wall clock alone decides. */
+  scannedTime?: (chain: string) => number | null;
 }
 
 export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: LedgerHooks = {}): Ledger {
@@ -220,9 +225,12 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
          AND (expires_at > @afterExp OR (expires_at = @afterExp AND id > @afterId))
        ORDER BY expires_at, id LIMIT ${EXPIRE_BATCH}`,
     ),
-    dueToRelease: db.prepare<[number], { id: number; chain: string; address: string; order_id: string }>(
+    dueToRelease: db.prepare<
+      [string, number],
+      { id: number; chain: string; address: string; order_id: string }
+    >(
       `SELECT b.id, b.chain, b.address, b.order_id FROM bindings b JOIN orders o ON o.id = b.order_id
-       WHERE b.released_at IS NULL AND o.late_until < ?
+       WHERE b.chain = ? AND b.released_at IS NULL AND o.late_until < ?
          AND o.status IN ('paid','overpaid','expired','paid_late','cancelled')
        LIMIT 500`,
     ),
@@ -365,7 +373,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
         options: options.map((o) => ({ asset: o.asset, amountDue: parseUnits(o.amount_due) })),
       },
       input,
-      now,
+      clockOf(options, now),
     );
     const paid = (amount * result.paidFraction.num) / result.paidFraction.den;
     if (result.status !== row.status || paid.toString() !== row.paid_amount) {
@@ -378,6 +386,12 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       events: result.events,
       row: { ...row, status: result.status, paid_amount: paid.toString(), updated_at: now },
     };
+  }
+
+  /** The time this order's deadlines are judged by: the wall clock, held back by its chains' scans. */
+  function clockOf(options: OptionRow[], now: number): number {
+    const scanned = hooks.scannedTime;
+    return scanned ? deadlineClock(now, [...new Set(options.map((o) => o.chain))].map(scanned)) : now;
   }
 
   /** Recompute an order and append the events of its new status. */
@@ -690,10 +704,13 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
         ? { afterExp: last.expires_at, afterId: last.id }
         : { afterExp: -1, afterId: "" };
     let released = 0;
-    for (const b of q.dueToRelease.all(now)) {
-      q.release.run(now, b.id);
-      q.restAddress.run(now + cooldownMs(b.chain), b.chain, b.address);
-      released++;
+    for (const chain of cfg.chains) {
+      const until = hooks.scannedTime ? deadlineClock(now, [hooks.scannedTime(chain.id)]) : now;
+      for (const b of q.dueToRelease.all(chain.id, until)) {
+        q.release.run(now, b.id);
+        q.restAddress.run(now + cooldownMs(b.chain), b.chain, b.address);
+        released++;
+      }
     }
     return { expired, released };
   });

@@ -135,6 +135,9 @@ describe("ERC-20 deposits", () => {
     const o = w.createOrder({ merchant_order_id: "T-7", amount: "10", valid_minutes: 1 });
     const later = Math.floor(Date.now() / 1000) + 120;
     await anvil.rpc("evm_setNextBlockTimestamp", [later]);
+    // the order expires once the watcher has scanned a block past expires_at
+    await kit.mine(1);
+    await w.sync();
     w.ledger.tick(Date.now() + 120_000);
     expect(w.order(o.id).status).toBe("expired");
     await kit.sendToken(token, o.options[0]!.address, USDT(10), payer());
