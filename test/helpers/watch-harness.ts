@@ -39,15 +39,14 @@ export function createWatchHarness(o: HarnessOptions) {
   const db = openDatabase(config.database.path, { synchronous: "NORMAL" });
   const catalog = createCatalog(config);
   // as the daemon: deadlines pass once the watcher (after it reported) has scanned past them
-  let watcher: Watcher | undefined;
-  const progress = createScanProgress(db, () => (watcher?.status().lastOkAt ?? null) !== null);
+  const made: { watcher?: Watcher } = {};
+  const progress = createScanProgress(db, () => (made.watcher?.status().lastOkAt ?? null) !== null);
   const ledger = createLedger(db, common, catalog, { scannedTime: progress.scannedTime });
   const chain = config.chains[0]!;
   if (o.poolText) importPoolFile(db, chain.id, addressCodecFor(chain), o.poolText, common.now());
   const real = adapterFor(chain, catalog.assetsOfChain(chain.id), { secret: config.chainSecrets[chain.id] });
   const adapter = o.adapter ? o.adapter(real) : real;
-  const theWatcher = createWatcher({ chain, adapter, ledger, common });
-  watcher = theWatcher;
+  const theWatcher = (made.watcher = createWatcher({ chain, adapter, ledger, common }));
 
   /** run passes until the watcher has scanned the node's head (retrying failed passes) */
   async function sync(maxPasses = 200): Promise<void> {
