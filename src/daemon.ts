@@ -13,6 +13,7 @@ import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolStatus } from "./pool/index.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
 import { createScanProgress } from "./watch/progress.js";
+import { createChainStore } from "./watch/store.js";
 
 export interface Daemon {
   db: DB;
@@ -105,6 +106,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const worker = options.noDelivery ? null : createDeliveryWorker({ db, common });
   const notify = () => worker?.notify();
 
+  const store = createChainStore(db);
   for (const chain of cfg.chains) {
     const adapter =
       options.adapters?.[chain.id] ??
@@ -113,7 +115,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         secret: cfg.chainSecrets[chain.id],
         onRequest: (url, ok, ms) => metrics.rpc(chain.id, url, ok, ms),
       });
-    watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify }));
+    watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify, store }));
   }
 
   const checkWritable = db.prepare(
@@ -153,6 +155,9 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           // orders past expires_at (bindings past late_until) that wait until this chain is scanned past it
           scanned_time: scannedTime === null ? null : new Date(scannedTime).toISOString(),
           waiting: progress.waiting(chain.id, common.now()),
+          // URLs that serve another chain: never used until restart
+          quarantined: s.quarantined,
+          mempool_failures: s.mempoolFailures,
           pool: { ...pool, low_water: chain.pool.low_water, low: pool.free < chain.pool.low_water },
         },
       };

@@ -68,8 +68,16 @@ export interface Heads {
 export interface ChainAdapter {
   readonly kind: "evm" | "tron" | "bitcoin";
   readonly chain: string;
-  /** Start-up checks against the node (chain id / network). Throws NonRetryableError on mismatch. */
-  init(): Promise<void>;
+  /**
+   * Start-up checks. Every RPC URL is identified (chain id / network, genesis block) before it
+   * serves any answer, at start and again at every failover; a URL on another chain is
+   * quarantined and never used. `known.genesis`: the genesis stored at first start. Returns the
+   * genesis in use (pinned in config, stored, or the first URL's) for storing. Throws
+   * NonRetryableError when no URL is usable or the config pin contradicts what was stored.
+   */
+  init(known?: { genesis?: string }): Promise<{ genesis: string }>;
+  /** RPC URLs (redacted) quarantined for serving another chain, with why */
+  quarantined?(): { url: string; reason: string }[];
   heads(): Promise<Heads>;
   /** Identity of one block; null if the node does not have it (yet). */
   block(number: number): Promise<BlockRef | null>;

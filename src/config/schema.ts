@@ -145,6 +145,13 @@ const chainCommon = {
     .default(50)
     .describe("/healthz fails when the cursor is further behind the head"),
   request_timeout_ms: z.number().int().min(100).default(15000).describe("per HTTP request to a node"),
+  genesis: z
+    .string()
+    .regex(/^(0x)?[0-9a-fA-F]{64}$/, "a 32-byte block hash in hex")
+    .optional()
+    .describe(
+      "pin the chain's genesis block hash (EVM block 0 hash, Bitcoin getblockhash 0, Tron block 0 blockID); default: the one stored at first start",
+    ),
   pool: poolSchema,
 };
 

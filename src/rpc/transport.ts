@@ -3,7 +3,7 @@
 // decides when one request has failed.
 import { Agent, request } from "undici";
 import type { Logger } from "pino";
-import { RetryableError } from "../chains/types.js";
+import { NonRetryableError, RetryableError } from "../chains/types.js";
 import { type HttpFailure, backoffDelay, shouldRetry, sleep } from "./retry.js";
 
 export interface TransportOptions {
@@ -21,6 +21,18 @@ export interface TransportOptions {
   /** called after every request (metrics) */
   onRequest?: (url: string, ok: boolean, ms: number) => void;
   signal?: AbortSignal;
+  /**
+   * Checks that one URL serves the configured chain before it serves anything else: at start and
+   * again at every failover to it. `probe` talks to that URL only; `primary`: it is the first
+   * configured URL (the one a chain's genesis is learned from at first start). Throwing
+   * UnusableUrlError quarantines the URL for good (until restart); any other error fails the attempt.
+   */
+  identify?: (probe: Transport, primary: boolean) => Promise<void>;
+}
+
+/** The URL serves another chain (or a node that cannot be used): never ask it anything again. */
+export class UnusableUrlError extends NonRetryableError {
+  override name = "UnusableUrlError";
 }
 
 export interface Transport {
@@ -32,6 +44,8 @@ export interface Transport {
   readonly current: string;
   /** the answer of the current URL was wrong: use the next one from now on */
   rotate(): void;
+  /** URLs (redacted) never used again, with why */
+  quarantined(): { url: string; reason: string }[];
   close(): Promise<void>;
 }
 
@@ -60,9 +74,67 @@ export function createTransport(opts: TransportOptions): Transport {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 16, pipelining: 1 });
   const tries = opts.tries ?? 4;
   let index = 0;
+  const quarantine = new Map<number, string>();
+  /** the URL identified as the one in use; another one is identified before it is used */
+  let verified = -1;
+  let verifying: { i: number; done: Promise<void> } | null = null;
 
-  async function once(method: "GET" | "POST", path: string, body: unknown, json: boolean): Promise<unknown> {
-    const base = opts.urls[index % opts.urls.length]!;
+  /** the URL to use: the current one, or the next one not quarantined */
+  function pick(): number {
+    for (let k = 0; k < opts.urls.length; k++) {
+      const i = (index + k) % opts.urls.length;
+      if (!quarantine.has(i)) return (index = i);
+    }
+    throw new NonRetryableError(
+      `chain ${opts.chain}: every RPC URL is quarantined: ` +
+        [...quarantine].map(([i, why]) => `${redactUrl(opts.urls[i]!)}: ${why}`).join("; "),
+    );
+  }
+
+  function probeFor(i: number): Transport {
+    return {
+      post: (path, body) => once(i, "POST", path, body, true),
+      get: (path, json = true) => once(i, "GET", path, undefined, json),
+      current: redactUrl(opts.urls[i]!),
+      rotate() {},
+      quarantined: () => [],
+      close: async () => {},
+    };
+  }
+
+  /** identify URL i (once per switch to it; concurrent requests share the check) */
+  async function ready(i: number): Promise<void> {
+    if (!opts.identify || verified === i) return;
+    if (verifying?.i !== i) {
+      const done = opts.identify(probeFor(i), i === 0).then(
+        () => {
+          verified = i;
+        },
+        (e: unknown) => {
+          if (e instanceof UnusableUrlError) {
+            quarantine.set(i, e.message);
+            opts.logger?.error(
+              { chain: opts.chain, url: redactUrl(opts.urls[i]!), reason: e.message },
+              "RPC URL QUARANTINED: it is not the configured chain; it will not be used again until restart",
+            );
+          }
+          throw e;
+        },
+      );
+      verifying = { i, done };
+      done.catch(() => undefined).finally(() => verifying?.done === done && (verifying = null));
+    }
+    await verifying!.done;
+  }
+
+  async function once(
+    i: number,
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    json: boolean,
+  ): Promise<unknown> {
+    const base = opts.urls[i]!;
     const u = new URL(base);
     const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
     const credentials =
@@ -128,11 +200,19 @@ export function createTransport(opts: TransportOptions): Transport {
     let last: HttpError | undefined;
     for (let attempt = 0; attempt < tries; attempt++) {
       if (opts.signal?.aborted) break;
+      const i = pick();
       try {
-        return await once(method, path, body, json);
+        await ready(i);
+        return await once(i, method, path, body, json);
       } catch (e) {
-        last = e as HttpError;
-        const from = redactUrl(opts.urls[index % opts.urls.length]!);
+        if (e instanceof UnusableUrlError) {
+          attempt--; // not a failed try: that URL is gone, the next one is asked at once
+          index++;
+          continue;
+        }
+        if (e instanceof NonRetryableError) throw e;
+        last = e instanceof HttpError ? e : new HttpError((e as Error).message, { malformed: true });
+        const from = redactUrl(opts.urls[i]!);
         // Rotate to the next URL on every failure (failover); a 4xx is retried once elsewhere.
         index++;
         opts.logger?.warn({ chain: opts.chain, url: from, attempt, err: last.message }, "rpc request failed");
@@ -152,6 +232,7 @@ export function createTransport(opts: TransportOptions): Transport {
     rotate() {
       index++;
     },
+    quarantined: () => [...quarantine].map(([i, reason]) => ({ url: redactUrl(opts.urls[i]!), reason })),
     close: () => agent.close(),
   };
 }

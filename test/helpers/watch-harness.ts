@@ -9,6 +9,7 @@ import { type CreateOrderInput, createLedger } from "../../src/ledger/index.js";
 import { importPoolFile } from "../../src/pool/index.js";
 import { type Watcher, createWatcher } from "../../src/watch/index.js";
 import { createScanProgress } from "../../src/watch/progress.js";
+import { createChainStore } from "../../src/watch/store.js";
 import { rawConfig, testCommon } from "./config.js";
 
 export interface HarnessOptions {
@@ -46,7 +47,13 @@ export function createWatchHarness(o: HarnessOptions) {
   if (o.poolText) importPoolFile(db, chain.id, addressCodecFor(chain), o.poolText, common.now());
   const real = adapterFor(chain, catalog.assetsOfChain(chain.id), { secret: config.chainSecrets[chain.id] });
   const adapter = o.adapter ? o.adapter(real) : real;
-  const theWatcher = (made.watcher = createWatcher({ chain, adapter, ledger, common }));
+  const theWatcher = (made.watcher = createWatcher({
+    chain,
+    adapter,
+    ledger,
+    common,
+    store: createChainStore(db),
+  }));
 
   /** run passes until the watcher has scanned the node's head (retrying failed passes) */
   async function sync(maxPasses = 200): Promise<void> {

@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
 import { type RpcCall, RpcError, createJsonRpcClient } from "../../rpc/jsonrpc.js";
-import { createTransport } from "../../rpc/transport.js";
+import { type Transport, UnusableUrlError, createTransport } from "../../rpc/transport.js";
 import {
   type BlockRef,
   type ChainAdapter,
@@ -54,6 +54,9 @@ interface FetchedBlock {
 }
 
 const hex = (n: number) => "0x" + n.toString(16);
+/** 0x-prefixed lower case, the form nodes answer */
+const normalizeGenesis = (g: string | undefined) =>
+  g === undefined ? undefined : "0x" + g.toLowerCase().replace(/^0x/, "");
 
 export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
   const { chain, logger } = args;
@@ -68,12 +71,15 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
   const tokenBits = tokenList.map(bloomBits);
   const counters = { incompleteAnswers: 0, bloomFalsePositives: 0 };
 
+  /** the genesis hash every URL must have: pinned, stored at first start, or the first URL's */
+  let genesis = normalizeGenesis(chain.genesis);
   const transport = createTransport({
     chain: chain.id,
     urls: chain.rpc,
     timeoutMs: chain.request_timeout_ms,
     logger,
     onRequest: args.onRequest,
+    identify,
   });
   const client = createJsonRpcClient(transport, { batchSize: chain.batch_size, inFlight: IN_FLIGHT });
   // Sticky downgrades learned from the node: per-tx receipts, narrower log ranges.
@@ -154,6 +160,30 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
         );
       return b;
     });
+  }
+
+  /** Chain identity of one URL: eth_chainId and the genesis block's hash, in one request. */
+  async function identify(probe: Transport, primary: boolean): Promise<void> {
+    const [id, g] = await createJsonRpcClient(probe, { batchSize: 2, inFlight: 1 }).batch<unknown>([
+      { method: "eth_chainId", params: [] },
+      { method: "eth_getBlockByNumber", params: ["0x0", false] },
+    ]);
+    const got = Number(quantity(id, "eth_chainId"));
+    if (got !== chain.chain_id)
+      throw new UnusableUrlError(
+        `chain ${chain.id}: node ${probe.current} reports chain id ${got}, config says chain_id ${chain.chain_id}`,
+      );
+    const hash0 = hash(object(g, "genesis block").hash, "genesis block hash");
+    // at first start the genesis is learned from the first URL only, never from a failover
+    if (genesis === undefined && !primary)
+      throw new RetryableError(
+        `${chain.id}: genesis not known yet; ${probe.current} waits for the first RPC URL`,
+      );
+    if (genesis === undefined) genesis = hash0;
+    else if (hash0 !== genesis)
+      throw new UnusableUrlError(
+        `chain ${chain.id}: node ${probe.current} has genesis ${hash0}, expected ${genesis} (another chain with the same chain id)`,
+      );
   }
 
   function isRangeLimit(e: unknown): boolean {
@@ -388,14 +418,17 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     kind: "evm",
     chain: chain.id,
 
-    async init() {
-      const got = Number(quantity(await client.call("eth_chainId"), "eth_chainId"));
-      if (got !== chain.chain_id) {
+    async init(known) {
+      const stored = normalizeGenesis(known?.genesis);
+      if (genesis !== undefined && stored !== undefined && stored !== genesis)
         throw new NonRetryableError(
-          `chain ${chain.id}: node ${transport.current} reports chain id ${got}, config says chain_id ${chain.chain_id}`,
+          `chain ${chain.id}: config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
         );
-      }
+      genesis ??= stored;
+      await client.call("eth_chainId"); // the first URL is identified before it answers
+      return { genesis: genesis! };
     },
+    quarantined: () => transport.quarantined(),
 
     async heads(): Promise<Heads> {
       if (chain.finality === "latest") {
