@@ -31,7 +31,8 @@ export function createWatchHarness(o: HarnessOptions) {
       database: { path: o.dbPath ?? ":memory:", synchronous: "NORMAL" },
       orders: { valid_minutes: 30, late_window_minutes: o.lateWindowMinutes ?? 60, timer_interval_ms: 100 },
       rates: { static: o.rates ?? {} },
-      chains: [o.chain],
+      // local nodes: no free-tier request budget to respect
+      chains: [{ rpc_max_rps: 10_000, ...o.chain }],
       assets: o.assets,
     }),
     {},

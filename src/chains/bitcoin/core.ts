@@ -4,7 +4,7 @@ import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } 
 import { NonRetryableError, RetryableError } from "../types.js";
 import { RpcError } from "../../rpc/jsonrpc.js";
 import { intFromText, satsFromBtcText } from "./json.js";
-import { UnusableUrlError } from "../../rpc/transport.js";
+import { UnusableUrlError, limitsOf } from "../../rpc/transport.js";
 import { type BitcoinRpc, createBitcoinRpc } from "./rpc.js";
 import {
   type BitcoinAdapterArgs,
@@ -129,6 +129,7 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     logger,
     onRequest: args.onRequest,
     identify,
+    ...limitsOf(chain),
   });
 
   /** Chain identity and version of one URL: network, genesis hash, Bitcoin Core ≥ 22.0. */

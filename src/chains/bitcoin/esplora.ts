@@ -4,7 +4,13 @@
 import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } from "../types.js";
 import { NonRetryableError, RetryableError } from "../types.js";
 import { parseUnits } from "../../core/amount.js";
-import { HttpError, type Transport, UnusableUrlError, createTransport } from "../../rpc/transport.js";
+import {
+  HttpError,
+  type Transport,
+  UnusableUrlError,
+  createTransport,
+  limitsOf,
+} from "../../rpc/transport.js";
 import { RpcError } from "../../rpc/jsonrpc.js";
 import { intFromText, parseJsonKeepingNumbers } from "./json.js";
 import {
@@ -55,6 +61,7 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     logger,
     onRequest: args.onRequest,
     identify,
+    ...limitsOf(chain),
   });
 
   /** Chain identity of one URL: its block 0 is the network's genesis (and the stored one). */

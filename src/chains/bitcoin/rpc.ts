@@ -36,6 +36,9 @@ export interface BitcoinRpcOptions {
   tries?: number;
   logger?: Logger;
   onRequest?: (url: string, ok: boolean, ms: number) => void;
+  maxRps?: number;
+  maxInFlight?: number;
+  maxResponseBytes?: number;
   /** chain identity of one URL, asked through `rpc` (see TransportOptions.identify) */
   identify?: (rpc: BitcoinRpc) => Promise<void>;
 }

@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
 import { type RpcCall, RpcError, createJsonRpcClient } from "../../rpc/jsonrpc.js";
-import { type Transport, UnusableUrlError, createTransport } from "../../rpc/transport.js";
+import { type Transport, UnusableUrlError, createTransport, limitsOf } from "../../rpc/transport.js";
 import {
   type BlockRef,
   type ChainAdapter,
@@ -80,6 +80,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     logger,
     onRequest: args.onRequest,
     identify,
+    ...limitsOf(chain),
   });
   const client = createJsonRpcClient(transport, { batchSize: chain.batch_size, inFlight: IN_FLIGHT });
   // Sticky downgrades learned from the node: per-tx receipts, narrower log ranges.

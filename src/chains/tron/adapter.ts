@@ -3,7 +3,7 @@
 // Nothing here depends on how many addresses are watched: matching is local.
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
-import { type Transport, UnusableUrlError, createTransport } from "../../rpc/transport.js";
+import { type Transport, UnusableUrlError, createTransport, limitsOf } from "../../rpc/transport.js";
 import {
   type BlockRef,
   type ChainAdapter,
@@ -104,6 +104,7 @@ export function createTronAdapter(args: TronAdapterArgs): ChainAdapter {
       logger,
       onRequest: args.onRequest,
       identify: identifyVia(prefix),
+      ...limitsOf(chain),
     });
   const transport = transportFor(chain.rpc, "/wallet");
   const solidity = args.solidityRpc?.length ? transportFor(args.solidityRpc, "/walletsolidity") : transport;
