@@ -176,7 +176,8 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
     state.watched = watched.size;
     // The mempool is read BEFORE the head: a transaction that leaves it by being mined is then
     // in the blocks this pass scans, and is never mistaken for a dropped one.
-    const mempool = chain.kind === "bitcoin" && chain.mempool ? await readMempool() : null;
+    // an adapter has mempool() only where it is supported and enabled (Bitcoin Core, mempool: true)
+    const mempool = await readMempool();
     const heads = await adapter.heads();
     state.head = heads.head;
     // lag grows with the head even while scans fail, so /healthz sees a stuck watcher
