@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
 import { type RpcCall, RpcError, createJsonRpcClient } from "../../rpc/jsonrpc.js";
+import { mapLimit } from "../../rpc/map-limit.js";
 import { type Transport, UnusableUrlError, createTransport, limitsOf } from "../../rpc/transport.js";
 import {
   type BlockRef,
@@ -455,37 +456,20 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       const ranges: [number, number][] = [];
       for (let a = from; a <= to; a += chain.batch_size)
         ranges.push([a, Math.min(to, a + chain.batch_size - 1)]);
-      const parts: {
-        blocks: FetchedBlock[];
-        candidates: Map<FetchedBlock, NativeTx[]>;
-        statuses: Map<string, boolean>;
-      }[] = new Array(ranges.length);
-      // Each worker fetches a batch of blocks and at once the receipts it needs, so receipts
-      // overlap with the other batches instead of waiting for the whole range.
-      let next = 0;
-      let failed = false;
-      const worker = async () => {
-        while (next < ranges.length && !failed) {
-          const i = next++;
-          const [a, b] = ranges[i]!;
-          try {
-            const blocks = await fetchBlocks(a, b, full);
-            const candidates = new Map<FetchedBlock, NativeTx[]>();
-            if (native) {
-              for (const blk of blocks) {
-                const hits = blk.txs.filter((t) => t.to !== null && t.value > 0n && watched.has(t.to));
-                if (hits.length) candidates.set(blk, hits);
-              }
+      // Each batch of blocks fetches at once the receipts it needs, so receipts overlap with the
+      // other batches instead of waiting for the whole range.
+      const [parts, logs] = await Promise.all([
+        mapLimit(ranges, IN_FLIGHT, async ([a, b]) => {
+          const blocks = await fetchBlocks(a, b, full);
+          const candidates = new Map<FetchedBlock, NativeTx[]>();
+          if (native) {
+            for (const blk of blocks) {
+              const hits = blk.txs.filter((t) => t.to !== null && t.value > 0n && watched.has(t.to));
+              if (hits.length) candidates.set(blk, hits);
             }
-            parts[i] = { blocks, candidates, statuses: await fetchStatuses(candidates) };
-          } catch (e) {
-            failed = true;
-            throw e;
           }
-        }
-      };
-      const [, logs] = await Promise.all([
-        Promise.all(Array.from({ length: Math.min(IN_FLIGHT, ranges.length) }, worker)),
+          return { blocks, candidates, statuses: await fetchStatuses(candidates) };
+        }),
         tokenList.length ? fetchLogs(from, to) : Promise.resolve([] as unknown[]),
       ]);
       const blocks = parts.flatMap((p) => p.blocks);

@@ -3,6 +3,7 @@
 // Nothing here depends on how many addresses are watched: matching is local.
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
+import { mapLimit } from "../../rpc/map-limit.js";
 import { type Transport, UnusableUrlError, createTransport, limitsOf } from "../../rpc/transport.js";
 import {
   type BlockRef,
@@ -40,20 +41,6 @@ export interface TronAdapterArgs {
   solidityRpc?: string[];
   logger?: Logger;
   onRequest?: (url: string, ok: boolean, ms: number) => void;
-}
-
-/** Run `fn` over `items`, at most `limit` at a time, results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export function createTronAdapter(args: TronAdapterArgs): ChainAdapter {
