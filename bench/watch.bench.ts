@@ -11,7 +11,7 @@ import { getAddress } from "ethers";
 import { pino } from "pino";
 import { createEvmAdapter } from "../src/chains/evm/adapter.js";
 import { createEvmAddressCodec } from "../src/chains/evm/address.js";
-import { spawnAnvil } from "../src/chains/evm/anvil.js";
+import { spawnAnvil } from "../src/dev/anvil.js";
 import type { WatchedSet } from "../src/chains/types.js";
 import { createCommon } from "../src/common.js";
 import { type ResolvedConfig, validateConfig } from "../src/config/load.js";
@@ -346,7 +346,7 @@ async function detectionLatency(): Promise<BenchRow[]> {
   const node = await spawnAnvil({ chainId: 31337 });
   const dir = mkdtempSync(join(tmpdir(), "depositd-latency-"));
   try {
-    const { deployTestToken, testTokenInterface } = await import("../src/chains/evm/test-token.js");
+    const { deployTestToken, testTokenInterface } = await import("../src/dev/test-token.js");
     let id = 1;
     const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
       const r = await fetch(node.url, {

@@ -3,7 +3,7 @@
 // reached the merchant (same bytes every time), and SQLite's integrity check passes.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import type { TestAnvil } from "../helpers/anvil.js";
 import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import { seededRandom } from "../helpers/flaky-proxy.js";

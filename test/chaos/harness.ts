@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import { CALLBACK_SECRET, evmPoolText, rawConfig } from "../helpers/config.js";
 import { seededRandom } from "../helpers/flaky-proxy.js";

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import type { TestAnvil } from "../helpers/anvil.js";
 import { evmPoolText } from "../helpers/config.js";
 import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";

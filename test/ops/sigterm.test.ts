@@ -3,7 +3,7 @@
 // operator alerts on are present after payments.
 import { createServer } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import type { TestAnvil } from "../helpers/anvil.js";
 import { CALLBACK_SECRET } from "../helpers/config.js";

@@ -2,7 +2,7 @@
 // the blocks it serves answers eth_getLogs with [] for the newest blocks. The blocks' logsBloom
 // and receipts give it away; nothing is skipped, nothing is counted twice.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { testTokenInterface } from "../../src/chains/evm/test-token.js";
+import { testTokenInterface } from "../../src/dev/test-token.js";
 import type { TestAnvil } from "../helpers/anvil.js";
 import { type EvmKit, type TokenChain, startTokenChain } from "../helpers/evm.js";
 import { createEvmWatch } from "../helpers/evm-watch.js";

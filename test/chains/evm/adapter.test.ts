@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type EvmChainConfig, createEvmAdapter } from "../../../src/chains/evm/adapter.js";
 import { addressOf, chainConfig, watchedSet } from "./common.js";
 import { createEvmAddressCodec } from "../../../src/chains/evm/address.js";
-import { testTokenInterface } from "../../../src/chains/evm/test-token.js";
+import { testTokenInterface } from "../../../src/dev/test-token.js";
 import {
   NonRetryableError,
   RetryableError,

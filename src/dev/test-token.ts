@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AbiCoder, Interface, type InterfaceAbi } from "ethers";
-import { packageRoot } from "../../paths.js";
+import { packageRoot } from "../paths.js";
 
 export interface TestTokenArtifact {
   abi: InterfaceAbi;
