@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
+import { chainSecretOf } from "../chains/index.js";
 import { type Config, type SecretRef, configSchema } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -70,8 +71,8 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   });
   const chainSecrets: Record<string, string | undefined> = {};
   cfg.chains.forEach((c, i) => {
-    if (c.kind === "tron" && c.api_key) chainSecrets[c.id] = read(c.api_key, `chains[${i}].api_key`);
-    if (c.kind === "bitcoin" && c.rpc_auth) chainSecrets[c.id] = read(c.rpc_auth, `chains[${i}].rpc_auth`);
+    const secret = chainSecretOf(c);
+    if (secret) chainSecrets[c.id] = read(secret.ref, `chains[${i}].${secret.field}`);
   });
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
