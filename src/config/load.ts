@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { chainSecretOf } from "../chains/index.js";
+import { chainSecretOf } from "../chains/secrets.js";
 import { type Config, type SecretRef, configSchema } from "./schema.js";
 
 export class ConfigError extends Error {
