@@ -14,7 +14,7 @@ import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { ProblemError } from "../../src/ledger/problem.js";
 import { PoolError, ensureDerived, importPoolFile, poolStatus } from "../../src/pool/index.js";
-import { evmPoolText, rawConfig, testCommon } from "../helpers/config.js";
+import { TEST_EPOCH_MS, evmPoolText, rawConfig, testCommon } from "../helpers/config.js";
 
 const MNEMONIC =
   "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
