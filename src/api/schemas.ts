@@ -41,6 +41,18 @@ export const createOrderBody = z
           return false;
         }
       }, "must be an http(s) URL without credentials"),
+    return_url: z
+      .string()
+      .max(2048)
+      .refine((s) => {
+        try {
+          const u = new URL(s);
+          return (u.protocol === "http:" || u.protocol === "https:") && !u.username && !u.password;
+        } catch {
+          return false;
+        }
+      }, "must be an http(s) URL without credentials")
+      .optional(),
     metadata: z
       .record(z.string(), z.unknown())
       .superRefine((m, ctx) => {

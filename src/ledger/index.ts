@@ -1,6 +1,7 @@
 // The ledger: every write of money facts goes through here, each in ONE synchronous SQLite
 // transaction with the events it causes (the outbox). Callers fetch first, then call in.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { checkoutUrl } from "../checkout/url.js";
 import { type Ratio, amountDue, parseAmount, parseUnits } from "../core/amount.js";
 import {
   type OrderEventType,
@@ -35,6 +36,8 @@ export interface CreateOrderInput {
   assets?: string[];
   valid_minutes?: number;
   callback_url: string;
+  /** where the checkout page's "back to the shop" button leads */
+  return_url?: string;
   metadata?: Record<string, unknown>;
   underpaid_tolerance?: string;
   overpaid_tolerance?: string;
@@ -112,6 +115,11 @@ export interface LedgerHooks {
   onWrite?: (kind: "create" | "scan" | "mempool" | "tick" | "other", ms: number) => void;
   /** derive more addresses for an xpub pool that ran out; true when some were added */
   topUpPool?: (chain: string, now: number) => boolean;
+  /**
+   * after a write committed: the orders it appended events for, and the chain head a scan stored
+   * (the checkout page's live status fans out from here); never called for a rolled-back write
+   */
+  onCommit?: (c: { orders: string[]; chain?: string; head?: number }) => void;
 }
 
 export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: LedgerHooks = {}): Ledger {
@@ -129,6 +137,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     db,
     (asset) => catalog.asset(asset)?.decimals ?? 0,
     (orderId) => optionsOf(orderId),
+    (token) => checkoutUrl(cfg, token),
   );
   const q = {
     orderById: db.prepare<[string], OrderRow>("SELECT * FROM orders WHERE id = ?"),
@@ -138,10 +147,10 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     insertOrder: db.prepare(
       `INSERT INTO orders (id, merchant, merchant_order_id, status, amount, currency, currency_decimals,
          underpaid_tolerance, overpaid_tolerance, callback_url, metadata, request_hash, created_at, updated_at,
-         expires_at, late_until)
+         expires_at, late_until, checkout_token, return_url)
        VALUES (@id, @merchant, @merchant_order_id, 'pending', @amount, @currency, @currency_decimals,
          @underpaid_tolerance, @overpaid_tolerance, @callback_url, @metadata, @request_hash, @now, @now,
-         @expires_at, @late_until)`,
+         @expires_at, @late_until, @checkout_token, @return_url)`,
     ),
     insertOption: db.prepare(
       `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate)
@@ -316,6 +325,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"seq":${seq === null ? "null" : seq},` +
       `"created_at":${JSON.stringify(iso(now))},"order":${orderJson},` +
       `"payment":${payment ? (paymentJson ?? JSON.stringify(views.payment(payment))) : "null"}}`;
+    if (orderId) changedOrders.add(orderId);
     q.insertEvent.run(
       id,
       orderId,
@@ -337,6 +347,27 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     return { json: JSON.stringify(views.order(row)), url: row.callback_url };
   }
   let eventsWritten = 0;
+  const changedOrders = new Set<string>();
+
+  /** Run a write; once it committed, tell the onCommit hook what changed (a hook error is not the write's). */
+  function committed<T>(fn: () => T, head?: { chain: string; head: number }): T {
+    changedOrders.clear();
+    try {
+      const result = fn();
+      const orders = [...changedOrders];
+      changedOrders.clear();
+      if (hooks.onCommit && (orders.length || head)) {
+        try {
+          hooks.onCommit({ orders, ...head });
+        } catch (e) {
+          common.logger.error({ err: (e as Error).message }, "onCommit hook failed");
+        }
+      }
+      return result;
+    } finally {
+      changedOrders.clear();
+    }
+  }
 
   /**
    * Run the state machine for one order and store its status; returns the order events it causes
@@ -563,6 +594,8 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       now,
       expires_at: expiresAt,
       late_until: expiresAt + cfg.orders.late_window_minutes * 60_000,
+      checkout_token: randomBytes(24).toString("hex"),
+      return_url: input.return_url ?? null,
     });
     const chains = [...new Set(chosen.map((c) => c.chain))];
     const addresses = bindAddresses(id, chains, now);
@@ -748,33 +781,37 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       };
     },
     cancelOrder(merchant, id, now) {
-      return db.transaction(() => {
-        const row = ownedOrder(merchant, id);
-        if (row.status === "cancelled") return views.order(row);
-        if (row.status === "paid" || row.status === "overpaid" || row.status === "paid_late") {
-          throw new ProblemError("conflict", `order is ${row.status}; a paid order cannot be cancelled`);
-        }
-        q.setResolution.run(null, "cancelled", now, id);
-        appendEvent("order.cancelled", id, null, now);
-        common.logger.info({ order: id }, "order cancelled");
-        return views.order(loadOrder(id));
-      })();
+      return committed(
+        db.transaction(() => {
+          const row = ownedOrder(merchant, id);
+          if (row.status === "cancelled") return views.order(row);
+          if (row.status === "paid" || row.status === "overpaid" || row.status === "paid_late") {
+            throw new ProblemError("conflict", `order is ${row.status}; a paid order cannot be cancelled`);
+          }
+          q.setResolution.run(null, "cancelled", now, id);
+          appendEvent("order.cancelled", id, null, now);
+          common.logger.info({ order: id }, "order cancelled");
+          return views.order(loadOrder(id));
+        }),
+      );
     },
     acceptOrder(merchant, id, now) {
-      return db.transaction(() => {
-        const row = ownedOrder(merchant, id);
-        const received = parseUnits(row.paid_amount) > 0n;
-        if (!(row.status === "partially_paid" || (row.status === "expired" && received))) {
-          throw new ProblemError(
-            "conflict",
-            `only a partially_paid order, or an expired one with money received, can be accepted (order is ${row.status})`,
-          );
-        }
-        q.setResolution.run("accepted", "paid", now, id);
-        appendEvent("order.paid", id, null, now);
-        common.logger.info({ order: id }, "underpayment accepted");
-        return views.order(loadOrder(id));
-      })();
+      return committed(
+        db.transaction(() => {
+          const row = ownedOrder(merchant, id);
+          const received = parseUnits(row.paid_amount) > 0n;
+          if (!(row.status === "partially_paid" || (row.status === "expired" && received))) {
+            throw new ProblemError(
+              "conflict",
+              `only a partially_paid order, or an expired one with money received, can be accepted (order is ${row.status})`,
+            );
+          }
+          q.setResolution.run("accepted", "paid", now, id);
+          appendEvent("order.paid", id, null, now);
+          common.logger.info({ order: id }, "underpayment accepted");
+          return views.order(loadOrder(id));
+        }),
+      );
     },
     orderPayments(merchant, id) {
       const row = q.orderById.get(id);
@@ -788,36 +825,42 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       return q.unattributed.all(limit).map((p) => views.payment(p));
     },
     assignPayment(merchant, paymentId, orderId, now) {
-      return db.transaction(() => {
-        const p = q.paymentById.get(paymentId);
-        if (!p) throw new ProblemError("not_found", `payment ${paymentId} not found`);
-        if (p.order_id) throw new ProblemError("conflict", `payment is already attributed to ${p.order_id}`);
-        const order = ownedOrder(merchant, orderId);
-        const offered = optionsOf(orderId).some((o) => o.asset === p.asset);
-        const late = (p.block_time ?? now) > order.expires_at ? 1 : 0;
-        q.assign.run(orderId, offered ? 0 : 1, late, now, paymentId);
-        paymentChanged(
-          paymentId,
-          orderId,
-          p.status === "confirmed" ? ["payment.confirmed"] : ["payment.seen"],
-          now,
-        );
-        common.logger.info({ payment: paymentId, order: orderId }, "payment assigned by hand");
-        return views.payment(q.paymentById.get(paymentId)!);
-      })();
+      return committed(
+        db.transaction(() => {
+          const p = q.paymentById.get(paymentId);
+          if (!p) throw new ProblemError("not_found", `payment ${paymentId} not found`);
+          if (p.order_id)
+            throw new ProblemError("conflict", `payment is already attributed to ${p.order_id}`);
+          const order = ownedOrder(merchant, orderId);
+          const offered = optionsOf(orderId).some((o) => o.asset === p.asset);
+          const late = (p.block_time ?? now) > order.expires_at ? 1 : 0;
+          q.assign.run(orderId, offered ? 0 : 1, late, now, paymentId);
+          paymentChanged(
+            paymentId,
+            orderId,
+            p.status === "confirmed" ? ["payment.confirmed"] : ["payment.seen"],
+            now,
+          );
+          common.logger.info({ payment: paymentId, order: orderId }, "payment assigned by hand");
+          return views.payment(q.paymentById.get(paymentId)!);
+        }),
+      );
     },
     recordScan(w, now) {
-      const { events } = timed("scan", () => eventsOf(() => recordScanTx(w, now)));
+      const { events } = timed("scan", () =>
+        committed(() => eventsOf(() => recordScanTx(w, now)), { chain: w.chain, head: w.heads.head }),
+      );
       return { payments: w.transfers.length, events };
     },
     recordMempool(chain, transfers, now, settleMissing) {
       return {
-        events: timed("mempool", () => eventsOf(() => recordMempoolTx(chain, transfers, now, settleMissing)))
-          .events,
+        events: timed("mempool", () =>
+          committed(() => eventsOf(() => recordMempoolTx(chain, transfers, now, settleMissing))),
+        ).events,
       };
     },
     tick(now) {
-      const { result, events } = timed("tick", () => eventsOf(() => tickTx(now)));
+      const { result, events } = timed("tick", () => committed(() => eventsOf(() => tickTx(now))));
       return { ...result, events };
     },
     cursor: (chain) => q.cursor.get(chain),

@@ -23,6 +23,9 @@ export interface OrderRow {
   updated_at: number;
   expires_at: number;
   late_until: number;
+  /** NULL only for a row written by an older binary between migration and restart */
+  checkout_token: string | null;
+  return_url: string | null;
 }
 
 export interface OptionRow {
@@ -69,6 +72,9 @@ export interface OrderJson {
   expires_at: string;
   late_until: string;
   callback_url: string;
+  /** the customer's payment page (src/checkout/) */
+  checkout_url: string | null;
+  return_url?: string;
   metadata: unknown;
   options: {
     asset: string;
@@ -110,6 +116,7 @@ export function createViews(
   db: DB,
   decimalsOf: (asset: string) => number,
   optionsOf: (orderId: string) => OptionRow[],
+  checkoutUrl: (token: string) => string = (t) => t,
 ): Views {
   const sums = db.prepare<[string], { asset: string; status: string; total: string }>(
     // amounts are TEXT integers; sum in JS below to stay exact
@@ -139,6 +146,8 @@ export function createViews(
         expires_at: iso(row.expires_at),
         late_until: iso(row.late_until),
         callback_url: row.callback_url,
+        checkout_url: row.checkout_token ? checkoutUrl(row.checkout_token) : null,
+        ...(row.return_url ? { return_url: row.return_url } : {}),
         metadata: JSON.parse(row.metadata) as unknown,
         options: optionsOf(row.id).map((o) => ({
           asset: o.asset,
