@@ -67,7 +67,8 @@ export function renderMain(state: CheckoutState, lang: Lang, langInUrl: boolean)
     html += `<a class="button primary" href="${esc(o.return_url)}" rel="noreferrer">${t(s, "back_to_shop")}</a>`;
   }
   if (open && sel) {
-    if (state.options.length > 1) {
+    // a choice only matters while something is left to send
+    if (state.options.length > 1 && sel.amount_due !== "0") {
       html += `<nav class="picker" aria-label="${t(s, "pay_with")}"><h2>${t(s, "pay_with")}</h2><ul>`;
       for (const opt of state.options) {
         const current = opt.asset === sel.asset;
