@@ -494,6 +494,13 @@ export const openapi: OpenApiDocument = {
             maxLength: 2048,
             description: "http(s), no credentials; private/loopback targets only if the config allows them",
           },
+          return_url: {
+            type: "string",
+            format: "uri",
+            maxLength: 2048,
+            description:
+              'http(s), no credentials: where the checkout page\'s "back to the shop" button leads once paid',
+          },
           metadata: {
             type: "object",
             description: "any JSON object up to 4 KiB, returned untouched",
@@ -550,6 +557,7 @@ export const openapi: OpenApiDocument = {
           "expires_at",
           "late_until",
           "callback_url",
+          "checkout_url",
           "metadata",
           "options",
         ],
@@ -571,6 +579,13 @@ export const openapi: OpenApiDocument = {
           expires_at: timestamp,
           late_until: { ...timestamp, description: "payments are still attributed until then" },
           callback_url: { type: "string" },
+          checkout_url: {
+            type: "string",
+            format: "uri",
+            description:
+              "the customer's payment page: checkout.public_url + /pay/ + an unguessable per-order token (docs/checkout.md)",
+          },
+          return_url: { type: "string", description: "present when the create request gave one" },
           metadata: { type: "object" },
           options: { type: "array", items: ref("OrderOption") },
         },

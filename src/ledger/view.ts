@@ -23,8 +23,8 @@ export interface OrderRow {
   updated_at: number;
   expires_at: number;
   late_until: number;
-  /** NULL only for a row written by an older binary between migration and restart */
-  checkout_token: string | null;
+  /** set at create; migration 0004 gave older orders one (the column is nullable only because ALTER TABLE must) */
+  checkout_token: string;
   return_url: string | null;
 }
 
@@ -73,7 +73,7 @@ export interface OrderJson {
   late_until: string;
   callback_url: string;
   /** the customer's payment page (src/checkout/) */
-  checkout_url: string | null;
+  checkout_url: string;
   return_url?: string;
   metadata: unknown;
   options: {
@@ -146,7 +146,7 @@ export function createViews(
         expires_at: iso(row.expires_at),
         late_until: iso(row.late_until),
         callback_url: row.callback_url,
-        checkout_url: row.checkout_token ? checkoutUrl(row.checkout_token) : null,
+        checkout_url: checkoutUrl(row.checkout_token),
         ...(row.return_url ? { return_url: row.return_url } : {}),
         metadata: JSON.parse(row.metadata) as unknown,
         options: optionsOf(row.id).map((o) => ({
