@@ -46,9 +46,9 @@ beforeAll(async () => {
     tron: join(tmp.dir, "tron.txt"),
     btc: join(tmp.dir, "btc.txt"),
   };
-  writeFileSync(files.anvil, evmPoolText(12).text);
-  writeFileSync(files.tron, Array.from({ length: 12 }, tronAddress).join("\n") + "\n");
-  writeFileSync(files.btc, Array.from({ length: 12 }, btcAddress).join("\n") + "\n");
+  writeFileSync(files.anvil, evmPoolText(40).text);
+  writeFileSync(files.tron, Array.from({ length: 40 }, tronAddress).join("\n") + "\n");
+  writeFileSync(files.btc, Array.from({ length: 40 }, btcAddress).join("\n") + "\n");
   const start = await chain.kit.blockNumber();
   const pool = (file: string) => ({ source: "static", file, cooldown_minutes: 0, low_water: 0 });
   const config = validateConfig(
@@ -255,6 +255,30 @@ describe("the checkout page", () => {
     expect(await screenQr(page, "partial-ETH.png")).toBe(
       `ethereum:${optionOf(order, "ETH").address}@31337?value=${restWei}`,
     );
+    await ctx.close();
+  });
+
+  it("behavior: expiry and cancellation reach the open page without a reload; no address or QR is left", async () => {
+    const expiring = createOrder({ valid_minutes: 1 });
+    const cancelled = createOrder();
+    const ctx = await newContext();
+    const a = await ctx.newPage();
+    const b = await ctx.newPage();
+    await a.goto(expiring.checkout_url);
+    await b.goto(cancelled.checkout_url);
+    expect(await a.locator("[data-left]").textContent()).toBe("1:00");
+    daemon.ledger.tick(time.now() + 61_000);
+    daemon.ledger.cancelOrder("shop", cancelled.id, time.now());
+    await expect.poll(() => statusOf(a), { timeout: 15_000 }).toBe("expired");
+    await expect.poll(() => statusOf(b), { timeout: 15_000 }).toBe("cancelled");
+    expect(await a.locator("[data-status] p").textContent()).toBe("This payment request has expired.");
+    expect(await b.locator("[data-status] p").textContent()).toBe("This order was cancelled.");
+    for (const page of [a, b]) {
+      expect(await page.locator(".qr").count()).toBe(0);
+      expect(await page.locator("[data-address]").count()).toBe(0);
+      expect(await page.locator("a.button").count()).toBe(0); // no "back to the shop" for these
+    }
+    saveArtifact("390x844-expired.png", await a.screenshot({ fullPage: true }));
     await ctx.close();
   });
 
