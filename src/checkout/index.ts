@@ -105,7 +105,13 @@ export function createCheckout(args: CheckoutArgs): Checkout {
   const headers = securityHeaders(cfg.frame_ancestors);
   const allow = createRateLimiter(cfg.rate_limit_per_minute);
 
-  const app = Fastify({ logger: false, bodyLimit: 1024, routerOptions: { maxParamLength: 200 } });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024,
+    routerOptions: { maxParamLength: 200 },
+    // behind a configured proxy the customer's IP (for the per-IP limits) is in X-Forwarded-For
+    trustProxy: cfg.trust_proxy.length ? cfg.trust_proxy : false,
+  });
 
   interface PageQuery {
     lang?: unknown;

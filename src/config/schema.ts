@@ -399,6 +399,13 @@ export const configSchema = z
           .enum(["en", "zh", "es"])
           .default("en")
           .describe("when Accept-Language names none we have"),
+        trust_proxy: z
+          .array(z.string().regex(/^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$/, "must be an IP address or CIDR"))
+          .max(20)
+          .default([])
+          .describe(
+            "reverse proxies (IPs/CIDRs) whose X-Forwarded-For names the customer, for the per-IP limits; none by default",
+          ),
         rate_limit_per_minute: z
           .number()
           .int()
@@ -440,6 +447,7 @@ export const configSchema = z
         tron_qr: "address",
         metadata_keys: [],
         frame_ancestors: [],
+        trust_proxy: [],
         default_language: "en",
         rate_limit_per_minute: 240,
         max_streams_per_ip: 20,

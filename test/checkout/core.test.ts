@@ -1,6 +1,10 @@
 // The checkout's pure parts as tables (payment URIs, wallet transactions, languages, amounts left
 // to pay), its live fan-out counted, and its HTTP guards (rate limit, frame-ancestors, backfill).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Interface } from "ethers";
+import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
 import { createCheckout, createRateLimiter, securityHeaders } from "../../src/checkout/index.js";
@@ -352,6 +356,51 @@ describe("HTTP guards and storage", () => {
     expect(securityHeaders([])["content-security-policy"]).toContain("frame-ancestors 'none'");
     await checkout.close();
     db.close();
+  });
+
+  it("behavior: behind a trusted proxy the limit is per customer (X-Forwarded-For); the logo is served by depositd itself", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "depositd-logo-"));
+    const logo = join(dir, "logo.png");
+    const png = new PNG({ width: 2, height: 2 });
+    writeFileSync(logo, PNG.sync.write(png));
+    const cfg = testConfig({
+      checkout: {
+        listen: "127.0.0.1:0",
+        rate_limit_per_minute: 2,
+        trust_proxy: ["127.0.0.1"],
+        brand: { name: "Logo shop", logo_file: logo },
+      },
+    });
+    const db = openDatabase(":memory:");
+    const common = testCommon(cfg);
+    const catalog = createCatalog(cfg);
+    const ledger = createLedger(db, common, catalog);
+    importPoolFile(db, "anvil", createEvmAddressCodec(), evmPoolText(1).text, common.now());
+    const order = ledger.createOrder(
+      "shop",
+      { merchant_order_id: "L-1", amount: "1", currency: "USD", callback_url: "http://127.0.0.1:9/cb" },
+      common.now(),
+    ).order;
+    const checkout = createCheckout({ db, catalog, common });
+    const { port } = await checkout.listen();
+    const url = order.checkout_url.replace(/^http:\/\/[^/]+/, `http://127.0.0.1:${port}`);
+    const get = (ip: string) => fetch(url, { headers: { "x-forwarded-for": ip } });
+    const first = await get("203.0.113.7");
+    const html = await first.text();
+    expect([first.status, (await get("203.0.113.7")).status, (await get("203.0.113.7")).status]).toEqual([
+      200, 200, 429,
+    ]);
+    expect((await get("198.51.100.2")).status).toBe(200);
+    const src = /<img class="logo" src="(\/checkout\/logo\.[0-9a-f]{12}\.png)"/.exec(html)?.[1];
+    expect(src).toBeDefined();
+    const img = await fetch(`http://127.0.0.1:${port}${src}`, {
+      headers: { "x-forwarded-for": "192.0.2.1" },
+    });
+    expect(img.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await img.arrayBuffer())).toEqual(readFileSync(logo));
+    await checkout.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("behavior: migration 0004 gives orders made before it a token of their own, and the order JSON its checkout_url", () => {

@@ -244,6 +244,29 @@ describe("the checkout page", () => {
       "Partially paid: send the remaining 6 USDT",
     );
     expect(await page.locator("[data-amount]").textContent()).toBe("6 USDT");
+    // the copy buttons copy the exact amount and address
+    await ctx.grantPermissions(["clipboard-read", "clipboard-write"]);
+    await page.getByRole("button", { name: "Copy amount" }).click();
+    await expect
+      .poll(() =>
+        page.evaluate(() =>
+          (
+            globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+          ).navigator.clipboard.readText(),
+        ),
+      )
+      .toBe("6");
+    await page.getByRole("button", { name: "Copy address" }).click();
+    await expect
+      .poll(() =>
+        page.evaluate(() =>
+          (
+            globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+          ).navigator.clipboard.readText(),
+        ),
+      )
+      .toBe(usdt.address);
+    expect(await page.getByRole("button", { name: "Copied" }).count()).toBe(2);
     expect(await screenQr(page, "partial-USDT-ERC20.png")).toBe(
       `ethereum:${chain.token}@31337/transfer?address=${usdt.address}&uint256=6000000`,
     );
