@@ -6,7 +6,7 @@ import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
 import { type DB, openDatabase } from "./db/index.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
-import { type Checkout, createCheckout } from "./checkout/index.js";
+import type { Checkout } from "./checkout/index.js";
 import { type Catalog, createCatalog } from "./ledger/catalog.js";
 import { type Ledger, createLedger } from "./ledger/index.js";
 import { registerMetrics } from "./metrics.js";
@@ -90,9 +90,10 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const catalog = createCatalog(cfg);
   const watchers = new Map<string, Watcher>();
   const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
-  const checkout = cfg.checkout.enabled ? createCheckout({ db, catalog, common }) : null;
+  // the checkout page (and fastify) load after the API listens: the API's start-up stays as fast
+  let checkout: Checkout | null = null;
   const ledger = createLedger(db, common, catalog, {
-    onCommit: checkout ? (c) => checkout.onCommit(c) : undefined,
+    onCommit: (c) => checkout?.onCommit(c),
     onWrite: (kind, ms) => metrics.write(kind, ms),
     topUpPool(chainId, now) {
       const chain = catalog.chain(chainId);
@@ -182,6 +183,10 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const api = createApi({ db, ledger, catalog, common, health, onEvents: notify });
   const address = await api.listen();
   log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
+  if (cfg.checkout.enabled) {
+    const { createCheckout } = await import("./checkout/index.js");
+    checkout = createCheckout({ db, catalog, common });
+  }
   const checkoutAddress = checkout ? await checkout.listen() : null;
   if (checkoutAddress)
     log.info({ listen: `${checkoutAddress.host}:${checkoutAddress.port}` }, "checkout page listening");

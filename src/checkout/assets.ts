@@ -139,6 +139,10 @@ export const SCRIPT = `(function () {
       init();
       if (d.done) es.close();
     };
+    // a stream refused for good (429, a restart's 404 window): fall back to what noscript does
+    es.onerror = function () {
+      if (es.readyState === 2) setTimeout(function () { location.reload(); }, 15000);
+    };
   }
 })();
 `;

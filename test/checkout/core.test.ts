@@ -18,6 +18,7 @@ import { migrate, openDatabase, readMigrations } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { importPoolFile } from "../../src/pool/index.js";
+import { startApi } from "../helpers/api.js";
 import { TEST_EPOCH_MS, evmPoolText, testCommon, testConfig } from "../helpers/config.js";
 
 const ADDR = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94";
@@ -401,6 +402,26 @@ describe("HTTP guards and storage", () => {
     await checkout.close();
     db.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("error: a return_url that is not http(s) is refused at create (it becomes a link on the page)", async () => {
+    const api = await startApi(testConfig());
+    const body = {
+      merchant_order_id: "R-1",
+      amount: "1",
+      currency: "USD",
+      callback_url: "http://127.0.0.1:9/cb",
+    };
+    for (const bad of ["javascript:alert(1)", "data:text/html,x", "https://u:p@shop.example/", "/relative"]) {
+      const r = await api.call("POST", "/v1/orders", { ...body, return_url: bad });
+      expect(r.status, bad).toBe(400);
+      expect(r.body.errors).toEqual([expect.objectContaining({ path: "return_url" })]);
+    }
+    const ok = await api.call("POST", "/v1/orders", { ...body, return_url: "https://shop.example/done" });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ return_url: "https://shop.example/done" });
+    expect(ok.body.checkout_url).toMatch(/^http:\/\/127\.0\.0\.1:0\/pay\/[0-9a-f]{48}$/);
+    await api.close();
   });
 
   it("behavior: migration 0004 gives orders made before it a token of their own, and the order JSON its checkout_url", () => {
