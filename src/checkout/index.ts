@@ -158,7 +158,12 @@ export function createCheckout(args: CheckoutArgs): Checkout {
     const data = load(req.params.token);
     if (!data) return notFound(req, reply, true);
     const state = checkoutState(data, context(store.heads()), ask(req).option);
-    return reply.header("cache-control", "no-store").type("application/json").send(JSON.stringify(state));
+    // a shop's own page may read it from the browser: the token is the key, no cookie is involved
+    return reply
+      .header("cache-control", "no-store")
+      .header("access-control-allow-origin", "*")
+      .type("application/json")
+      .send(JSON.stringify(state));
   });
 
   app.get<{ Params: { token: string } }>("/pay/:token/events", (req, reply) => {

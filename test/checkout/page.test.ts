@@ -386,7 +386,9 @@ describe("the checkout page", () => {
     const page = await ctx.newPage();
     await page.goto(`${order.checkout_url}?option=BTC`);
     expect(await page.locator('meta[http-equiv="refresh"]').getAttribute("content")).toBe("15");
-    const json = (await (await fetch(`${order.checkout_url}/checkout.json?option=BTC`)).json()) as {
+    const twin = await fetch(`${order.checkout_url}/checkout.json?option=BTC`);
+    expect(twin.headers.get("access-control-allow-origin")).toBe("*");
+    const json = (await twin.json()) as {
       selected: string;
       order: { status: string; amount: string; currency: string; seconds_left: number; return_url: string };
       options: { asset: string; label: string; address: string; amount_due: string; qr: string }[];
