@@ -349,6 +349,12 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
   let eventsWritten = 0;
   const changedOrders = new Set<string>();
 
+  /** db.transaction, and the onCommit hook once it committed */
+  const committedTx =
+    <T>(fn: () => T) =>
+    (): T =>
+      committed(() => db.transaction(fn)());
+
   /** Run a write; once it committed, tell the onCommit hook what changed (a hook error is not the write's). */
   function committed<T>(fn: () => T, head?: { chain: string; head: number }): T {
     changedOrders.clear();
@@ -781,37 +787,33 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       };
     },
     cancelOrder(merchant, id, now) {
-      return committed(
-        db.transaction(() => {
-          const row = ownedOrder(merchant, id);
-          if (row.status === "cancelled") return views.order(row);
-          if (row.status === "paid" || row.status === "overpaid" || row.status === "paid_late") {
-            throw new ProblemError("conflict", `order is ${row.status}; a paid order cannot be cancelled`);
-          }
-          q.setResolution.run(null, "cancelled", now, id);
-          appendEvent("order.cancelled", id, null, now);
-          common.logger.info({ order: id }, "order cancelled");
-          return views.order(loadOrder(id));
-        }),
-      );
+      return committedTx(() => {
+        const row = ownedOrder(merchant, id);
+        if (row.status === "cancelled") return views.order(row);
+        if (row.status === "paid" || row.status === "overpaid" || row.status === "paid_late") {
+          throw new ProblemError("conflict", `order is ${row.status}; a paid order cannot be cancelled`);
+        }
+        q.setResolution.run(null, "cancelled", now, id);
+        appendEvent("order.cancelled", id, null, now);
+        common.logger.info({ order: id }, "order cancelled");
+        return views.order(loadOrder(id));
+      })();
     },
     acceptOrder(merchant, id, now) {
-      return committed(
-        db.transaction(() => {
-          const row = ownedOrder(merchant, id);
-          const received = parseUnits(row.paid_amount) > 0n;
-          if (!(row.status === "partially_paid" || (row.status === "expired" && received))) {
-            throw new ProblemError(
-              "conflict",
-              `only a partially_paid order, or an expired one with money received, can be accepted (order is ${row.status})`,
-            );
-          }
-          q.setResolution.run("accepted", "paid", now, id);
-          appendEvent("order.paid", id, null, now);
-          common.logger.info({ order: id }, "underpayment accepted");
-          return views.order(loadOrder(id));
-        }),
-      );
+      return committedTx(() => {
+        const row = ownedOrder(merchant, id);
+        const received = parseUnits(row.paid_amount) > 0n;
+        if (!(row.status === "partially_paid" || (row.status === "expired" && received))) {
+          throw new ProblemError(
+            "conflict",
+            `only a partially_paid order, or an expired one with money received, can be accepted (order is ${row.status})`,
+          );
+        }
+        q.setResolution.run("accepted", "paid", now, id);
+        appendEvent("order.paid", id, null, now);
+        common.logger.info({ order: id }, "underpayment accepted");
+        return views.order(loadOrder(id));
+      })();
     },
     orderPayments(merchant, id) {
       const row = q.orderById.get(id);
@@ -825,26 +827,23 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       return q.unattributed.all(limit).map((p) => views.payment(p));
     },
     assignPayment(merchant, paymentId, orderId, now) {
-      return committed(
-        db.transaction(() => {
-          const p = q.paymentById.get(paymentId);
-          if (!p) throw new ProblemError("not_found", `payment ${paymentId} not found`);
-          if (p.order_id)
-            throw new ProblemError("conflict", `payment is already attributed to ${p.order_id}`);
-          const order = ownedOrder(merchant, orderId);
-          const offered = optionsOf(orderId).some((o) => o.asset === p.asset);
-          const late = (p.block_time ?? now) > order.expires_at ? 1 : 0;
-          q.assign.run(orderId, offered ? 0 : 1, late, now, paymentId);
-          paymentChanged(
-            paymentId,
-            orderId,
-            p.status === "confirmed" ? ["payment.confirmed"] : ["payment.seen"],
-            now,
-          );
-          common.logger.info({ payment: paymentId, order: orderId }, "payment assigned by hand");
-          return views.payment(q.paymentById.get(paymentId)!);
-        }),
-      );
+      return committedTx(() => {
+        const p = q.paymentById.get(paymentId);
+        if (!p) throw new ProblemError("not_found", `payment ${paymentId} not found`);
+        if (p.order_id) throw new ProblemError("conflict", `payment is already attributed to ${p.order_id}`);
+        const order = ownedOrder(merchant, orderId);
+        const offered = optionsOf(orderId).some((o) => o.asset === p.asset);
+        const late = (p.block_time ?? now) > order.expires_at ? 1 : 0;
+        q.assign.run(orderId, offered ? 0 : 1, late, now, paymentId);
+        paymentChanged(
+          paymentId,
+          orderId,
+          p.status === "confirmed" ? ["payment.confirmed"] : ["payment.seen"],
+          now,
+        );
+        common.logger.info({ payment: paymentId, order: orderId }, "payment assigned by hand");
+        return views.payment(q.paymentById.get(paymentId)!);
+      })();
     },
     recordScan(w, now) {
       const { events } = timed("scan", () =>
