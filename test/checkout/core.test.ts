@@ -327,6 +327,44 @@ describe("live fan-out", () => {
   });
 });
 
+describe("the ledger's commit hook", () => {
+  it("behavior: named after a committed write, never after a rolled-back one; a failing hook fails no write", () => {
+    const cfg = testConfig();
+    const db = openDatabase(":memory:");
+    const common = testCommon(cfg);
+    const seen: { orders: string[]; chain?: string; head?: number }[] = [];
+    let explode = false;
+    const ledger = createLedger(db, common, createCatalog(cfg), {
+      onCommit(c) {
+        seen.push(c);
+        if (explode) throw new Error("a page went away badly");
+      },
+    });
+    importPoolFile(db, "anvil", createEvmAddressCodec(), evmPoolText(2).text, common.now());
+    const create = (id: string) =>
+      ledger.createOrder(
+        "shop",
+        { merchant_order_id: id, amount: "1", currency: "USD", callback_url: "http://127.0.0.1:9/cb" },
+        common.now(),
+      ).order;
+    const a = create("H-1");
+    const b = create("H-2");
+    ledger.cancelOrder("shop", a.id, common.now());
+    expect(seen).toEqual([{ orders: [a.id] }]);
+    expect(() => ledger.acceptOrder("shop", a.id, common.now())).toThrow(/only a partially_paid/);
+    expect(seen).toHaveLength(1); // rolled back: not named
+    ledger.recordScan(
+      { chain: "anvil", heads: { head: 5 }, blocks: [], transfers: [], keepBlocks: 8 },
+      common.now(),
+    );
+    expect(seen.at(-1)).toEqual({ orders: [], chain: "anvil", head: 5 });
+    explode = true;
+    expect(ledger.cancelOrder("shop", b.id, common.now()).status).toBe("cancelled");
+    expect(seen.at(-1)).toEqual({ orders: [b.id] });
+    db.close();
+  });
+});
+
 describe("HTTP guards and storage", () => {
   it("default: the per-IP token bucket refills with time", () => {
     let t = 0;
