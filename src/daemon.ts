@@ -6,6 +6,7 @@ import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
 import { type DB, openDatabase } from "./db/index.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
+import type { Checkout } from "./checkout/index.js";
 import { type Catalog, createCatalog } from "./ledger/catalog.js";
 import { type Ledger, createLedger } from "./ledger/index.js";
 import { registerMetrics } from "./metrics.js";
@@ -20,6 +21,8 @@ export interface Daemon {
   api: Api;
   watchers: Map<string, Watcher>;
   address: { host: string; port: number };
+  /** the checkout page's listener (null when checkout.enabled is false) */
+  checkout: { server: Checkout; address: { host: string; port: number } } | null;
   health(): HealthReport;
   /** wake the delivery worker */
   notify(): void;
@@ -87,7 +90,10 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const catalog = createCatalog(cfg);
   const watchers = new Map<string, Watcher>();
   const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
+  // the checkout page (and fastify) load after the API listens: the API's start-up stays as fast
+  let checkout: Checkout | null = null;
   const ledger = createLedger(db, common, catalog, {
+    onCommit: (c) => checkout?.onCommit(c),
     onWrite: (kind, ms) => metrics.write(kind, ms),
     topUpPool(chainId, now) {
       const chain = catalog.chain(chainId);
@@ -190,6 +196,13 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const api = createApi({ db, ledger, catalog, common, health, onEvents: notify });
   const address = await api.listen();
   log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
+  if (cfg.checkout.enabled) {
+    const { createCheckout } = await import("./checkout/index.js");
+    checkout = createCheckout({ db, catalog, common });
+  }
+  const checkoutAddress = checkout ? await checkout.listen() : null;
+  if (checkoutAddress)
+    log.info({ listen: `${checkoutAddress.host}:${checkoutAddress.port}` }, "checkout page listening");
 
   if (!options.manualWatchers) for (const w of watchers.values()) w.start();
   worker?.start();
@@ -202,12 +215,14 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     api,
     watchers,
     address,
+    checkout: checkout && checkoutAddress ? { server: checkout, address: checkoutAddress } : null,
     health,
     notify,
     stop() {
       stopped ??= (async () => {
         log.info("shutting down: closing the API, finishing watcher batches and deliveries");
         if (timer) clearInterval(timer);
+        await checkout?.close();
         await api.close();
         await Promise.all([...watchers.values()].map((w) => w.stop()));
         await worker?.stop(5_000);
