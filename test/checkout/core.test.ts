@@ -363,6 +363,50 @@ describe("the ledger's commit hook", () => {
     expect(seen.at(-1)).toEqual({ orders: [b.id] });
     db.close();
   });
+
+  it("behavior: the mempool, the timer and a payment assigned by hand name the orders they changed", () => {
+    const cfg = testConfig();
+    const db = openDatabase(":memory:");
+    const common = testCommon(cfg);
+    const seen: { orders: string[]; chain?: string; head?: number }[] = [];
+    const ledger = createLedger(db, common, createCatalog(cfg), { onCommit: (c) => seen.push(c) });
+    const pool = evmPoolText(3);
+    importPoolFile(db, "anvil", createEvmAddressCodec(), pool.text, TEST_EPOCH_MS);
+    const create = (id: string) =>
+      ledger.createOrder(
+        "shop",
+        { merchant_order_id: id, amount: "3", currency: "USD", callback_url: "http://127.0.0.1:9/cb" },
+        TEST_EPOCH_MS,
+      ).order;
+    const paid = create("M-1");
+    const idle = create("M-2");
+    expect(seen).toEqual([]); // creating appends no event
+    const transfer = (address: string, txid: string) => ({
+      txid,
+      index: 0,
+      asset: "USDT-ERC20",
+      address: address.toLowerCase(),
+      amount: 1_000_000n,
+      block: null,
+    });
+    const t = TEST_EPOCH_MS + 1000;
+    ledger.recordMempool("anvil", [transfer(paid.options[0]!.address, "0x01")], t, false);
+    expect(seen).toEqual([{ orders: [paid.id] }]);
+    // a payment to the unbound third address: unattributed, so no order to name
+    ledger.recordMempool("anvil", [transfer(pool.addresses[2]!, "0x02")], t, false);
+    expect(seen).toHaveLength(1);
+    const [stray] = ledger.unattributedPayments(10);
+    ledger.assignPayment("shop", stray!.id, paid.id, t);
+    expect(seen.at(-1)).toEqual({ orders: [paid.id] });
+    expect(() => ledger.assignPayment("shop", stray!.id, idle.id, t)).toThrow(/already attributed/);
+    expect(seen).toHaveLength(2); // refused: not named
+    const after = TEST_EPOCH_MS + 31 * 60_000; // past orders.valid_minutes (30)
+    expect(ledger.tick(after).expired).toBe(2); // the mempool payments never confirmed
+    expect(seen.at(-1)!.orders.sort()).toEqual([paid.id, idle.id].sort());
+    ledger.tick(after + 1000); // nothing left to change: not named
+    expect(seen).toHaveLength(3);
+    db.close();
+  });
 });
 
 describe("HTTP guards and storage", () => {
