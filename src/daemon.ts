@@ -6,7 +6,7 @@ import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
 import { type DB, openDatabase } from "./db/index.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
-import type { Checkout } from "./checkout/index.js";
+import { type Checkout, createCheckout } from "./checkout/index.js";
 import { type Catalog, createCatalog } from "./ledger/catalog.js";
 import { type Ledger, createLedger } from "./ledger/index.js";
 import { registerMetrics } from "./metrics.js";
@@ -90,10 +90,9 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const catalog = createCatalog(cfg);
   const watchers = new Map<string, Watcher>();
   const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
-  // the checkout page (and fastify) load after the API listens: the API's start-up stays as fast
-  let checkout: Checkout | null = null;
+  const checkout = cfg.checkout.enabled ? createCheckout({ db, catalog, common }) : null;
   const ledger = createLedger(db, common, catalog, {
-    onCommit: (c) => checkout?.onCommit(c),
+    onCommit: checkout ? (c) => checkout.onCommit(c) : undefined,
     onWrite: (kind, ms) => metrics.write(kind, ms),
     topUpPool(chainId, now) {
       const chain = catalog.chain(chainId);
@@ -194,15 +193,12 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const timer = options.noTimers ? null : setInterval(tick, cfg.orders.timer_interval_ms);
 
   const api = createApi({ db, ledger, catalog, common, health, onEvents: notify });
-  const address = await api.listen();
-  log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
-  if (cfg.checkout.enabled) {
-    const { createCheckout } = await import("./checkout/index.js");
-    checkout = createCheckout({ db, catalog, common });
-  }
+  // the checkout page listens first: once the API answers, the daemon is up (main.ts handles signals)
   const checkoutAddress = checkout ? await checkout.listen() : null;
   if (checkoutAddress)
     log.info({ listen: `${checkoutAddress.host}:${checkoutAddress.port}` }, "checkout page listening");
+  const address = await api.listen();
+  log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
 
   if (!options.manualWatchers) for (const w of watchers.values()) w.start();
   worker?.start();
