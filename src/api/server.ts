@@ -11,6 +11,8 @@ import { type FieldProblem, ProblemError } from "../ledger/problem.js";
 import { checkCallbackTarget } from "../notify/targets.js";
 import { listOrderEvents, redeliverEvent } from "../notify/redeliver.js";
 import { formatPath } from "../config/load.js";
+import type { RateBook } from "../rates/index.js";
+import { listAssets, listRates } from "../rates/handlers.js";
 import { openapi } from "./openapi.js";
 import { assignBody, createOrderBody, listQuery, noFields } from "./schemas.js";
 
@@ -27,6 +29,8 @@ export interface ApiArgs {
   health: () => HealthReport;
   /** called after a write that stored events (wakes the delivery worker) */
   onEvents?: () => void;
+  /** live rates, when configured (GET /v1/rates) */
+  rates?: RateBook;
 }
 
 export interface Api {
@@ -64,7 +68,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
-export function createApi({ db, ledger, catalog, common, health, onEvents }: ApiArgs): Api {
+export function createApi({ db, ledger, catalog, common, health, onEvents, rates }: ApiArgs): Api {
   const cfg = common.config;
   const keys = cfg.api.keys.map((k) => ({ name: k.name, hash: Buffer.from(k.sha256, "hex") }));
   const log = common.logger.child({ mod: "api" });
@@ -185,26 +189,8 @@ export function createApi({ db, ledger, catalog, common, health, onEvents }: Api
     },
     { body: true },
   );
-  route("GET", "/v1/assets", () => ({
-    status: 200,
-    body: {
-      assets: catalog.assets
-        .filter((a) => a.enabled)
-        .map((a) => ({
-          id: a.id,
-          chain: a.chain,
-          chain_kind: catalog.chain(a.chain)?.kind,
-          decimals: a.decimals,
-          confirmations: a.confirmations,
-          contract: a.contract ?? null,
-          rates: Object.fromEntries(
-            Object.entries(cfg.rates.static)
-              .filter(([, t]) => t[a.id] !== undefined)
-              .map(([currency, t]) => [currency, t[a.id]]),
-          ),
-        })),
-    },
-  }));
+  route("GET", "/v1/assets", () => ({ status: 200, body: listAssets(catalog, cfg) }));
+  route("GET", "/v1/rates", () => ({ status: 200, body: listRates(catalog, cfg, rates, common.now()) }));
   route("GET", "/v1/payments", (_req, { url }) => {
     if (url.searchParams.get("unattributed") !== "true") {
       throw new ProblemError("validation", "bad query", [

@@ -1,7 +1,7 @@
 // The ledger: every write of money facts goes through here, each in ONE synchronous SQLite
 // transaction with the events it causes (the outbox). Callers fetch first, then call in.
 import { createHash } from "node:crypto";
-import { type Ratio, amountDue, parseAmount, parseUnits } from "../core/amount.js";
+import { amountDue, parseAmount, parseUnits } from "../core/amount.js";
 import {
   type OrderEventType,
   type OrderStatus,
@@ -14,8 +14,8 @@ import type { DB } from "../db/index.js";
 import type { BlockRef, Heads, Transfer } from "../chains/types.js";
 import { newId } from "../ids.js";
 import { iso } from "../time.js";
-import type { Catalog } from "./catalog.js";
-import { ProblemError } from "./problem.js";
+import type { Catalog, PriceQuote } from "./catalog.js";
+import { type FieldProblem, ProblemError } from "./problem.js";
 import {
   type OptionRow,
   type OrderJson,
@@ -101,6 +101,12 @@ export interface Ledger {
   watchedAddresses(chain: string, afterId?: number): { id: number; address: string }[];
 }
 
+/** a pair priced live with no fresh rate right now: the order waits for the markets (503) */
+const noRate = (path: string, asset: string, currency: string): FieldProblem => ({
+  path,
+  message: `${asset}/${currency} has no fresh rate from enough agreeing markets`,
+});
+
 /** orders examined for expiry per timer pass */
 const EXPIRE_BATCH = 500;
 
@@ -144,8 +150,8 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
          @expires_at, @late_until)`,
     ),
     insertOption: db.prepare(
-      `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate, rate_sources, rate_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid"),
     freeAddress: db.prepare<[string, number, number], { id: number; address: string; display: string }>(
@@ -515,16 +521,22 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     } catch (e) {
       errors.push({ path: "amount", message: (e as Error).message });
     }
+    // Without an `assets` list the order offers what can be priced now; a listed asset must be.
     const assetIds = input.assets ?? catalog.priceable(input.currency).map((a) => a.id);
-    if (assetIds.length === 0)
-      errors.push({ path: "assets", message: `no enabled asset can be priced in ${input.currency}` });
-    const chosen: { id: string; chain: string; decimals: number; rate: { text: string; ratio: Ratio } }[] =
-      [];
+    const unpriced: FieldProblem[] = [];
+    if (assetIds.length === 0) {
+      const waiting = catalog.configured(input.currency).filter((a) => catalog.isLive(input.currency, a.id));
+      if (waiting.length) unpriced.push(...waiting.map((a) => noRate("assets", a.id, input.currency)));
+      else errors.push({ path: "assets", message: `no enabled asset can be priced in ${input.currency}` });
+    }
+    const chosen: { id: string; chain: string; decimals: number; rate: PriceQuote }[] = [];
     assetIds.forEach((id, i) => {
       const asset = catalog.asset(id);
       if (!asset || !asset.enabled)
         return void errors.push({ path: `assets[${i}]`, message: `unknown or disabled asset "${id}"` });
       const rate = catalog.rate(input.currency, id);
+      if (!rate && catalog.isLive(input.currency, id))
+        return void unpriced.push(noRate(`assets[${i}]`, id, input.currency));
       if (!rate)
         return void errors.push({ path: `assets[${i}]`, message: `no rate for ${id} in ${input.currency}` });
       if (chosen.some((c) => c.id === id))
@@ -544,6 +556,12 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       }
     }
     if (errors.length) throw new ProblemError("validation", "the order is not valid", errors);
+    if (unpriced.length)
+      throw new ProblemError(
+        "rates_unavailable",
+        `no fresh rate for ${unpriced.map((u) => u.message.split(" ")[0]).join(", ")}; try again shortly`,
+        unpriced,
+      );
 
     const id = newId("ord", now);
     const validMs = (input.valid_minutes ?? cfg.orders.valid_minutes) * 60_000;
@@ -568,7 +586,17 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     const addresses = bindAddresses(id, chains, now);
     for (const c of chosen) {
       const due = amountDue(amount, currencyDecimals, c.rate.ratio, c.decimals);
-      q.insertOption.run(id, c.id, c.chain, addresses.get(c.chain)!, due.toString(), c.decimals, c.rate.text);
+      q.insertOption.run(
+        id,
+        c.id,
+        c.chain,
+        addresses.get(c.chain)!,
+        due.toString(),
+        c.decimals,
+        c.rate.text,
+        JSON.stringify(c.rate.sources),
+        c.rate.at ?? now,
+      );
     }
     return { order: views.order(loadOrder(id)), created: true };
   });

@@ -14,6 +14,7 @@ export const PROBLEMS = {
   payload_too_large: { status: 413, title: "Request body too large" },
   unsupported_media_type: { status: 415, title: "Content-Type must be application/json" },
   pool_exhausted: { status: 503, title: "No free deposit address" },
+  rates_unavailable: { status: 503, title: "No fresh exchange rate" },
   unavailable: { status: 503, title: "Temporarily unavailable" },
   internal: { status: 500, title: "Internal error" },
 } as const;

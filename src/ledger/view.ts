@@ -33,6 +33,8 @@ export interface OptionRow {
   amount_due: string;
   decimals: number;
   rate: string;
+  rate_sources: string;
+  rate_at: number;
 }
 
 export interface PaymentRow {
@@ -76,6 +78,9 @@ export interface OrderJson {
     address: string;
     amount_due: string;
     rate: string;
+    /** the markets behind the rate, each with its price ([] when the order is in this asset) */
+    rate_sources: { source: string; price: string }[];
+    rate_at: string;
     paid: string;
     pending: string;
   }[];
@@ -146,6 +151,8 @@ export function createViews(
           address: o.address,
           amount_due: formatAmount(parseUnits(o.amount_due), o.decimals),
           rate: o.rate,
+          rate_sources: JSON.parse(o.rate_sources) as { source: string; price: string }[],
+          rate_at: iso(o.rate_at),
           paid: formatAmount(paid.get(o.asset) ?? 0n, o.decimals),
           pending: formatAmount(pending.get(o.asset) ?? 0n, o.decimals),
         })),
