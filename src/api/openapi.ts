@@ -104,7 +104,9 @@ export const openapi: OpenApiDocument = {
           "409": problemRef("Conflict"),
           ...commonErrors,
           "503": problemResponse(
-            "`pool_exhausted`: a chain has no free deposit address (nothing was bound); or `unavailable`",
+            "`pool_exhausted`: a chain has no free deposit address (nothing was bound); " +
+              "`rates_unavailable`: a pair the order needs has no fresh, agreed live rate (nothing was " +
+              "bound; `errors` names each pair); or `unavailable`",
           ),
         },
       },
@@ -279,6 +281,28 @@ export const openapi: OpenApiDocument = {
           ...bodyErrors,
           "404": problemRef("NotFound"),
           "409": problemRef("Conflict"),
+          ...commonErrors,
+        },
+      },
+    },
+    "/v1/rates": {
+      get: {
+        operationId: "listRates",
+        tags: ["assets"],
+        summary: "Every pair's current rate, its sources and age",
+        description:
+          "Static pairs as configured; live pairs as the median of fresh markets within max_spread " +
+          "(rates.live), with the quotes that were dropped and why. A live pair with `rate: null` " +
+          "cannot be offered by new orders until enough markets agree again.",
+        responses: {
+          "200": {
+            description: "the rates",
+            content: json({
+              type: "object",
+              required: ["rates"],
+              properties: { rates: { type: "array", items: ref("Rate") } },
+            }),
+          },
           ...commonErrors,
         },
       },
@@ -521,7 +545,17 @@ export const openapi: OpenApiDocument = {
       },
       OrderOption: {
         type: "object",
-        required: ["asset", "chain", "address", "amount_due", "rate", "paid", "pending"],
+        required: [
+          "asset",
+          "chain",
+          "address",
+          "amount_due",
+          "rate",
+          "rate_sources",
+          "rate_at",
+          "paid",
+          "pending",
+        ],
         properties: {
           asset: { type: "string", examples: ["USDT-TRC20"] },
           chain: { type: "string", examples: ["tron"] },
@@ -531,6 +565,17 @@ export const openapi: OpenApiDocument = {
           },
           amount_due: decimal("amount to pay in this asset (rounded up to its decimals)"),
           rate: decimal("price of 1 asset in the order's currency, locked at creation"),
+          rate_sources: {
+            type: "array",
+            description:
+              "where the rate came from: each market and its price (live), `static` (config), " +
+              "or empty when the order is priced in this asset",
+            items: ref("RateSource"),
+          },
+          rate_at: {
+            ...timestamp,
+            description: "the time of the rate's oldest source (static: the order's creation)",
+          },
           paid: decimal("confirmed, in this asset"),
           pending: decimal("seen but not yet confirmed, in this asset"),
         },
@@ -697,7 +742,7 @@ export const openapi: OpenApiDocument = {
       },
       Asset: {
         type: "object",
-        required: ["id", "chain", "chain_kind", "decimals", "confirmations", "contract", "rates"],
+        required: ["id", "chain", "chain_kind", "decimals", "confirmations", "contract", "rates", "unpriced"],
         properties: {
           id: { type: "string", examples: ["USDT-ERC20"] },
           chain: { type: "string" },
@@ -711,8 +756,58 @@ export const openapi: OpenApiDocument = {
           rates: {
             type: "object",
             additionalProperties: decimal("price of 1 asset in this currency"),
-            description: "currency → price",
+            description: "currency → price, for every currency the asset can be priced in right now",
           },
+          unpriced: {
+            type: "array",
+            items: { type: "string" },
+            description:
+              "configured currencies with no fresh live rate right now: orders in them cannot offer this asset",
+          },
+        },
+      },
+      RateSource: {
+        type: "object",
+        additionalProperties: false,
+        required: ["source", "price"],
+        properties: {
+          source: { type: "string", examples: ["coinbase", "kraken", "static"] },
+          price: decimal("that source's price of 1 asset in the currency"),
+        },
+      },
+      RateQuote: {
+        type: "object",
+        additionalProperties: false,
+        required: ["source", "price", "at"],
+        properties: {
+          source: { type: "string", examples: ["coinbase"] },
+          price: decimal("the market's price"),
+          at: timestamp,
+          reason: {
+            type: "string",
+            enum: ["stale", "future", "outlier"],
+            description: "why it was dropped (dropped quotes only)",
+          },
+        },
+      },
+      Rate: {
+        type: "object",
+        additionalProperties: false,
+        required: ["asset", "currency", "source", "rate", "rate_at", "age_seconds", "sources", "dropped"],
+        properties: {
+          asset: { type: "string" },
+          currency: { type: "string" },
+          source: { type: "string", enum: ["static", "live"] },
+          rate: {
+            type: ["string", "null"],
+            pattern: DECIMAL,
+            description: "null: no fresh, agreed rate now",
+          },
+          rate_at: { ...timestamp, type: ["string", "null"], description: "the oldest source's time (live)" },
+          age_seconds: { type: ["integer", "null"], minimum: 0 },
+          sources: { type: "array", items: ref("RateQuote"), description: "fresh sources within max_spread" },
+          dropped: { type: "array", items: ref("RateQuote"), description: "stale, future or outlier quotes" },
+          reason: { type: "string", description: "why there is no rate" },
         },
       },
       Health: {
