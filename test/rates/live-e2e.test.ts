@@ -31,11 +31,14 @@ beforeAll(async () => {
   // the harness clock starts at the chain's own time, so block times and order times agree
   const head = await anvil.rpc<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false]);
   time = clock(Number(head.timestamp) * 1000);
-  [coinbase, kraken, bitstamp] = await Promise.all(
+  const servers = await Promise.all(
     ["3000.00", "3001.00", "3002.00"].map((p) =>
       startPriceServer({ prices: { "ETH/USD": p }, now: time.now }),
     ),
   );
+  coinbase = servers[0]!;
+  kraken = servers[1]!;
+  bitstamp = servers[2]!;
   const poolFile = join(dir, "pool.txt");
   writeFileSync(poolFile, evmPoolText(6).text);
   const config = testConfig({
