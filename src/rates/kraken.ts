@@ -4,7 +4,6 @@
 // The result key is Kraken's own pair name (XXBTZUSD for XBTUSD, TRXUSD for TRXUSD).
 import { isObject } from "./json.js";
 import { type ProviderSpec, RateSourceError } from "./types.js";
-import { stringField } from "./provider.js";
 
 /** Kraken's names for assets whose symbol differs from the usual one */
 const KRAKEN_ASSET: Record<string, string> = { BTC: "XBT", DOGE: "XDG" };

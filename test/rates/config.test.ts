@@ -1,6 +1,6 @@
 // rates.live and assets[].symbol: the keys operators rely on, their defaults, and bad values named.
 import { describe, expect, it } from "vitest";
-import { ConfigError, validateConfig } from "../../src/config/load.js";
+import { type ConfigError, validateConfig } from "../../src/config/load.js";
 import { marketSymbol } from "../../src/config/schema.js";
 import { rawConfig } from "../helpers/config.js";
 
