@@ -87,6 +87,17 @@ async function refreshCost(): Promise<BenchRow[]> {
   const ms = (performance.now() - t0) / passes;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000 / passes;
+  // what a create pays for a rate: a lookup in the book (live) vs the static table
+  const live = createCatalog(config, book);
+  const fixed = createCatalog({ ...config, rates: { ...config.rates, static: { USD: { ETH: "3000" } } } });
+  const lookupNs = (c: typeof live) => {
+    const n = 1_000_000;
+    const t = performance.now();
+    for (let i = 0; i < n; i++) if (!c.rate("USD", "ETH")) throw new Error("no rate");
+    return (((performance.now() - t) * 1e6) / n).toFixed(0);
+  };
+  const staticNs = lookupNs(fixed);
+  const liveNs = lookupNs(live);
   await Promise.all(markets.map((m) => m.close()));
   const note = `${book.pairs.length} pairs × 3 local markets = ${book.pairs.length * 3} requests per pass, mean of ${passes} passes; CPU includes the local price servers`;
   return [
@@ -96,6 +107,12 @@ async function refreshCost(): Promise<BenchRow[]> {
       metric: "live rates: CPU per refresh pass, ms",
       value: cpuMs.toFixed(2),
       yardstick: "every refresh_seconds (default 15 s)",
+    },
+    {
+      bench: "create-order",
+      metric: "rate lookup per option, ns, live",
+      value: liveNs,
+      yardstick: `static: ${staticNs} ns`,
     },
   ];
 }
