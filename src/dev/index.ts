@@ -141,7 +141,9 @@ export async function runDev(o: DevOptions): Promise<DevRun> {
   // Live ETH rates from three local "markets" (real Coinbase, Kraken and Bitstamp shapes) that
   // wander around one price: the demo shows live pricing without any network.
   const markets = await Promise.all(
-    [0, 1, 2].map(() => startPriceServer({ prices: { "ETH/USD": "3000.00" }, now: Date.now })),
+    ["3000.10", "3000.40", "2999.70"].map((p) =>
+      startPriceServer({ prices: { "ETH/USD": p }, now: Date.now }),
+    ),
   );
   const walk = startPriceWalk(markets, 300_000);
 
