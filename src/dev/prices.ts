@@ -3,14 +3,14 @@
 import { type Server, createServer } from "node:http";
 import { COINGECKO_IDS } from "../rates/coingecko.js";
 
-export type PriceServerMode = "ok" | "down" | "html" | "error";
+export type PriceServerMode = "ok" | "down" | "hang" | "html" | "error";
 
 export interface PriceServer {
   url: string;
   /** "ETH/USD" → price text as the market would send it */
   prices: Map<string, string>;
   set(pair: string, price: string): void;
-  /** ok; down: drops every connection; html: an HTML error page with HTTP 200; error: the market's error shape */
+  /** ok; down: drops every connection; hang: never answers; html: an HTML error page with HTTP 200; error: the market's error shape */
   mode: PriceServerMode;
   requests: number;
   close(): Promise<void>;
@@ -123,6 +123,7 @@ export async function startPriceServer(o: {
       req.socket.destroy();
       return;
     }
+    if (ps.mode === "hang") return; // closeAllConnections ends it
     if (ps.mode === "html") {
       res
         .writeHead(200, { "content-type": "text/html" })

@@ -163,7 +163,19 @@ export function createRateBook(a: RateBookArgs): RateBook {
     }
   }
 
-  let running: Promise<void> | null = null;
+  /** each market's pass in flight: one market that hangs never holds up the others' refresh */
+  const running = new Map<string, Promise<void>>();
+  function pass(p: RateProvider): Promise<void> {
+    let r = running.get(p.kind);
+    if (!r) {
+      // one request at a time per market: public APIs rate-limit bursts (Kraken: about 1/s)
+      r = (async () => {
+        for (const pair of pairs) if (p.supports(pair.market)) await ask(p, pair);
+      })().finally(() => running.delete(p.kind));
+      running.set(p.kind, r);
+    }
+    return r;
+  }
   let timer: NodeJS.Timeout | null = null;
   const book: RateBook = {
     pairs,
@@ -178,14 +190,8 @@ export function createRateBook(a: RateBookArgs): RateBook {
     },
     providers: () => [...state.values()].map((s) => ({ ...s, failing: { ...s.failing } })),
     refresh() {
-      // a slow market never stacks passes: the next tick waits for this one
-      running ??= Promise.all(
-        pairs.flatMap((pair) => providers.filter((p) => p.supports(pair.market)).map((p) => ask(p, pair))),
-      ).then(
-        () => void (running = null),
-        () => void (running = null),
-      );
-      return running;
+      // a market whose previous pass is still running is not asked again until it ends
+      return Promise.all(providers.map(pass)).then(() => undefined);
     },
     start() {
       if (timer || pairs.length === 0) return;

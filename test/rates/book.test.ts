@@ -138,4 +138,44 @@ describe("rate book", () => {
     await Promise.all([book.refresh(), book.refresh(), book.refresh()]);
     expect(a.requests - before).toBe(3); // one pass: three pairs
   });
+
+  it("behavior: a market that hangs holds up only itself: the others' prices arrive on time", async () => {
+    const config = testConfig({
+      rates: {
+        static: {},
+        live: {
+          providers: [
+            { kind: "coinbase", url: a.url },
+            { kind: "kraken", url: b.url },
+          ],
+          min_sources: 1,
+          max_age_seconds: 10,
+          refresh_seconds: 5, // → 5 s request timeout
+        },
+      },
+      assets: [{ id: "ETH", chain: "anvil", decimals: 18 }],
+    });
+    const book = createRateBook({
+      live: config.rates.live!,
+      assets: config.assets,
+      hasStatic: () => false,
+      now: time.now,
+      logger: pino({ level: "silent" }),
+    });
+    a.mode = "hang";
+    try {
+      const whole = book.refresh();
+      const t0 = performance.now();
+      while (!book.priceOf("ETH", "USD") && performance.now() - t0 < 900)
+        await new Promise((r) => setTimeout(r, 10));
+      // kraken answered while coinbase was still hanging
+      expect(book.decision("ETH", "USD")).toMatchObject({ ok: true, sources: [{ source: "kraken" }] });
+      await whole;
+      expect(book.providers().find((p) => p.kind === "coinbase")?.failing["ETH/USD"]).toMatch(
+        /request failed/,
+      );
+    } finally {
+      a.mode = "ok";
+    }
+  });
 });
