@@ -1,5 +1,7 @@
 // Create-order throughput over HTTP (SPEC §8: ≥ 2,000 requests/s, p99 ≤ 20 ms on 2 cores).
 // The load generator runs in the same process, so the numbers include its cost too.
+// The live variant prices ETH from three local markets (src/dev/prices.ts) refreshed every
+// second in the background while the creates run: creates only read the rate book.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,15 +15,23 @@ import { validateConfig } from "../src/config/load.js";
 import { type DB, openDatabase } from "../src/db/index.js";
 import { createCatalog } from "../src/ledger/catalog.js";
 import { createLedger } from "../src/ledger/index.js";
+import { type PriceServer, startPriceServer } from "../src/dev/prices.js";
+import { type RateBook, createRateBook } from "../src/rates/index.js";
 import { importPoolFile, poolStatus } from "../src/pool/index.js";
 import type { BenchRow } from "./types.js";
 
 const KEY = "bench-key-0123456789";
 
 export async function run(): Promise<BenchRow[]> {
-  const rows = [...(await measure(16)), ...(await measure(32))];
+  const rows = [
+    ...(await measure(16)),
+    ...(await measure(16, { live: true })),
+    ...(await measure(32)),
+    ...(await measure(32, { live: true })),
+  ];
   // an xpub pool without reuse, with this many addresses already used and released
   for (const used of [0, 300_000, 1_000_000]) rows.push(...(await measure(16, { used, total: 5_000 })));
+  rows.push(...(await refreshCost()));
   return rows;
 }
 
@@ -30,14 +40,105 @@ const XPUB = HDNodeWallet.fromSeed(new Uint8Array(32).fill(7))
   .derivePath("m/44'/60'/0'")
   .neuter().extendedKey;
 
+const liveRates = (markets: PriceServer[], refreshSeconds: number) => ({
+  providers: ["coinbase", "kraken", "bitstamp"].map((kind, i) => ({ kind, url: markets[i]!.url })),
+  min_sources: 2,
+  max_spread: "1%",
+  max_age_seconds: 60,
+  refresh_seconds: refreshSeconds,
+});
+
+async function startMarkets(): Promise<PriceServer[]> {
+  const out: PriceServer[] = [];
+  for (const p of ["3000.10", "3000.20", "3000.30"])
+    out.push(
+      await startPriceServer({
+        prices: { "ETH/USD": p, "USDT/USD": "1.0001", "TRX/USD": "0.25" },
+        now: Date.now,
+      }),
+    );
+  return out;
+}
+
+/** One background refresh pass: wall time and CPU, for 3 markets × `pairs` pairs. */
+async function refreshCost(): Promise<BenchRow[]> {
+  const markets = await startMarkets();
+  const config = validateConfig(
+    {
+      api: { keys: [{ name: "shop", sha256: "0".repeat(64) }] },
+      notify: { secrets: [{ id: "k", value: "bench-secret-0123456789" }] },
+      rates: { static: {}, live: liveRates(markets, 15) },
+      chains: [
+        { id: "eth", kind: "evm", rpc: ["http://127.0.0.1:1"], chain_id: 1, pool: { source: "static" } },
+      ],
+      assets: [
+        { id: "ETH", chain: "eth", decimals: 18 },
+        { id: "USDT", chain: "eth", decimals: 6, contract: "0xdAC17F958D2ee523a2206206994597C13D831ec7" },
+        { id: "TRX", chain: "eth", decimals: 6, contract: "0x50327c6c5a14DCaDE707ABad2E27eB517df87AB5" },
+      ],
+      log: { level: "silent" },
+    },
+    {},
+  );
+  const book = createRateBook({
+    live: config.rates.live!,
+    assets: config.assets,
+    hasStatic: () => false,
+    now: Date.now,
+    logger: pino({ level: "silent" }),
+  });
+  const passes = 200;
+  await book.refresh();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < passes; i++) await book.refresh();
+  const ms = (performance.now() - t0) / passes;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / passes;
+  // what a create pays for a rate: a lookup in the book (live) vs the static table
+  const live = createCatalog(config, book);
+  const fixed = createCatalog({ ...config, rates: { ...config.rates, static: { USD: { ETH: "3000" } } } });
+  const lookupNs = (c: typeof live) => {
+    const n = 1_000_000;
+    const t = performance.now();
+    for (let i = 0; i < n; i++) if (!c.rate("USD", "ETH")) throw new Error("no rate");
+    return (((performance.now() - t) * 1e6) / n).toFixed(0);
+  };
+  const staticNs = lookupNs(fixed);
+  const liveNs = lookupNs(live);
+  await Promise.all(markets.map((m) => m.close()));
+  const note = `${book.pairs.length} pairs × 3 local markets = ${book.pairs.length * 3} requests per pass, mean of ${passes} passes; CPU includes the local price servers`;
+  return [
+    { bench: "create-order", metric: "live rates: one refresh pass, ms", value: ms.toFixed(2), note },
+    {
+      bench: "create-order",
+      metric: "live rates: CPU per refresh pass, ms",
+      value: cpuMs.toFixed(2),
+      yardstick: "every refresh_seconds (default 15 s)",
+    },
+    {
+      bench: "create-order",
+      metric: "rate lookup per option, ns, live",
+      value: liveNs,
+      yardstick: `static: ${staticNs} ns`,
+    },
+  ];
+}
+
+/**
+ * `used`: an xpub pool without reuse with this many addresses already used (else a static pool);
+ * `live`: ETH priced from three local markets refreshed every second (else both rates static).
+ */
 async function measure(
   concurrency: number,
-  opts: { used?: number; total?: number } = {},
+  opts: { used?: number; total?: number; live?: boolean } = {},
 ): Promise<BenchRow[]> {
   const { createHash } = await import("node:crypto");
   const dir = mkdtempSync(join(tmpdir(), "depositd-bench-"));
   const total = opts.total ?? 20_000;
   const xpub = opts.used !== undefined;
+  const live = opts.live ?? false;
+  const markets = live ? await startMarkets() : [];
   const config = validateConfig(
     {
       database: { path: join(dir, "bench.sqlite"), synchronous: "FULL" },
@@ -46,7 +147,9 @@ async function measure(
         keys: [{ name: "shop", sha256: createHash("sha256").update(KEY).digest("hex") }],
       },
       notify: { secrets: [{ id: "k", value: "bench-secret-0123456789" }], allow_private_targets: true },
-      rates: { static: { USD: { ETH: "3000", USDT: "1" } } },
+      rates: live
+        ? { static: { USD: { USDT: "1" } }, live: liveRates(markets, 1) }
+        : { static: { USD: { ETH: "3000", USDT: "1" } } },
       chains: [
         {
           id: "eth",
@@ -66,7 +169,19 @@ async function measure(
   );
   const common = createCommon(config, { logger: pino({ level: "silent" }) });
   const db = openDatabase(config.database.path, { synchronous: "FULL" });
-  const catalog = createCatalog(config);
+  let book: RateBook | undefined;
+  if (live) {
+    book = createRateBook({
+      live: config.rates.live!,
+      assets: config.assets,
+      hasStatic: (asset, currency) => config.rates.static[currency]?.[asset] !== undefined,
+      now: common.now,
+      logger: common.logger,
+    });
+    await book.refresh();
+    book.start(); // refreshes every second while the creates run
+  }
+  const catalog = createCatalog(config, book);
   const ledger = createLedger(db, common, catalog);
   const extra: BenchRow[] = [];
   if (xpub) extra.push(...fillXpubPool(db, opts.used!, total + 100));
@@ -107,11 +222,16 @@ async function measure(
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(2);
   await agent.close();
+  book?.stop();
+  await Promise.all(markets.map((m) => m.close()));
   await api.close();
   db.close();
   rmSync(dir, { recursive: true, force: true });
   const pool = xpub ? `, xpub pool with ${opts.used!.toLocaleString("en")} used addresses` : "";
-  const note = `${total} creates, ${concurrency} concurrent keep-alive connections, synchronous=FULL, 2 options each${pool}`;
+  const rates = live
+    ? "ETH priced live from 3 local markets refreshed every 1 s, USDT static"
+    : "both static";
+  const note = `${total} creates, ${concurrency} concurrent keep-alive connections, synchronous=FULL, 2 options each; ${rates}${pool}`;
   const name = xpub ? `create-order, ${opts.used!.toLocaleString("en")} used xpub addresses` : "create-order";
   if (xpub)
     return [
@@ -126,22 +246,27 @@ async function measure(
       { bench: name, metric: "non-201 answers", value: String(failures) },
       ...extra,
     ];
+  const kind = live ? "live rates" : "static rates";
   return [
     {
       bench: "create-order",
-      metric: `requests/s, ${concurrency} connections`,
+      metric: `requests/s, ${concurrency} connections, ${kind}`,
       value: (total / seconds).toFixed(0),
       yardstick: "target ≥ 2000",
       note,
     },
-    { bench: "create-order", metric: `p50 latency ms, ${concurrency} connections`, value: pct(0.5) },
+    { bench: "create-order", metric: `p50 latency ms, ${concurrency} connections, ${kind}`, value: pct(0.5) },
     {
       bench: "create-order",
-      metric: `p99 latency ms, ${concurrency} connections`,
+      metric: `p99 latency ms, ${concurrency} connections, ${kind}`,
       value: pct(0.99),
       yardstick: "target ≤ 20",
     },
-    { bench: "create-order", metric: `non-201 answers, ${concurrency} connections`, value: String(failures) },
+    {
+      bench: "create-order",
+      metric: `non-201 answers, ${concurrency} connections, ${kind}`,
+      value: String(failures),
+    },
   ];
 }
 

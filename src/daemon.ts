@@ -9,7 +9,8 @@ import { type Api, type HealthReport, createApi } from "./api/server.js";
 import { type Checkout, createCheckout } from "./checkout/index.js";
 import { type Catalog, createCatalog } from "./ledger/catalog.js";
 import { type Ledger, createLedger } from "./ledger/index.js";
-import { registerMetrics } from "./metrics.js";
+import { registerMetrics, registerRateMetrics } from "./metrics.js";
+import { type RateBook, createRateBook } from "./rates/index.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
@@ -20,6 +21,8 @@ export interface Daemon {
   db: DB;
   ledger: Ledger;
   catalog: Catalog;
+  /** live rates, when configured */
+  rates: RateBook | undefined;
   api: Api;
   watchers: Map<string, Watcher>;
   address: { host: string; port: number };
@@ -40,6 +43,8 @@ export interface DaemonOptions {
   noDelivery?: boolean;
   /** do not start the expiry/pool timer (tests drive tick) */
   noTimers?: boolean;
+  /** do not refresh live rates in the background (tests drive rates.refresh) */
+  manualRates?: boolean;
 }
 
 /**
@@ -84,12 +89,43 @@ function createDerivers() {
   };
 }
 
+/**
+ * Live rates in /healthz: a pair without a fresh rate is a warning, not a failure. Watching and
+ * crediting payments of existing orders does not need rates, and restarting the daemon (what a
+ * failing health check invites) cannot bring a market back.
+ */
+export function rateHealth(book: RateBook): { ok: true; detail: unknown } {
+  const unpriced = book.pairs
+    .map((p) => ({ pair: `${p.asset}/${p.currency}`, d: book.decision(p.asset, p.currency)! }))
+    .filter((x) => !x.d.ok);
+  const failing = book.providers().filter((p) => Object.keys(p.failing).length > 0);
+  return {
+    ok: true,
+    detail: {
+      pairs: book.pairs.length,
+      warnings: unpriced.map((x) => `${x.pair}: no fresh rate (${x.d.ok ? "" : x.d.reason})`),
+      providers_failing: Object.fromEntries(failing.map((p) => [p.kind, p.failing])),
+    },
+  };
+}
+
 export async function startDaemon(common: Common, options: DaemonOptions = {}): Promise<Daemon> {
   const derivers = createDerivers();
   const cfg = common.config;
   const log = common.logger;
   const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
-  const catalog = createCatalog(cfg);
+  const rateMetrics = registerRateMetrics(common, () => rates);
+  const rates = cfg.rates.live
+    ? createRateBook({
+        live: cfg.rates.live,
+        assets: cfg.assets,
+        hasStatic: (asset, currency) => cfg.rates.static[currency]?.[asset] !== undefined,
+        now: common.now,
+        logger: log,
+        onRequest: (provider, ok, ms) => rateMetrics.request(provider, ok, ms),
+      })
+    : undefined;
+  const catalog = createCatalog(cfg, rates);
   const watchers = new Map<string, Watcher>();
   const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
   // Deadlines follow the chains, not the wall clock; a watcher that has not reported since this
@@ -179,6 +215,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         },
       };
     }
+    if (rates) checks.rates = rateHealth(rates);
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }
 
@@ -206,7 +243,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   tick();
   const timer = options.noTimers ? null : setInterval(tick, cfg.orders.timer_interval_ms);
 
-  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify });
+  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify, rates });
   // the checkout page listens first: once the API answers, the daemon is up (main.ts handles signals)
   const checkoutAddress = checkout ? await checkout.listen() : null;
   if (checkoutAddress)
@@ -215,6 +252,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
 
   if (!options.manualWatchers) for (const w of watchers.values()) w.start();
+  if (!options.manualRates) rates?.start();
   worker?.start();
 
   let stopped: Promise<void> | null = null;
@@ -222,6 +260,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     db,
     ledger,
     catalog,
+    rates,
     api,
     watchers,
     address,
@@ -233,6 +272,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         log.info("shutting down: closing the API, finishing watcher batches and deliveries");
         if (timer) clearInterval(timer);
         await checkout?.close();
+        rates?.stop();
         await api.close();
         await Promise.all([...watchers.values()].map((w) => w.stop()));
         await worker?.stop(5_000);

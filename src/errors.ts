@@ -80,6 +80,11 @@ export const PROBLEMS = {
     title: "No free deposit address",
     when: "a chain has no free deposit address; nothing was bound",
   },
+  rates_unavailable: {
+    status: 503,
+    title: "No fresh exchange rate",
+    when: "a pair the order needs has no fresh, agreed live rate; `errors` name the pairs; nothing was bound",
+  },
   unavailable: {
     status: 503,
     title: "Temporarily unavailable",

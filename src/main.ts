@@ -12,6 +12,7 @@ import { createLedger } from "./ledger/index.js";
 import { ProblemError } from "./errors.js";
 import { redeliverDead, redeliverEvent } from "./notify/redeliver.js";
 import { PoolError, ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
+import { type RateBook, createRateBook } from "./rates/index.js";
 import type { ApiContext } from "./api/handlers.js";
 import { buildOpenApi } from "./api/openapi.js";
 import { type RawInput, invoke, routeById, routes } from "./api/routes.js";
@@ -33,12 +34,26 @@ function config(): ResolvedConfig {
   return loadConfig(program.opts<{ config: string }>().config);
 }
 
-function open(cfg: ResolvedConfig) {
+function open(cfg: ResolvedConfig, rates?: RateBook) {
   // CLI commands print their own results; the ledger only logs warnings and worse
   const common = createCommon(cfg, { logger: createLogger("warn") });
   const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
-  const catalog = createCatalog(cfg);
+  const catalog = createCatalog(cfg, rates);
   return { common, db, catalog, ledger: createLedger(db, common, catalog) };
+}
+
+/** With rates.live, one pass over the markets now: a CLI create prices live pairs as serve does. */
+async function liveRatesNow(cfg: ResolvedConfig): Promise<RateBook | undefined> {
+  if (!cfg.rates.live) return undefined;
+  const book = createRateBook({
+    live: cfg.rates.live,
+    assets: cfg.assets,
+    hasStatic: (asset, currency) => cfg.rates.static[currency]?.[asset] !== undefined,
+    now: Date.now,
+    logger: createLogger("warn"),
+  });
+  await book.refresh();
+  return book;
 }
 
 function print(v: unknown): void {
@@ -162,7 +177,8 @@ const merchantOpt = () =>
 /** Runs one API operation on the database directly: the API's handler and schemas, no HTTP. */
 async function api(operationId: string, o: { merchant?: string }, input: Omit<RawInput, "merchant">) {
   const cfg = config();
-  const { common, db, catalog, ledger } = open(cfg);
+  const rates = operationId === "createOrder" ? await liveRatesNow(cfg) : undefined;
+  const { common, db, catalog, ledger } = open(cfg, rates);
   const ctx: ApiContext = {
     db,
     ledger,

@@ -4,7 +4,10 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Common } from "./common.js";
 import { ORDER_STATUSES, PAYMENT_STATUSES } from "./core/reconcile.js";
 import type { DB } from "./db/index.js";
+import { formatRatio } from "./core/amount.js";
+import { deviation } from "./core/rates.js";
 import { poolReuses, poolStatus } from "./pool/index.js";
+import type { RateBook } from "./rates/index.js";
 import type { WatcherStatus } from "./watch/index.js";
 
 export interface DaemonMetrics {
@@ -201,4 +204,72 @@ export function notifyMetrics(registry: Registry): NotifyMetrics {
   };
   notifyMetricsByRegistry.set(registry, m);
   return m;
+}
+
+/** Live-rate metrics, per market and per pair. Ratios here are floats: metrics, never money. */
+export function registerRateMetrics(
+  common: Common,
+  book: () => RateBook | undefined,
+): { request(provider: string, ok: boolean, ms: number): void } {
+  const registers = [common.metrics];
+  const requests = new Counter({
+    name: "depositd_rate_requests_total",
+    help: "price requests to each market",
+    labelNames: ["provider"],
+    registers,
+  });
+  const errors = new Counter({
+    name: "depositd_rate_errors_total",
+    help: "price requests that gave no usable price (down, error shape, stale, wrong pair, absurd)",
+    labelNames: ["provider"],
+    registers,
+  });
+  new Gauge({
+    name: "depositd_rate_last_success_age_seconds",
+    help: "seconds since the market last gave a usable price (absent until it has)",
+    labelNames: ["provider"],
+    registers,
+    collect() {
+      for (const p of book()?.providers() ?? [])
+        if (p.lastOkAt !== null)
+          this.set({ provider: p.kind }, Math.max(0, (common.now() - p.lastOkAt) / 1000));
+    },
+  });
+  const toFloat = (r: { num: bigint; den: bigint }) => Number(formatRatio(r, 9));
+  new Gauge({
+    name: "depositd_rate_source_deviation_ratio",
+    help: "how far each market's fresh price is from the pair's rate (0.01 = 1%)",
+    labelNames: ["provider", "pair"],
+    registers,
+    collect() {
+      this.reset();
+      const b = book();
+      for (const p of b?.pairs ?? []) {
+        const d = b!.decision(p.asset, p.currency);
+        if (!d?.ok) continue;
+        for (const s of [...d.sources, ...d.dropped.filter((x) => x.reason === "outlier")])
+          this.set(
+            { provider: s.source, pair: `${p.asset}/${p.currency}` },
+            toFloat(deviation(s.price, d.rate)),
+          );
+      }
+    },
+  });
+  new Gauge({
+    name: "depositd_rate_fresh",
+    help: "1 when the pair has a fresh, agreed rate (orders in it can be created)",
+    labelNames: ["pair"],
+    registers,
+    collect() {
+      const b = book();
+      for (const p of b?.pairs ?? [])
+        this.set({ pair: `${p.asset}/${p.currency}` }, b!.priceOf(p.asset, p.currency) ? 1 : 0);
+    },
+  });
+  return {
+    request(provider, ok) {
+      requests.inc({ provider });
+      if (!ok) errors.inc({ provider });
+    },
+  };
 }

@@ -10,6 +10,8 @@ import type { Catalog } from "../ledger/catalog.js";
 import type { Ledger } from "../ledger/index.js";
 import { checkCallbackTarget } from "../notify/targets.js";
 import { listOrderEvents, redeliverEvent } from "../notify/redeliver.js";
+import type { RateBook } from "../rates/index.js";
+import { listAssets as assetsOf, listRates as ratesOf } from "../rates/handlers.js";
 import type { CreateOrderBody, HealthReport, OrderJson } from "./schemas.js";
 
 export interface ApiContext {
@@ -19,6 +21,8 @@ export interface ApiContext {
   common: Common;
   log: Logger;
   health: () => HealthReport;
+  /** live rates, when configured (GET /v1/rates) */
+  rates?: RateBook;
   /** writes one create: the API batches them (group commit), the CLI writes it alone */
   createOrder(merchant: string, input: CreateOrderBody): Promise<{ order: OrderJson; created: boolean }>;
   /** the OpenAPI document, serialized once */
@@ -110,28 +114,11 @@ export function redeliver(ctx: ApiContext, { merchant, params }: Input<Id>): Rep
 }
 
 export function listAssets(ctx: ApiContext): Reply {
-  const { catalog } = ctx;
-  const rates = ctx.common.config.rates.static;
-  return {
-    status: 200,
-    body: {
-      assets: catalog.assets
-        .filter((a) => a.enabled)
-        .map((a) => ({
-          id: a.id,
-          chain: a.chain,
-          chain_kind: catalog.chain(a.chain)?.kind,
-          decimals: a.decimals,
-          confirmations: a.confirmations,
-          contract: a.contract ?? null,
-          rates: Object.fromEntries(
-            Object.entries(rates)
-              .filter(([, t]) => t[a.id] !== undefined)
-              .map(([currency, t]) => [currency, t[a.id]]),
-          ),
-        })),
-    },
-  };
+  return { status: 200, body: assetsOf(ctx.catalog, ctx.common.config) };
+}
+
+export function listRates(ctx: ApiContext): Reply {
+  return { status: 200, body: ratesOf(ctx.catalog, ctx.common.config, ctx.rates, ctx.common.now()) };
 }
 
 export function unattributedPayments(ctx: ApiContext, { query }: Input<unknown, { limit?: number }>): Reply {

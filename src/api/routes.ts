@@ -67,7 +67,7 @@ export const routes: Route[] = [
       201: { description: "created", schema: s.orderJson },
       200: { description: "the same request was made before: the existing order", schema: s.orderJson },
     },
-    problems: ["conflict", "pool_exhausted"],
+    problems: ["conflict", "pool_exhausted", "rates_unavailable"],
     handler: h.createOrder,
   }),
   route({
@@ -187,6 +187,21 @@ export const routes: Route[] = [
     responses: { 200: { description: "the assets new orders can offer", schema: s.assetList } },
     problems: [],
     handler: h.listAssets,
+  }),
+  route({
+    operationId: "listRates",
+    method: "GET",
+    path: "/v1/rates",
+    tags: ["assets"],
+    summary: "Every pair's current rate, its sources and age",
+    description:
+      "Static pairs as configured; live pairs as the median of fresh markets within max_spread " +
+      "(rates.live), with the quotes that were dropped and why. A live pair with `rate: null` " +
+      "cannot be offered by new orders until enough markets agree again.",
+    auth: true,
+    responses: { 200: { description: "the rates", schema: s.rateList } },
+    problems: [],
+    handler: h.listRates,
   }),
   route({
     operationId: "listUnattributedPayments",

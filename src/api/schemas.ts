@@ -185,6 +185,14 @@ export const paymentIdParams = z.object({ id: pathId("payment id (pay_…)") });
 
 // ---- responses ---------------------------------------------------------------------------------
 
+export const rateSourceJson = named(
+  "RateSource",
+  z.strictObject({
+    source: z.string().meta({ examples: ["coinbase", "kraken", "static"] }),
+    price: decimal("that source's price of 1 asset in the currency"),
+  }),
+);
+
 export const orderOption = named(
   "OrderOption",
   z.strictObject({
@@ -193,6 +201,14 @@ export const orderOption = named(
     address: z.string().meta({ description: "the deposit address, exclusive to this order on this chain" }),
     amount_due: decimal("amount to pay in this asset (rounded up to its decimals)"),
     rate: decimal("price of 1 asset in the order's currency, locked at creation"),
+    rate_sources: z.array(rateSourceJson).meta({
+      description:
+        "where the rate came from: each market and its price (live), `static` (config), " +
+        "or empty when the order is priced in this asset",
+    }),
+    rate_at: timestamp.meta({
+      description: "the time of the rate's oldest source (static: the order's creation)",
+    }),
     paid: decimal("confirmed, in this asset"),
     pending: decimal("seen but not yet confirmed, in this asset"),
   }),
@@ -341,17 +357,53 @@ export const assetJson = named(
     contract: z.string().nullable().meta({ description: "null for the native coin" }),
     rates: z
       .record(z.string(), decimal("price of 1 asset in this currency"))
-      .meta({ description: "currency → price" }),
+      .meta({ description: "currency → price, for every currency the asset can be priced in right now" }),
+    unpriced: z.array(z.string()).meta({
+      description:
+        "configured currencies with no fresh live rate right now: orders in them cannot offer this asset",
+    }),
   }),
 );
+export type AssetJson = z.infer<typeof assetJson>;
 export const assetList = named("AssetList", z.strictObject({ assets: z.array(assetJson) }));
+
+export const rateQuoteJson = named(
+  "RateQuote",
+  z.strictObject({
+    source: z.string().meta({ examples: ["coinbase"] }),
+    price: decimal("the market's price"),
+    at: timestamp,
+    reason: z
+      .enum(["stale", "future", "outlier"])
+      .optional()
+      .meta({ description: "why it was dropped (dropped quotes only)" }),
+  }),
+);
+export const rateJson = named(
+  "Rate",
+  z.strictObject({
+    asset: z.string(),
+    currency: z.string(),
+    source: z.enum(["static", "live"]),
+    rate: z.string().regex(DECIMAL).nullable().meta({ description: "null: no fresh, agreed rate now" }),
+    rate_at: timestamp.nullable().meta({ description: "the oldest source's time (live)" }),
+    age_seconds: z.number().int().min(0).nullable(),
+    sources: z.array(rateQuoteJson).meta({ description: "fresh sources within max_spread" }),
+    dropped: z.array(rateQuoteJson).meta({ description: "stale, future or outlier quotes" }),
+    reason: z.string().optional().meta({ description: "why there is no rate" }),
+  }),
+);
+export type RateJson = z.infer<typeof rateJson>;
+export const rateList = named("RateList", z.strictObject({ rates: z.array(rateJson) }));
 
 export const healthReport = named(
   "Health",
   z.strictObject({
     ok: z.boolean(),
     checks: z.record(z.string(), z.strictObject({ ok: z.boolean(), detail: z.unknown().optional() })).meta({
-      description: "`database` and `chain:<id>` (head, scanned, lag_blocks, last_error, fatal, pool)",
+      description:
+        "`database` and `chain:<id>` (head, scanned, lag_blocks, last_error, fatal, pool); " +
+        "`rates` (always ok: pairs without a fresh rate are warnings) when rates.live is configured",
     }),
   }),
 );

@@ -11,6 +11,7 @@ import type { DB } from "../db/index.js";
 import { PROBLEMS, type ProblemCode, ProblemError } from "../errors.js";
 import type { Catalog } from "../ledger/catalog.js";
 import type { CreateOrderInput, Ledger, OrderJson } from "../ledger/index.js";
+import type { RateBook } from "../rates/index.js";
 import type { ApiContext, Reply } from "./handlers.js";
 import { buildOpenApi } from "./openapi.js";
 import { invoke, routes } from "./routes.js";
@@ -28,6 +29,8 @@ export interface ApiArgs {
   onEvents?: () => void;
   /** check every answer against its documented schema (tests); a mismatch answers 500 */
   checkResponses?: boolean;
+  /** live rates, when configured (GET /v1/rates) */
+  rates?: RateBook;
 }
 
 export interface Api {
@@ -42,7 +45,16 @@ const JSON_TYPE = /^application\/([a-z.+-]*\+)?json\b/i;
 const PATH_ID = "[A-Za-z0-9_]{1,64}";
 const SQLITE_UNWRITABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN)/;
 
-export function createApi({ db, ledger, catalog, common, health, onEvents, checkResponses }: ApiArgs): Api {
+export function createApi({
+  db,
+  ledger,
+  catalog,
+  common,
+  health,
+  onEvents,
+  checkResponses,
+  rates,
+}: ApiArgs): Api {
   const cfg = common.config;
   const keys = cfg.api.keys.map((k) => ({ name: k.name, hash: Buffer.from(k.sha256, "hex") }));
   const log = common.logger.child({ mod: "api" });
@@ -56,6 +68,7 @@ export function createApi({ db, ledger, catalog, common, health, onEvents, check
     common,
     log,
     health,
+    rates,
     createOrder: createOrderBatcher(ledger, common.now).add,
     openapi: () => (openapiText ??= JSON.stringify(buildOpenApi(routes))),
   };

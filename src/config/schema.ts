@@ -2,6 +2,7 @@
 // generated from them (scripts/gen-config-doc.ts), so the docs cannot drift from the code.
 import { z } from "zod";
 import { DECIMAL, TOLERANCE } from "../core/amount.js";
+import { PROVIDER_KINDS } from "../rates/providers.js";
 
 const secretRef = z
   .union([
@@ -242,8 +243,69 @@ const assetSchema = z
       .default(1)
       .describe("blocks (head − block + 1) before a payment counts; tron may say solidified"),
     enabled: z.boolean().default(true).describe("offered to new orders"),
+    symbol: z
+      .string()
+      .regex(/^[A-Z0-9]{1,15}$/, "must be upper-case letters and digits (≤ 15)")
+      .optional()
+      .describe("market symbol for live rates (default: the id before its first '-', USDT-TRC20 → USDT)"),
   })
   .strict();
+
+const liveRatesSchema = z
+  .object({
+    providers: z
+      .array(
+        z
+          .object({
+            kind: z
+              .enum(PROVIDER_KINDS)
+              .describe("which market: coinbase, kraken, bitstamp, binance, coingecko"),
+            url: httpUrl.optional().describe("base URL instead of the market's own (a proxy; tests)"),
+          })
+          .strict(),
+      )
+      .min(1)
+      .describe("public market APIs asked for prices; each kind at most once"),
+    currencies: z
+      .array(z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code like USD"))
+      .min(1)
+      .default(["USD"])
+      .describe("quote currencies priced live: every enabled asset is priced in each of them"),
+    min_sources: z
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe("fewer fresh, agreeing sources → no rate (and no order in that pair)"),
+    max_spread: z
+      .string()
+      .regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?%$/, 'must be a percentage like "1%"')
+      .default("1%")
+      .describe("a source further than this from the median is dropped"),
+    max_age_seconds: z
+      .number()
+      .int()
+      .min(5)
+      .max(3600)
+      .default(60)
+      .describe("a source's price older than this is not fresh"),
+    refresh_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(15)
+      .describe("how often every pair is asked of every market, in the background"),
+    usd_proxies: z
+      .array(z.string().regex(/^[A-Z0-9]{1,15}$/))
+      .default([])
+      .describe(
+        "stablecoins whose markets may stand for USD where a market has no USD pair (Binance: ETHUSDT); " +
+          "default none, because a stablecoin is not a dollar (USDC traded at 0.87 in March 2023)",
+      ),
+  })
+  .strict()
+  .describe("live exchange rates: the median of several markets, refreshed in the background");
 
 export const configSchema = z
   .object({
@@ -365,6 +427,7 @@ export const configSchema = z
           .record(z.string(), z.number().int().min(0).max(18))
           .default({})
           .describe("fraction digits of fiat currencies (default 2)"),
+        live: liveRatesSchema.optional(),
       })
       .strict()
       .default({ static: {}, decimals: {} })
@@ -551,11 +614,51 @@ export const configSchema = z
           });
       }
     }
+    const live = cfg.rates.live;
+    if (live) {
+      const kinds = new Set<string>();
+      live.providers.forEach((p, i) => {
+        // the median counts markets: the same market twice would be two votes for one price
+        if (kinds.has(p.kind))
+          ctx.addIssue({
+            code: "custom",
+            path: ["rates", "live", "providers", i, "kind"],
+            message: `provider "${p.kind}" is listed twice`,
+          });
+        kinds.add(p.kind);
+      });
+      if (live.min_sources > live.providers.length)
+        ctx.addIssue({
+          code: "custom",
+          path: ["rates", "live", "min_sources"],
+          message: `${live.min_sources} sources needed but only ${live.providers.length} provider(s) configured`,
+        });
+      if (live.refresh_seconds >= live.max_age_seconds)
+        ctx.addIssue({
+          code: "custom",
+          path: ["rates", "live", "refresh_seconds"],
+          message: `must be less than max_age_seconds (${live.max_age_seconds}), or every rate goes stale between refreshes`,
+        });
+      live.currencies.forEach((c, i) => {
+        if (assetIds.has(c))
+          ctx.addIssue({
+            code: "custom",
+            path: ["rates", "live", "currencies", i],
+            message: `"${c}" is an asset id; an order in an asset's own currency needs no rate`,
+          });
+      });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;
 export type ChainConfig = Config["chains"][number];
 export type AssetConfig = Config["assets"][number];
+export type LiveRatesConfig = NonNullable<Config["rates"]["live"]>;
+
+/** The market symbol of an asset: its `symbol`, else its id before the first '-'. */
+export function marketSymbol(asset: Pick<AssetConfig, "id" | "symbol">): string {
+  return asset.symbol ?? asset.id.split("-")[0]!;
+}
 export type PoolConfig = ChainConfig["pool"];
 export type ChainKind = ChainConfig["kind"];
 

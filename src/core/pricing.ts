@@ -13,12 +13,26 @@ export interface PriceRequest {
   overpaid_tolerance?: string;
 }
 
+/** A rate an option can lock: where it came from and when (`at` undefined: static, the create's time). */
+export interface PriceQuote {
+  text: string;
+  ratio: Ratio;
+  sources: { source: string; price: string }[];
+  at?: number;
+}
+
 /** The part of the catalog pricing reads (src/ledger/catalog.ts implements it). */
 export interface PriceList {
   currencyDecimals(currency: string): number | undefined;
   asset(id: string): { chain: string; decimals: number; enabled: boolean } | undefined;
-  rate(currency: string, asset: string): { text: string; ratio: Ratio } | undefined;
+  /** price of 1 `asset` in `currency` now, or undefined */
+  rate(currency: string, asset: string): PriceQuote | undefined;
+  /** priced from live markets: a missing rate is an outage (503), not a configuration gap (400) */
+  isLive(currency: string, asset: string): boolean;
+  /** enabled assets with a rate in `currency` now */
   priceable(currency: string): readonly { id: string }[];
+  /** enabled assets the configuration prices in `currency` (static or live), rate or not */
+  configured(currency: string): readonly { id: string }[];
 }
 
 export interface OrderDefaults {
@@ -32,8 +46,12 @@ export interface PricedOption {
   asset: string;
   chain: string;
   decimals: number;
-  /** the locked rate as written in the rate table */
+  /** the locked rate as written in the rate table, or the markets' median */
   rate: string;
+  /** where the rate came from, each source with its price ([] when the order is in this asset) */
+  rateSources: { source: string; price: string }[];
+  /** the time of the rate's oldest source (static: the create's own time) */
+  rateAt: number;
   /** asset base units due, rounded up */
   amountDue: bigint;
 }
@@ -55,9 +73,18 @@ export interface FieldError {
   message: string;
 }
 
-export type Pricing = { ok: true; order: PricedOrder } | { ok: false; detail: string; errors: FieldError[] };
+/** `rates_unavailable`: the request is fine, but a live pair it needs has no fresh rate right now. */
+export type Pricing =
+  | { ok: true; order: PricedOrder }
+  | { ok: false; problem: "validation" | "rates_unavailable"; detail: string; errors: FieldError[] };
 
 const MINUTE = 60_000;
+
+/** a pair priced live with no fresh rate right now: the order waits for the markets (503) */
+const noRate = (path: string, asset: string, currency: string): FieldError => ({
+  path,
+  message: `${asset}/${currency} has no fresh rate from enough agreeing markets`,
+});
 
 export function priceOrder(
   req: PriceRequest,
@@ -69,6 +96,7 @@ export function priceOrder(
   if (currencyDecimals === undefined) {
     return {
       ok: false,
+      problem: "validation",
       detail: "unknown currency",
       errors: [
         {
@@ -86,15 +114,22 @@ export function priceOrder(
   } catch (e) {
     errors.push({ path: "amount", message: (e as Error).message });
   }
+  // Without an `assets` list the order offers what can be priced now; a listed asset must be.
   const assetIds = req.assets ?? prices.priceable(req.currency).map((a) => a.id);
-  if (assetIds.length === 0)
-    errors.push({ path: "assets", message: `no enabled asset can be priced in ${req.currency}` });
-  const chosen: { id: string; chain: string; decimals: number; rate: { text: string; ratio: Ratio } }[] = [];
+  const unpriced: FieldError[] = [];
+  if (assetIds.length === 0) {
+    const waiting = prices.configured(req.currency).filter((a) => prices.isLive(req.currency, a.id));
+    if (waiting.length) unpriced.push(...waiting.map((a) => noRate("assets", a.id, req.currency)));
+    else errors.push({ path: "assets", message: `no enabled asset can be priced in ${req.currency}` });
+  }
+  const chosen: { id: string; chain: string; decimals: number; rate: PriceQuote }[] = [];
   assetIds.forEach((id, i) => {
     const asset = prices.asset(id);
     if (!asset || !asset.enabled)
       return void errors.push({ path: `assets[${i}]`, message: `unknown or disabled asset "${id}"` });
     const rate = prices.rate(req.currency, id);
+    if (!rate && prices.isLive(req.currency, id))
+      return void unpriced.push(noRate(`assets[${i}]`, id, req.currency));
     if (!rate)
       return void errors.push({ path: `assets[${i}]`, message: `no rate for ${id} in ${req.currency}` });
     if (chosen.some((c) => c.id === id))
@@ -113,7 +148,16 @@ export function priceOrder(
       errors.push({ path, message: (e as Error).message });
     }
   }
-  if (errors.length) return { ok: false, detail: "the order is not valid", errors };
+  if (errors.length) return { ok: false, problem: "validation", detail: "the order is not valid", errors };
+  if (unpriced.length) {
+    const pairs = unpriced.map((u) => u.message.split(" ")[0]).join(", ");
+    return {
+      ok: false,
+      problem: "rates_unavailable",
+      detail: `no fresh rate for ${pairs}; try again shortly`,
+      errors: unpriced,
+    };
+  }
 
   const expiresAt = now + (req.valid_minutes ?? defaults.valid_minutes) * MINUTE;
   return {
@@ -130,6 +174,8 @@ export function priceOrder(
         chain: c.chain,
         decimals: c.decimals,
         rate: c.rate.text,
+        rateSources: c.rate.sources,
+        rateAt: c.rate.at ?? now,
         amountDue: amountDue(amount, currencyDecimals, c.rate.ratio, c.decimals),
       })),
       chains: [...new Set(chosen.map((c) => c.chain))],

@@ -12,6 +12,7 @@ import { createCommon, createLogger } from "../common.js";
 import { validateConfig } from "../config/load.js";
 import { parseAmount } from "../core/amount.js";
 import { type Daemon, startDaemon } from "../daemon.js";
+import { type PriceServer, startPriceServer } from "./prices.js";
 import { verifySignature } from "../notify/verify.js";
 
 /** Anvil's well-known dev mnemonic funds the payer; the pool comes from a different, public test mnemonic. */
@@ -137,6 +138,15 @@ export async function runDev(o: DevOptions): Promise<DevRun> {
   await new Promise<void>((r) => receiver.listen(receiverPort, "127.0.0.1", r));
   const callbackUrl = `http://127.0.0.1:${receiverPort}/depositd`;
 
+  // Live ETH rates from three local "markets" (real Coinbase, Kraken and Bitstamp shapes) that
+  // wander around one price: the demo shows live pricing without any network.
+  const markets = await Promise.all(
+    ["3000.10", "3000.40", "2999.70"].map((p) =>
+      startPriceServer({ prices: { "ETH/USD": p }, now: Date.now }),
+    ),
+  );
+  const walk = startPriceWalk(markets, 300_000);
+
   const raw = {
     database: { path: join(dir, "depositd.sqlite"), synchronous: "NORMAL" },
     api: {
@@ -152,7 +162,16 @@ export async function runDev(o: DevOptions): Promise<DevRun> {
       retry_schedule_s: [1, 5, 30, 120],
     },
     orders: { valid_minutes: 30, late_window_minutes: 60, underpaid_tolerance: "0", timer_interval_ms: 1000 },
-    rates: { static: { USD: { ETH: "3000", "USDT-DEV": "1" } } },
+    rates: {
+      static: { USD: { "USDT-DEV": "1" } },
+      live: {
+        providers: ["coinbase", "kraken", "bitstamp"].map((kind, i) => ({ kind, url: markets[i]!.url })),
+        min_sources: 2,
+        max_spread: "1%",
+        max_age_seconds: 10,
+        refresh_seconds: 2,
+      },
+    },
     chains: [
       {
         id: "anvil",
@@ -181,6 +200,8 @@ export async function runDev(o: DevOptions): Promise<DevRun> {
   const common = createCommon(config, { logger: createLogger("warn") });
   const daemon = await startDaemon(common);
   const api = `http://${daemon.address.host}:${daemon.address.port}`;
+  await daemon.rates?.refresh();
+  const eth = daemon.rates?.decision("ETH", "USD");
 
   print("");
   print(`  anvil        ${anvil.url} (chain id 31337, a block every second)`);
@@ -188,10 +209,16 @@ export async function runDev(o: DevOptions): Promise<DevRun> {
   print(`  config       ${join(dir, "depositd.yaml")}`);
   print(`  API          ${api}   key: ${DEV_API_KEY}`);
   print(`  receiver     ${callbackUrl} (checks every signature)`);
+  print(
+    `  rates        ETH/USD ${eth?.ok ? eth.rate : "none yet"} — median of ${markets.length} local price servers ` +
+      `(coinbase, kraken, bitstamp shapes), refreshed every 2 s; GET ${api}/v1/rates`,
+  );
   print("");
 
   const stop = async () => {
+    clearInterval(walk);
     await daemon.stop();
+    await Promise.all(markets.map((m) => m.close()));
     await new Promise<void>((r) => receiver.close(() => r()));
     await anvil.stop();
   };
@@ -267,6 +294,18 @@ async function demo(
   }
   if (last !== "paid") throw new Error(`demo order did not become paid (status ${last})`);
   print(`Demo done: the order is paid and the shop got ${received.length} signed callbacks.`);
+}
+
+/** Move the markets' price a little every second, each market a few cents apart (integer cents). */
+function startPriceWalk(markets: PriceServer[], startCents: number): NodeJS.Timeout {
+  let mid = startCents;
+  const cents = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, "0")}`;
+  const t = setInterval(() => {
+    mid = Math.max(100_00, mid + Math.round((Math.random() - 0.5) * mid * 0.001));
+    for (const m of markets) m.set("ETH/USD", cents(mid + Math.round((Math.random() - 0.5) * mid * 0.0004)));
+  }, 1000);
+  t.unref();
+  return t;
 }
 
 /** `depositd dev pay`: pay from the running dev node's funded account. */

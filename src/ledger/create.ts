@@ -72,7 +72,7 @@ export function createOrderCreation(ctx: LedgerContext) {
       return { order: views.order(existing), created: false };
     }
     const priced = priceOrder(input, catalog, orders, now);
-    if (!priced.ok) throw new ProblemError("validation", priced.detail, priced.errors);
+    if (!priced.ok) throw new ProblemError(priced.problem, priced.detail, priced.errors);
     const p = priced.order;
     const id = newId("ord", now);
     s.insertOrder.run({
@@ -103,6 +103,8 @@ export function createOrderCreation(ctx: LedgerContext) {
         o.amountDue.toString(),
         o.decimals,
         o.rate,
+        JSON.stringify(o.rateSources),
+        o.rateAt,
       );
     }
     return { order: views.order(ctx.loadOrder(id)), created: true };

@@ -64,8 +64,9 @@ export function createStatements(db: DB) {
          @expires_at, @late_until, @checkout_token, @return_url)`,
     ),
     insertOption: db.prepare(
-      `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate, rate_sources,
+         rate_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid"),
     updateStatus: db.prepare("UPDATE orders SET status = ?, paid_amount = ?, updated_at = ? WHERE id = ?"),

@@ -39,6 +39,8 @@ export interface OptionRow {
   amount_due: string;
   decimals: number;
   rate: string;
+  rate_sources: string;
+  rate_at: number;
 }
 
 export interface PaymentRow {
@@ -104,6 +106,8 @@ export function createViews(
           address: o.address,
           amount_due: formatAmount(parseUnits(o.amount_due), o.decimals),
           rate: o.rate,
+          rate_sources: JSON.parse(o.rate_sources) as { source: string; price: string }[],
+          rate_at: iso(o.rate_at),
           paid: formatAmount(paid.get(o.asset) ?? 0n, o.decimals),
           pending: formatAmount(pending.get(o.asset) ?? 0n, o.decimals),
         })),

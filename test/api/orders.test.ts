@@ -149,6 +149,7 @@ describe("merchant API", () => {
         confirmations: 1,
         contract: null,
         rates: { USD: "3000" },
+        unpriced: [],
       },
       expect.objectContaining({ id: "USDT-ERC20", decimals: 6, rates: { USD: "1" } }),
     ]);

@@ -159,6 +159,8 @@ function data(payments: CheckoutData["payments"], status = "pending"): CheckoutD
         amount_due: "3333333333333334",
         decimals: 18,
         rate: "3000",
+        rate_sources: "[]",
+        rate_at: 0,
       },
       {
         order_id: "ord_1",
@@ -168,6 +170,8 @@ function data(payments: CheckoutData["payments"], status = "pending"): CheckoutD
         amount_due: "10000000",
         decimals: 6,
         rate: "1",
+        rate_sources: "[]",
+        rate_at: 0,
       },
     ],
     payments,

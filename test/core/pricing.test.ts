@@ -19,18 +19,36 @@ const assets: Record<string, { chain: string; decimals: number; enabled: boolean
   BTC: { chain: "btc", decimals: 8, enabled: true },
   OLD: { chain: "eth", decimals: 6, enabled: false },
 };
-const usd: Record<string, string> = { ETH: "3000", USDT: "1", BTC: "60000" };
+// static tables, and live pairs: a fresh quote, or null while too few markets agree
+const fixed: Record<string, Record<string, string>> = {
+  USD: { ETH: "3000", USDT: "1", BTC: "60000" },
+  EUR: { USDT: "0.9" },
+};
+const RATE_AT = NOW - 8_000;
+const live: Record<string, Record<string, string | null>> = {
+  EUR: { ETH: "2800", BTC: null },
+  GBP: { ETH: null, BTC: null },
+};
 const prices: PriceList = {
-  currencyDecimals: (c) => (c === "USD" ? 2 : assets[c]?.decimals),
+  currencyDecimals: (c) => (fixed[c] || live[c] ? 2 : assets[c]?.decimals),
   asset: (id) => assets[id],
   rate: (currency, asset) => {
-    if (currency === asset) return { text: "1", ratio: parseRate("1") };
-    const t = currency === "USD" ? usd[asset] : undefined;
-    return t ? { text: t, ratio: parseRate(t) } : undefined;
+    if (currency === asset) return { text: "1", ratio: parseRate("1"), sources: [] };
+    const t = fixed[currency]?.[asset];
+    if (t) return { text: t, ratio: parseRate(t), sources: [{ source: "static", price: t }] };
+    const l = live[currency]?.[asset];
+    return l
+      ? { text: l, ratio: parseRate(l), sources: [{ source: "kraken", price: l }], at: RATE_AT }
+      : undefined;
   },
+  isLive: (currency, asset) => !fixed[currency]?.[asset] && live[currency]?.[asset] !== undefined,
   priceable: (currency) =>
     Object.keys(assets)
       .filter((id) => assets[id]!.enabled && prices.rate(currency, id))
+      .map((id) => ({ id })),
+  configured: (currency) =>
+    Object.keys(assets)
+      .filter((id) => assets[id]!.enabled && (fixed[currency]?.[id] || prices.isLive(currency, id)))
       .map((id) => ({ id })),
 };
 
@@ -71,6 +89,67 @@ describe("priceOrder", () => {
     if (!p.ok) throw new Error(JSON.stringify(p.errors));
     expect(p.order.options).toMatchObject(options);
     expect(p.order.chains).toEqual([...new Set(options.map((o) => o.chain))]);
+  });
+
+  it("default: each option locks its rate's sources and time (static: the create's own time)", () => {
+    const p = price({ currency: "EUR" });
+    if (!p.ok) throw new Error(JSON.stringify(p.errors));
+    // BTC/EUR has no fresh rate and no asset list asked for it: left out
+    expect(p.order.options).toEqual([
+      {
+        asset: "ETH",
+        chain: "eth",
+        decimals: 18,
+        rate: "2800",
+        rateSources: [{ source: "kraken", price: "2800" }],
+        rateAt: RATE_AT,
+        amountDue: 35_714_285_714_285_715n,
+      },
+      {
+        asset: "USDT",
+        chain: "eth",
+        decimals: 6,
+        rate: "0.9",
+        rateSources: [{ source: "static", price: "0.9" }],
+        rateAt: NOW,
+        amountDue: 111_111_112n,
+      },
+    ]);
+    const same = price({ amount: "0.5", currency: "ETH" });
+    expect(same.ok && same.order.options[0]).toMatchObject({ rate: "1", rateSources: [], rateAt: NOW });
+  });
+
+  const waiting: [string, Partial<PriceRequest>, string, { path: string; message: RegExp }[]][] = [
+    [
+      "error: a listed asset whose live pair has no fresh rate fails the whole create",
+      { currency: "EUR", assets: ["ETH", "BTC"] },
+      "no fresh rate for BTC/EUR; try again shortly",
+      [{ path: "assets[1]", message: /^BTC\/EUR has no fresh rate/ }],
+    ],
+    [
+      "error: no asset list and no live pair priceable now: each pair named",
+      { currency: "GBP" },
+      "no fresh rate for ETH/GBP, BTC/GBP; try again shortly",
+      [
+        { path: "assets", message: /^ETH\/GBP has no fresh rate/ },
+        { path: "assets", message: /^BTC\/GBP has no fresh rate/ },
+      ],
+    ],
+  ];
+  it.each(waiting)("%s", (_name, req, detail, errors) => {
+    const p = price(req);
+    expect(p).toMatchObject({ ok: false, problem: "rates_unavailable", detail });
+    if (p.ok) return;
+    expect(p.errors.map((e) => e.path)).toEqual(errors.map((e) => e.path));
+    errors.forEach((e, i) => expect(p.errors[i]!.message).toMatch(e.message));
+  });
+
+  it("error: a field problem is a validation error even when a live pair has no rate", () => {
+    expect(price({ currency: "EUR", amount: "0", assets: ["BTC"] })).toMatchObject({
+      ok: false,
+      problem: "validation",
+      errors: [{ path: "amount" }],
+    });
   });
 
   it("default: the clock and tolerances come from the defaults unless the request names them", () => {
@@ -172,6 +251,7 @@ describe("priceOrder", () => {
     const p = price(req);
     expect(p.ok).toBe(false);
     if (p.ok) return;
+    expect(p.problem).toBe("validation");
     expect(p.detail).toBe(detail);
     expect(p.errors).toHaveLength(errors.length);
     errors.forEach((e, i) => {

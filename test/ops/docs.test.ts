@@ -6,7 +6,7 @@ import { buildOpenApi } from "../../src/api/openapi.js";
 import { routes } from "../../src/api/routes.js";
 import { openDatabase } from "../../src/db/index.js";
 import { PROBLEMS } from "../../src/errors.js";
-import { notifyMetrics, registerMetrics } from "../../src/metrics.js";
+import { notifyMetrics, registerMetrics, registerRateMetrics } from "../../src/metrics.js";
 import { testCommon, testConfig } from "../helpers/config.js";
 import { operations } from "./openapi-check.js";
 
@@ -29,6 +29,7 @@ describe("operator docs", () => {
     const db = openDatabase(":memory:");
     registerMetrics(common, db, () => []);
     notifyMetrics(common.metrics);
+    registerRateMetrics(common, () => undefined);
     const names = (await common.metrics.getMetricsAsJSON())
       .map((m) => m.name)
       .filter((n) => !n.startsWith("depositd_process_"));

@@ -48,8 +48,13 @@ describe("config/depositd.example.yaml", () => {
     expect(cfg.chainSecrets.btc).toBe(values["bitcoind-rpc-auth"]);
     expect(cfg.notify.allow_private_targets).toBe(false);
     expect(cfg.database.path).toBe("/var/lib/depositd/depositd.sqlite");
-    // every USD rate names a configured asset, so every asset can be offered in USD
-    expect(Object.keys(cfg.rates.static.USD ?? {}).sort()).toEqual(cfg.assets.map((a) => a.id).sort());
+    // every asset can be priced in USD: statically (stablecoins) or live from the markets
+    const priced = new Set([
+      ...Object.keys(cfg.rates.static.USD ?? {}),
+      ...(cfg.rates.live?.currencies.includes("USD") ? cfg.assets.map((a) => a.id) : []),
+    ]);
+    expect([...priced].sort()).toEqual(cfg.assets.map((a) => a.id).sort());
+    expect(cfg.rates.live?.providers.map((p) => p.kind)).toEqual(["coinbase", "kraken", "bitstamp"]);
   });
 
   it("behavior: its xpubs derive the documented public test vectors (so REPLACE is not optional)", () => {

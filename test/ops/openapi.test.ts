@@ -148,6 +148,7 @@ describe("OpenAPI document against the live API", () => {
     "GET /v1/orders/{id}/events": { path: `/v1/orders/${orderId}/events?after=0`, status: 200 },
     "POST /v1/events/{id}/redeliver": { path: `/v1/events/${eventId}/redeliver`, status: 202 },
     "GET /v1/assets": { path: "/v1/assets", status: 200 },
+    "GET /v1/rates": { path: "/v1/rates", status: 200 },
     "GET /v1/payments": { path: "/v1/payments?unattributed=true&limit=10", status: 200 },
     "POST /v1/payments/{id}/assign": {
       path: `/v1/payments/${paymentId}/assign`,
