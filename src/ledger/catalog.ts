@@ -14,7 +14,7 @@ export interface Catalog {
   currencyDecimals(currency: string): number | undefined;
   /** price of 1 `asset` in `currency`; 1 when they are the same; undefined if not priceable */
   rate(currency: string, asset: string): { text: string; ratio: Ratio } | undefined;
-  /** enabled assets that can be priced in `currency` */
+  /** enabled assets that can be priced in `currency`, on chains whose pool serves orders */
   priceable(currency: string): AssetConfig[];
 }
 
@@ -44,8 +44,14 @@ export function createCatalog(config: Pick<ResolvedConfig, "assets" | "chains" |
       if (currency === asset) return { text: "1", ratio: { num: 1n, den: 1n } };
       return rates.get(currency)?.get(asset);
     },
+    // a pool declared for deposit accounts only offers nothing to orders
     priceable: (currency) =>
-      config.assets.filter((a) => a.enabled && catalog.rate(currency, a.id) !== undefined),
+      config.assets.filter(
+        (a) =>
+          a.enabled &&
+          chains.get(a.chain)?.pool.purpose !== "accounts" &&
+          catalog.rate(currency, a.id) !== undefined,
+      ),
   };
   return Object.freeze(catalog);
 }
