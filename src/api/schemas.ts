@@ -81,12 +81,6 @@ const metadata = z
   .optional()
   .meta({ description: "any JSON object up to 4 KiB, returned untouched" });
 
-/** The common paging of lists: `limit` rows after `cursor` (the previous page's next_cursor). */
-export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(512).optional(),
-});
-
 export const createOrderBody = named(
   "CreateOrder",
   z.strictObject({
@@ -144,6 +138,22 @@ export type CreateOrderBody = z.infer<typeof createOrderBody>;
 export const noFields = named("Empty", z.strictObject({}).meta({ description: "no fields" }));
 
 export const assignBody = named("AssignPayment", z.strictObject({ order_id: z.string().min(1).max(64) }));
+
+/** Every list's paging (docs/api.md "Paging"): pass next_cursor back as cursor for the next page. */
+export const pageQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .meta({ description: "page size, 1–1000, default 100" }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .meta({ description: "next_cursor of the previous page (opaque); absent for the first page" }),
+});
 
 export const listQuery = z.strictObject({
   merchant_order_id: z

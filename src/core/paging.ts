@@ -1,14 +1,15 @@
-// Opaque list cursors shared by every paged answer: the sort key of the last row of a page, as
-// base64url JSON. Pure; a cursor that does not decode to `arity` strings/numbers is refused.
+// Opaque keyset cursors for every list: the sort key and id of the last row of a page, as
+// base64url JSON. The next page starts strictly after that key, so rows inserted meanwhile
+// neither repeat nor shift a page (no OFFSET).
 
-/** The cursor for a page that ended at the row with this sort key. */
+/** The cursor of a page whose last row has this sort key (sort columns first, the id last). */
 export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
-/** The sort key a cursor carries, or null when it is not a cursor of this shape. */
+/** The key in a cursor, or null when it is not one this API wrote with `arity` parts. */
 export function decodeCursor(cursor: string, arity: number): (string | number)[] | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(cursor)) return null;
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
