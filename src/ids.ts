@@ -6,7 +6,7 @@ const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const pool = Buffer.alloc(16 * 256);
 let offset = pool.length;
 
-export function newId(prefix: "ord" | "pay" | "evt", now = Date.now()): string {
+export function newId(prefix: "ord" | "pay" | "evt" | "acc", now = Date.now()): string {
   let time = "";
   let t = now;
   for (let i = 0; i < 10; i++) {

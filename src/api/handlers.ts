@@ -104,9 +104,15 @@ export function orderEvents(
 
 export function redeliver(ctx: ApiContext, { merchant, params }: Input<Id>): Reply {
   const ev = ctx.db
-    .prepare<[string], { order_id: string | null }>("SELECT order_id FROM events WHERE id = ?")
+    .prepare<[string], { order_id: string | null; account_id: string | null }>(
+      "SELECT order_id, account_id FROM events WHERE id = ?",
+    )
     .get(params.id);
-  if (!ev || (ev.order_id && !ctx.ledger.ownsOrder(merchant, ev.order_id)))
+  if (
+    !ev ||
+    (ev.order_id && !ctx.ledger.ownsOrder(merchant, ev.order_id)) ||
+    (ev.account_id && !ctx.ledger.ownsAccount(merchant, ev.account_id))
+  )
     throw new ProblemError("not_found", `event ${params.id} not found`);
   if (!redeliverEvent(ctx.db, params.id, ctx.common.now()))
     throw new ProblemError("conflict", "this event has no callback URL to deliver to");

@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import { formatPath } from "../config/load.js";
 import { type FieldProblem, type ProblemCode, ProblemError } from "../errors.js";
+import * as acc from "./accounts.js";
 import * as h from "./handlers.js";
 import type { ApiContext, Input, Reply } from "./handlers.js";
 import * as s from "./schemas.js";
@@ -176,6 +177,97 @@ export const routes: Route[] = [
     responses: { 202: { description: "queued", schema: s.redeliverAnswer } },
     problems: ["not_found", "conflict"],
     handler: h.redeliver,
+  }),
+  route({
+    operationId: "createDepositAccount",
+    method: "POST",
+    path: "/v1/deposit-accounts",
+    tags: ["deposit accounts"],
+    summary: "Give a customer permanent deposit addresses (top-up)",
+    description:
+      "Binds one free pool address per chain (default: every chain whose pool serves accounts), " +
+      "exclusively, from the same pools as orders. Every payment into them is a deposit, reported " +
+      "as deposit.seen / deposit.confirmed / deposit.reverted. Idempotent by customer_id: the same " +
+      "body again returns the account with 200; a different body is 409.",
+    auth: true,
+    body: s.createAccountBody,
+    bodyNoun: "deposit account",
+    bodyRequired: true,
+    responses: {
+      201: { description: "created", schema: s.accountJson },
+      200: { description: "the same request was made before: the existing account", schema: s.accountJson },
+    },
+    problems: ["conflict", "pool_exhausted"],
+    handler: acc.createAccount,
+  }),
+  route({
+    operationId: "listDepositAccounts",
+    method: "GET",
+    path: "/v1/deposit-accounts",
+    tags: ["deposit accounts"],
+    summary: "List deposit accounts, newest first (optionally one customer's)",
+    description: "Pass next_cursor back as cursor for the next page (null on the last page).",
+    auth: true,
+    query: s.accountListQuery,
+    responses: { 200: { description: "a page of accounts", schema: s.accountList } },
+    problems: ["validation"],
+    handler: acc.listAccounts,
+  }),
+  route({
+    operationId: "getDepositAccount",
+    method: "GET",
+    path: "/v1/deposit-accounts/:id",
+    tags: ["deposit accounts"],
+    summary: "One deposit account with its addresses",
+    auth: true,
+    params: s.accountIdParams,
+    responses: { 200: { description: "the account", schema: s.accountJson } },
+    problems: ["not_found"],
+    handler: acc.getAccount,
+  }),
+  route({
+    operationId: "listDeposits",
+    method: "GET",
+    path: "/v1/deposit-accounts/:id/deposits",
+    tags: ["deposit accounts"],
+    summary: "Every payment into an account's addresses, oldest first",
+    auth: true,
+    params: s.accountIdParams,
+    query: s.pageQuery.strict(),
+    responses: { 200: { description: "a page of deposits", schema: s.depositList } },
+    problems: ["validation", "not_found"],
+    handler: acc.accountDeposits,
+  }),
+  route({
+    operationId: "closeDepositAccount",
+    method: "POST",
+    path: "/v1/deposit-accounts/:id/close",
+    tags: ["deposit accounts"],
+    summary: "Stop attributing payments to an account",
+    description:
+      "Its addresses are released to their pools' rules: a static address rests for cooldown_minutes, " +
+      "an xpub address is never handed out again (unless the pool reuses). A payment after close is " +
+      "unattributed. Closing a closed account returns it unchanged. No body.",
+    auth: true,
+    params: s.accountIdParams,
+    body: s.noFields,
+    responses: { 200: { description: "the closed account", schema: s.accountJson } },
+    problems: ["not_found"],
+    handler: acc.closeAccount,
+  }),
+  route({
+    operationId: "listDepositAccountEvents",
+    method: "GET",
+    path: "/v1/deposit-accounts/:id/events",
+    tags: ["events"],
+    summary: "An account's deposit events with their delivery attempts",
+    description: "In seq order. A receiver that missed callbacks pulls them with after=<last seq processed>.",
+    auth: true,
+    params: s.accountIdParams,
+    query: s.accountEventsQuery,
+    responses: { 200: { description: "the events", schema: s.accountEventList } },
+    problems: ["validation", "not_found"],
+    handler: acc.accountEvents,
   }),
   route({
     operationId: "listAssets",

@@ -4,6 +4,7 @@
 // Response schemas are strict: a field an answer has and its schema lacks fails the tests.
 import { z } from "zod";
 import { DECIMAL, TOLERANCE } from "../core/amount.js";
+import { DEPOSIT_EVENT_TYPES } from "../core/account.js";
 import { ORDER_STATUSES } from "../core/reconcile.js";
 import { PROBLEM_CODES } from "../errors.js";
 
@@ -64,6 +65,24 @@ const webUrl = z
 
 // ---- requests ----------------------------------------------------------------------------------
 
+const callbackUrl = webUrl.meta({
+  format: "uri",
+  description: "http(s), no credentials; private/loopback targets only if the config allows them",
+});
+
+const metadata = z
+  .record(z.string(), z.unknown())
+  .superRefine((m, ctx) => {
+    // depth first: JSON.stringify (here, and in the request hash) recurses, so a hostile
+    // 20,000-deep body would overflow the stack and answer 500
+    if (!nestsAtMost(m, METADATA_MAX_DEPTH))
+      ctx.addIssue({ code: "custom", message: `must nest at most ${METADATA_MAX_DEPTH} levels deep` });
+    else if (Buffer.byteLength(JSON.stringify(m)) > 4096)
+      ctx.addIssue({ code: "custom", message: "must be at most 4 KiB of JSON" });
+  })
+  .optional()
+  .meta({ description: "any JSON object up to 4 KiB, returned untouched" });
+
 export const createOrderBody = named(
   "CreateOrder",
   z.strictObject({
@@ -96,27 +115,13 @@ export const createOrderBody = named(
       .max(10080)
       .optional()
       .meta({ description: "default orders.valid_minutes" }),
-    callback_url: webUrl.meta({
-      format: "uri",
-      description: "http(s), no credentials; private/loopback targets only if the config allows them",
-    }),
+    callback_url: callbackUrl,
     return_url: webUrl.optional().meta({
       format: "uri",
       description:
         'http(s), no credentials: where the checkout page\'s "back to the shop" button leads once paid',
     }),
-    metadata: z
-      .record(z.string(), z.unknown())
-      .superRefine((m, ctx) => {
-        // depth first: JSON.stringify (here, and in the request hash) recurses, so a hostile
-        // 20,000-deep body would overflow the stack and answer 500
-        if (!nestsAtMost(m, METADATA_MAX_DEPTH))
-          ctx.addIssue({ code: "custom", message: `must nest at most ${METADATA_MAX_DEPTH} levels deep` });
-        else if (Buffer.byteLength(JSON.stringify(m)) > 4096)
-          ctx.addIssue({ code: "custom", message: "must be at most 4 KiB of JSON" });
-      })
-      .optional()
-      .meta({ description: "any JSON object up to 4 KiB, returned untouched" }),
+    metadata,
     underpaid_tolerance: z
       .string()
       .max(40)
@@ -140,6 +145,22 @@ export type CreateOrderBody = z.infer<typeof createOrderBody>;
 export const noFields = named("Empty", z.strictObject({}).meta({ description: "no fields" }));
 
 export const assignBody = named("AssignPayment", z.strictObject({ order_id: z.string().min(1).max(64) }));
+
+/** Every list's paging (docs/api.md "Paging"): pass next_cursor back as cursor for the next page. */
+export const pageQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .meta({ description: "page size, 1–1000, default 100" }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .meta({ description: "next_cursor of the previous page (opaque); absent for the first page" }),
+});
 
 export const listQuery = z.strictObject({
   merchant_order_id: z
@@ -428,4 +449,120 @@ export const problemJson = named(
         .meta({ description: "each invalid field" }),
     })
     .meta({ description: "RFC 9457 problem details; `type` carries a stable problem code (docs/api.md)" }),
+);
+
+// ---- deposit accounts (top-up addresses) ------------------------------------------------------
+
+export const createAccountBody = named(
+  "CreateDepositAccount",
+  z.strictObject({
+    customer_id: z
+      .string()
+      .regex(/^[A-Za-z0-9._:@-]{1,64}$/, "must be 1–64 characters of A-Z a-z 0-9 . _ : @ -")
+      .meta({
+        description: "your customer's id; unique per API key, makes create idempotent",
+        examples: ["u-42"],
+      }),
+    chains: z
+      .array(z.string().max(32))
+      .min(1)
+      .max(32)
+      .optional()
+      .meta({ description: "chains to get an address on; default every chain whose pool serves accounts" }),
+    callback_url: callbackUrl,
+    metadata,
+  }),
+);
+export type CreateAccountBody = z.infer<typeof createAccountBody>;
+
+export const accountIdParams = z.object({ id: pathId("deposit account id (acc_…)") });
+export const accountListQuery = pageQuery
+  .extend({
+    customer_id: z.string().max(64).optional().meta({ description: "only this customer's account" }),
+  })
+  .strict();
+export const accountEventsQuery = eventsQuery;
+
+export const accountJson = named(
+  "DepositAccount",
+  z.strictObject({
+    id: z.string().regex(/^acc_[0-9A-Z]{26}$/),
+    customer_id: z.string(),
+    status: z.enum(["open", "closed"]).meta({ description: "closed: payments are no longer attributed" }),
+    addresses: z.array(
+      z.strictObject({
+        chain: z.string(),
+        address: z.string().meta({ description: "exclusive to this account while it is open" }),
+      }),
+    ),
+    callback_url: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: timestamp,
+    closed_at: timestamp.nullable(),
+  }),
+);
+export type AccountJson = z.infer<typeof accountJson>;
+
+export const accountList = named(
+  "DepositAccountList",
+  z.strictObject({
+    accounts: z.array(accountJson),
+    next_cursor: z.string().nullable().meta({ description: "null on the last page" }),
+  }),
+);
+
+export const depositJson = named(
+  "Deposit",
+  z.strictObject({
+    id: z.string().regex(/^pay_[0-9A-Z]{26}$/),
+    account_id: z.string(),
+    chain: z.string(),
+    asset: z.string(),
+    address: z.string(),
+    txid: z.string(),
+    index: z.number().int().min(0),
+    amount: decimal("in the asset"),
+    block_number: z.number().int().nullable().meta({ description: "null while in the mempool" }),
+    block_hash: z.string().nullable(),
+    block_time: timestamp.nullable(),
+    confirmations: z.number().int().min(0).meta({ description: "head − block + 1; 0 when reverted" }),
+    status: z.enum(["seen", "confirmed", "reverted"]),
+    created_at: timestamp,
+  }),
+);
+export type DepositJson = z.infer<typeof depositJson>;
+
+export const depositList = named(
+  "DepositList",
+  z.strictObject({
+    deposits: z.array(depositJson),
+    next_cursor: z.string().nullable().meta({ description: "null on the last page" }),
+  }),
+);
+
+/** The exact signed body of a deposit callback (docs/webhooks.md). */
+export const depositCallbackBody = named(
+  "DepositCallbackBody",
+  z.strictObject({
+    id: z.string().regex(/^evt_[0-9A-Z]{26}$/),
+    type: z.enum(DEPOSIT_EVENT_TYPES as [string, ...string[]]),
+    seq: z.number().int().meta({ description: "1, 2, … per account with no gaps" }),
+    created_at: timestamp,
+    account: accountJson,
+    deposit: depositJson,
+  }),
+);
+
+export const accountEventJson = named(
+  "DepositAccountEvent",
+  orderEventJson.extend({
+    seq: z.number().int(),
+    type: z.enum(DEPOSIT_EVENT_TYPES as [string, ...string[]]),
+    body: depositCallbackBody,
+  }),
+);
+export type AccountEventJson = z.infer<typeof accountEventJson>;
+export const accountEventList = named(
+  "DepositAccountEventList",
+  z.strictObject({ events: z.array(accountEventJson) }),
 );

@@ -45,6 +45,13 @@ const listenAddress = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, "must be host:port, e.g. 127.0.0.1:8787");
 
+const poolPurpose = z
+  .enum(["orders", "accounts", "both"])
+  .optional()
+  .describe(
+    "what this pool's addresses are bound to: orders, deposit accounts, or both (unset: both; low_water counts both)",
+  );
+
 const poolSchema = z
   .discriminatedUnion("source", [
     z
@@ -62,6 +69,7 @@ const poolSchema = z
           .default(4320)
           .describe("how long a released static address rests before it can be bound again"),
         low_water: z.number().int().min(0).default(10).describe("warn when fewer free addresses remain"),
+        purpose: poolPurpose,
       })
       .strict(),
     z
@@ -100,6 +108,7 @@ const poolSchema = z
           .default(4320)
           .describe("rest time before reuse (only with reuse: true)"),
         low_water: z.number().int().min(0).default(10).describe("warn when fewer free addresses remain"),
+        purpose: poolPurpose,
       })
       .strict(),
   ])

@@ -23,7 +23,7 @@ export interface Catalog {
   rate(currency: string, asset: string): PriceQuote | undefined;
   /** priced from live markets (so a missing rate is an outage, not a configuration gap) */
   isLive(currency: string, asset: string): boolean;
-  /** enabled assets that can be priced in `currency` now */
+  /** enabled assets that can be priced in `currency` now, on chains whose pool serves orders */
   priceable(currency: string): AssetConfig[];
   /** enabled assets the configuration prices in `currency` (static or live), rate or not */
   configured(currency: string): AssetConfig[];
@@ -67,12 +67,19 @@ export function createCatalog(
       return rates.get(currency)?.get(asset) ?? live?.priceOf(asset, currency);
     },
     isLive: (currency, asset) => !rates.get(currency)?.has(asset) && (live?.isLive(asset, currency) ?? false),
+    // a pool declared for deposit accounts only offers nothing to orders
     priceable: (currency) =>
-      config.assets.filter((a) => a.enabled && catalog.rate(currency, a.id) !== undefined),
+      config.assets.filter(
+        (a) =>
+          a.enabled &&
+          chains.get(a.chain)?.pool.purpose !== "accounts" &&
+          catalog.rate(currency, a.id) !== undefined,
+      ),
     configured: (currency) =>
       config.assets.filter(
         (a) =>
           a.enabled &&
+          chains.get(a.chain)?.pool.purpose !== "accounts" &&
           (currency === a.id || rates.get(currency)?.has(a.id) || catalog.isLive(currency, a.id)),
       ),
   };

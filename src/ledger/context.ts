@@ -1,6 +1,7 @@
 // What every part of the ledger shares: its statements, views, the outbox and row loaders.
 import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
+import { type AccountStatements, createAccountStatements } from "./account-statements.js";
 import type { Catalog } from "./catalog.js";
 import { checkoutUrl } from "../checkout/url.js";
 import { type Outbox, createOutbox } from "./outbox.js";
@@ -27,6 +28,8 @@ export interface LedgerHooks {
 export interface LedgerContext {
   db: DB;
   s: Statements;
+  /** the deposit accounts' statements */
+  a: AccountStatements;
   common: Common;
   catalog: Catalog;
   hooks: LedgerHooks;
@@ -41,6 +44,7 @@ export interface LedgerContext {
 
 export function createContext(db: DB, common: Common, catalog: Catalog, hooks: LedgerHooks): LedgerContext {
   const s = createStatements(db);
+  const a = createAccountStatements(db);
   // An order's options never change after create: cache them (bounded) for the hot write paths.
   const optionCache = new Map<string, OptionRow[]>();
   function optionsOf(orderId: string): OptionRow[] {
@@ -69,6 +73,6 @@ export function createContext(db: DB, common: Common, catalog: Catalog, hooks: L
     optionsOf,
     (token) => checkoutUrl(common.config, token),
   );
-  const outbox = createOutbox(s, views, loadOrder, common.config.notify.unattributed_url);
-  return { db, s, common, catalog, hooks, views, outbox, optionsOf, loadOrder, ownedOrder };
+  const outbox = createOutbox(s, views, loadOrder, common.config.notify.unattributed_url, a);
+  return { db, s, a, common, catalog, hooks, views, outbox, optionsOf, loadOrder, ownedOrder };
 }

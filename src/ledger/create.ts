@@ -22,7 +22,7 @@ export type Created = { order: OrderJson; created: boolean };
 export type CreateBatch = { merchant: string; input: CreateOrderInput }[];
 
 /** The same request body always hashes the same (keys sorted at every level). */
-export function requestHash(input: CreateOrderInput): string {
+export function requestHash(input: object): string {
   const canonical = (v: unknown): unknown =>
     v && typeof v === "object" && !Array.isArray(v)
       ? Object.fromEntries(
@@ -38,22 +38,40 @@ export function requestHash(input: CreateOrderInput): string {
     .digest("hex");
 }
 
+/**
+ * Take a chain's next free pool address for a new binding (an order's or an account's; the caller
+ * inserts the binding): never-used addresses first, in pool order; a reusing pool then the one
+ * rested longest; an xpub pool used up derives more now.
+ */
+export function claimFreeAddress(
+  ctx: LedgerContext,
+  chain: string,
+  now: number,
+): { id: number; address: string; display: string } {
+  const { s, catalog, hooks } = ctx;
+  const pool = catalog.chain(chain)?.pool;
+  const reuse = pool !== undefined && poolReuses(pool);
+  const free = () => (reuse ? s.freeRested.get(chain, now) : s.freeUnused.get(chain));
+  const candidate = free() ?? (hooks.topUpPool?.(chain, now) ? free() : undefined);
+  if (!candidate) throw new ProblemError("pool_exhausted", `no free deposit address on chain ${chain}`);
+  s.markBound.run(candidate.id);
+  return candidate;
+}
+
 export function createOrderCreation(ctx: LedgerContext) {
-  const { db, s, catalog, hooks, views } = ctx;
+  const { db, s, catalog, views } = ctx;
   const orders = ctx.common.config.orders;
 
   /** One free address per chain, bound to the order; an xpub pool used up derives more now. */
   function bindAddresses(orderId: string, chains: readonly string[], now: number): Map<string, string> {
     const addresses = new Map<string, string>();
     for (const chain of chains) {
-      const pool = catalog.chain(chain)?.pool;
-      const reuse = pool !== undefined && poolReuses(pool);
-      // never-used addresses first, in pool order; a reusing pool then the one rested longest
-      const free = () => (reuse ? s.freeRested.get(chain, now) : s.freeUnused.get(chain));
-      const candidate = free() ?? (hooks.topUpPool?.(chain, now) ? free() : undefined);
-      if (!candidate) throw new ProblemError("pool_exhausted", `no free deposit address on chain ${chain}`);
+      if (catalog.chain(chain)?.pool.purpose === "accounts")
+        throw new ProblemError("validation", "the order is not valid", [
+          { path: "assets", message: `the pool of chain ${chain} serves deposit accounts only` },
+        ]);
+      const candidate = claimFreeAddress(ctx, chain, now);
       s.bind.run(chain, candidate.address, orderId, now);
-      s.markBound.run(candidate.id);
       addresses.set(chain, candidate.display);
     }
     return addresses;

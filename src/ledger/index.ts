@@ -8,6 +8,13 @@ import type { Catalog } from "./catalog.js";
 import { type LedgerHooks, createContext } from "./context.js";
 import { type CreateOrderInput, createOrderCreation } from "./create.js";
 import { type ListQuery, createOrderBook } from "./orders.js";
+import {
+  type AccountJson,
+  type CreateAccountInput,
+  type DepositJson,
+  type Page,
+  createAccounts,
+} from "./accounts.js";
 import { type ScanWrite, createAssignment, createPaymentWrites } from "./payments.js";
 import { createSettlement } from "./settle.js";
 import { createTimers } from "./timers.js";
@@ -15,6 +22,7 @@ import type { OrderJson, PaymentJson } from "./view.js";
 
 export type { OrderJson, PaymentJson } from "./view.js";
 export type { CreateOrderInput } from "./create.js";
+export type { AccountJson, CreateAccountInput, DepositJson, Page } from "./accounts.js";
 export type { ListQuery } from "./orders.js";
 export type { ScanWrite } from "./payments.js";
 export type { EventType } from "./outbox.js";
@@ -41,6 +49,26 @@ export interface Ledger {
   ownsOrder(merchant: string, id: string): boolean;
   unattributedPayments(limit: number): PaymentJson[];
   assignPayment(merchant: string, paymentId: string, orderId: string, now: number): PaymentJson;
+  /** a customer's deposit account (idempotent per customer_id and merchant) */
+  createAccount(
+    merchant: string,
+    input: CreateAccountInput,
+    now: number,
+  ): { account: AccountJson; created: boolean };
+  getAccount(merchant: string, id: string): AccountJson | undefined;
+  listAccounts(
+    merchant: string,
+    q: Page & { customer_id?: string },
+  ): { accounts: AccountJson[]; next_cursor: string | null };
+  /** the account's payments, oldest first (not_found when another merchant's) */
+  accountDeposits(
+    merchant: string,
+    id: string,
+    q: Page,
+  ): { deposits: DepositJson[]; next_cursor: string | null };
+  /** stop attribution: the addresses are released to their pools' rules */
+  closeAccount(merchant: string, id: string, now: number): AccountJson;
+  ownsAccount(merchant: string, id: string): boolean;
   /** store a scanned batch: payments, blocks, cursor, confirmations, orders and events together */
   recordScan(w: ScanWrite, now: number): { payments: number; events: number };
   /** mempool view of a chain: new unconfirmed payments, and the ones that left without being mined */
@@ -68,7 +96,8 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
   const settle = createSettlement(ctx);
   const create = createOrderCreation(ctx);
   const book = createOrderBook(ctx);
-  const payments = createPaymentWrites(ctx, settle);
+  const accounts = createAccounts(ctx);
+  const payments = createPaymentWrites(ctx, settle, accounts);
   const timers = createTimers(ctx, settle);
   const { s, outbox } = ctx;
 
@@ -108,6 +137,14 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
 
   return {
     ...book,
+    createAccount: (merchant, input, now) =>
+      timed("create", () => accounts.createAccount(merchant, input, now)).result,
+    getAccount: accounts.getAccount,
+    listAccounts: accounts.listAccounts,
+    accountDeposits: accounts.accountDeposits,
+    closeAccount: (merchant, id, now) =>
+      timed("other", () => accounts.closeAccount(merchant, id, now)).result,
+    ownsAccount: accounts.ownsAccount,
     createOrder: (merchant, input, now) => create.createOne(merchant, input, now),
     createOrders: (batch, now) => timed("create", () => create.createBatch(batch, now)).result,
     cancelOrder: (merchant, id, now) => committed(() => book.cancelOrder(merchant, id, now)),

@@ -1,8 +1,10 @@
 // The outbox: events appended inside the caller's transaction, delivered later by src/notify/.
+import type { DepositEventType } from "../core/account.js";
 import type { OrderEventType } from "../core/reconcile.js";
 import type { PaymentEventType } from "../core/payment.js";
 import { newId } from "../ids.js";
 import { iso } from "../time.js";
+import type { AccountStatements } from "./account-statements.js";
 import type { Statements } from "./statements.js";
 import type { OrderRow, PaymentRow, Views } from "./view.js";
 
@@ -28,8 +30,22 @@ export interface NewEvent {
   paymentJson?: string;
 }
 
+/** A deposit account's event: the account and the deposit as rendered for this moment. */
+export interface NewAccountEvent {
+  type: DepositEventType;
+  accountId: string;
+  seq: number;
+  url: string;
+  paymentId: string;
+  accountJson: string;
+  depositJson: string;
+  now: number;
+}
+
 export interface Outbox {
   append(e: NewEvent): void;
+  /** a deposit event, into the same outbox and delivery as order events */
+  appendAccount(e: NewAccountEvent): void;
   render(row: OrderRow): RenderedOrder;
   /** events appended so far */
   written(): number;
@@ -42,6 +58,7 @@ export function createOutbox(
   views: Views,
   loadOrder: (id: string) => OrderRow,
   unattributedUrl: string | undefined,
+  a: Pick<AccountStatements, "insertEvent">,
 ): Outbox {
   let written = 0;
   const changed = new Set<string>();
@@ -56,6 +73,14 @@ export function createOutbox(
       const orders = [...changed];
       changed.clear();
       return orders;
+    },
+    appendAccount(e) {
+      const id = newId("evt", e.now);
+      const body =
+        `{"id":${JSON.stringify(id)},"type":${JSON.stringify(e.type)},"seq":${e.seq},` +
+        `"created_at":${JSON.stringify(iso(e.now))},"account":${e.accountJson},"deposit":${e.depositJson}}`;
+      a.insertEvent.run(id, e.accountId, e.seq, e.type, e.paymentId, e.url, body, e.now, e.now);
+      written++;
     },
     append(e) {
       const id = newId("evt", e.now);

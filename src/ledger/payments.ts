@@ -9,11 +9,14 @@ import {
   isLate,
   movedPayment,
   newPayment,
+  type PaymentEventType,
 } from "../core/payment.js";
+import { depositEvents, newDeposit } from "../core/account.js";
 import type { BlockRef, Heads, Transfer } from "../chains/types.js";
 import { newId } from "../ids.js";
 import type { LedgerContext } from "./context.js";
 import { ProblemError } from "../errors.js";
+import type { Accounts } from "./accounts.js";
 import type { Settlement } from "./settle.js";
 import type { PaymentJson, PaymentRow } from "./view.js";
 
@@ -31,7 +34,7 @@ export interface ScanWrite {
 
 const keyOf = (txid: string, index: number, asset: string) => `${txid}:${index}:${asset}`;
 
-export function createPaymentWrites(ctx: LedgerContext, settle: Settlement) {
+export function createPaymentWrites(ctx: LedgerContext, settle: Settlement, accounts: Accounts) {
   const { db, s, catalog, outbox } = ctx;
   const log = ctx.common.logger;
 
@@ -46,17 +49,23 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement) {
   function insertTransfer(chain: string, t: Transfer, now: number, heads: ChainHeads | null): void {
     const blockTime = t.block?.timestamp ?? null;
     const live = s.liveBinding.get(chain, t.address);
-    const order =
-      live && belongsToBinding(live.bound_at, blockTime) ? ctx.loadOrder(live.order_id) : undefined;
+    // the same rule routes a transfer to a live order binding or a live account binding
+    const bound = live && belongsToBinding(live.bound_at, blockTime) ? live : undefined;
+    const order = bound?.order_id ? ctx.loadOrder(bound.order_id) : undefined;
+    const accountId = bound?.account_id ?? null;
     const minConfirmations = t.minConfirmations ?? 0;
     const confirmed =
       heads !== null && confirmedAt(t.asset, t.block?.number ?? null, minConfirmations, heads);
     const assets = order ? ctx.optionsOf(order.id).map((o) => o.asset) : [];
-    const found = newPayment(
-      { asset: t.asset, blockTime, confirmed },
-      order && { expiresAt: order.expires_at, assets },
-      now,
-    );
+    // every asset of an account counts; it has no expiry, so nothing is late
+    const deposit = accountId ? newDeposit(confirmed) : undefined;
+    const found = deposit
+      ? { status: deposit.status, late: false, unexpectedAsset: false, events: [] as PaymentEventType[] }
+      : newPayment(
+          { asset: t.asset, blockTime, confirmed },
+          order && { expiresAt: order.expires_at, assets },
+          now,
+        );
     const row = {
       id: newId("pay", now),
       chain,
@@ -69,6 +78,7 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement) {
       block_hash: t.block?.hash ?? null,
       block_time: blockTime,
       order_id: order?.id ?? null,
+      account_id: accountId,
       unexpected_asset: found.unexpectedAsset ? 1 : 0,
       late: found.late ? 1 : 0,
       status: found.status,
@@ -77,19 +87,34 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement) {
     };
     if (s.insertPayment.run(row).changes === 0) return;
     log.info(
-      { chain, txid: t.txid, index: t.index, asset: t.asset, amount: row.amount, order: row.order_id },
+      {
+        chain,
+        txid: t.txid,
+        index: t.index,
+        asset: t.asset,
+        amount: row.amount,
+        order: row.order_id,
+        account: accountId,
+      },
       "payment seen",
     );
-    if (order) settle.paymentChanged(row.id, order.id, found.events, now);
+    if (accountId && deposit) accounts.depositChanged(row.id, accountId, deposit.events, now);
+    else if (order) settle.paymentChanged(row.id, order.id, found.events, now);
     else
       for (const type of found.events)
         outbox.append({ type, orderId: null, payment: s.paymentById.get(row.id)!, now });
   }
 
+  /** A payment's change reported to its order or its deposit account (events in payment terms). */
+  function changed(p: PaymentRow, types: readonly PaymentEventType[], now: number): void {
+    if (p.order_id) settle.paymentChanged(p.id, p.order_id, types, now);
+    else if (p.account_id) accounts.depositChanged(p.id, p.account_id, depositEvents(types), now);
+  }
+
   function revert(p: PaymentRow, now: number, why: string): void {
     s.setPaymentStatus.run("reverted", now, p.id);
-    log.warn({ chain: p.chain, txid: p.txid, order: p.order_id }, why);
-    if (p.order_id) settle.paymentChanged(p.id, p.order_id, ["payment.reverted"], now);
+    log.warn({ chain: p.chain, txid: p.txid, order: p.order_id, account: p.account_id }, why);
+    changed(p, ["payment.reverted"], now);
   }
 
   /** A reorg: forget the blocks above `to`; payments there are reverted unless this batch finds them again. */
@@ -114,7 +139,7 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement) {
     const confirmed = confirmedAt(existing.asset, block.number, existing.min_confirmations, heads);
     const moved = movedPayment(existing.status, confirmed);
     s.movePayment.run(block.number, block.hash, block.timestamp, moved.status, late, now, existing.id);
-    if (existing.order_id) settle.paymentChanged(existing.id, existing.order_id, moved.events, now);
+    changed(existing, moved.events, now);
   }
 
   /** Keep the newest keepBlocks hashes (only those are ever compared) and move the cursor; returns the next block. */
@@ -142,8 +167,8 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement) {
       if (p.block_number === null || p.block_number >= next) continue;
       if (!confirmedAt(p.asset, p.block_number, p.min_confirmations, heads)) continue;
       s.setPaymentStatus.run("confirmed", now, p.id);
-      log.info({ chain, txid: p.txid, order: p.order_id }, "payment confirmed");
-      if (p.order_id) settle.paymentChanged(p.id, p.order_id, ["payment.confirmed"], now);
+      log.info({ chain, txid: p.txid, order: p.order_id, account: p.account_id }, "payment confirmed");
+      changed(p, ["payment.confirmed"], now);
     }
   }
 
@@ -184,6 +209,7 @@ export function createAssignment(ctx: LedgerContext, settle: Settlement) {
       const p = s.paymentById.get(paymentId);
       if (!p) throw new ProblemError("not_found", `payment ${paymentId} not found`);
       if (p.order_id) throw new ProblemError("conflict", `payment is already attributed to ${p.order_id}`);
+      if (p.account_id) throw new ProblemError("conflict", `payment is a deposit of account ${p.account_id}`);
       const order = ctx.ownedOrder(merchant, orderId);
       const assets = ctx.optionsOf(orderId).map((o) => o.asset);
       const a = assignedPayment(

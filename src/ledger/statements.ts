@@ -86,8 +86,12 @@ export function createStatements(db: DB) {
     ),
     bind: db.prepare("INSERT INTO bindings (chain, address, order_id, bound_at) VALUES (?, ?, ?, ?)"),
     markBound: db.prepare("UPDATE pool_addresses SET bound = 1, used = 1 WHERE id = ?"),
-    liveBinding: db.prepare<[string, string], { order_id: string; bound_at: number }>(
-      "SELECT order_id, bound_at FROM bindings WHERE chain = ? AND address = ? AND released_at IS NULL",
+    /** the order or the deposit account (exactly one is set) an address is bound to now */
+    liveBinding: db.prepare<
+      [string, string],
+      { order_id: string | null; account_id: string | null; bound_at: number }
+    >(
+      "SELECT order_id, account_id, bound_at FROM bindings WHERE chain = ? AND address = ? AND released_at IS NULL",
     ),
     dueToRelease: db.prepare<
       [string, number],
@@ -125,9 +129,9 @@ export function createStatements(db: DB) {
     paymentById: db.prepare<[string], PaymentRow>("SELECT * FROM payments WHERE id = ?"),
     insertPayment: db.prepare(
       `INSERT INTO payments (id, chain, txid, idx, asset, address, amount, block_number, block_hash, block_time,
-         status, order_id, unexpected_asset, late, min_confirmations, created_at, updated_at)
+         status, order_id, account_id, unexpected_asset, late, min_confirmations, created_at, updated_at)
        VALUES (@id, @chain, @txid, @idx, @asset, @address, @amount, @block_number, @block_hash, @block_time,
-         @status, @order_id, @unexpected_asset, @late, @min_confirmations, @now, @now)
+         @status, @order_id, @account_id, @unexpected_asset, @late, @min_confirmations, @now, @now)
        ON CONFLICT (chain, txid, idx, asset) DO NOTHING`,
     ),
     movePayment: db.prepare(
@@ -145,7 +149,8 @@ export function createStatements(db: DB) {
       `SELECT * FROM payments WHERE chain = ? AND status = ${is("seen")} AND block_number IS NULL`,
     ),
     unattributed: db.prepare<[number], PaymentRow>(
-      "SELECT * FROM payments WHERE order_id IS NULL ORDER BY created_at DESC, id DESC LIMIT ?",
+      `SELECT * FROM payments WHERE order_id IS NULL AND account_id IS NULL
+       ORDER BY created_at DESC, id DESC LIMIT ?`,
     ),
     assign: db.prepare(
       "UPDATE payments SET order_id = ?, unexpected_asset = ?, late = ?, updated_at = ? WHERE id = ?",

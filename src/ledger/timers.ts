@@ -4,9 +4,19 @@ import type { LedgerContext } from "./context.js";
 import type { Settlement } from "./settle.js";
 import { EXPIRE_BATCH } from "./statements.js";
 
+/** End one binding (an order's or an account's): a static or reusing address rests for its cooldown. */
+export function releaseBinding(
+  ctx: LedgerContext,
+  b: { id: number; chain: string; address: string },
+  now: number,
+): void {
+  const cooldownMs = (ctx.catalog.chain(b.chain)?.pool.cooldown_minutes ?? 0) * 60_000;
+  ctx.s.release.run(now, b.id);
+  ctx.s.restAddress.run(now + cooldownMs, b.chain, b.address);
+}
+
 export function createTimers(ctx: LedgerContext, settle: Settlement) {
-  const { db, s, catalog } = ctx;
-  const cooldownMs = (chain: string): number => (catalog.chain(chain)?.pool.cooldown_minutes ?? 0) * 60_000;
+  const { db, s } = ctx;
 
   // Orders past expiry that stay open (an on-time payment still confirming) must not starve the
   // rest: each pass continues after the last order it looked at, and wraps around.
@@ -35,8 +45,7 @@ export function createTimers(ctx: LedgerContext, settle: Settlement) {
       // a binding ends once its chain's scan, not only the clock, is past late_until
       const until = scanned ? deadlineClock(now, [scanned(chain.id)]) : now;
       for (const b of s.dueToRelease.all(chain.id, until)) {
-        s.release.run(now, b.id);
-        s.restAddress.run(now + cooldownMs(b.chain), b.chain, b.address);
+        releaseBinding(ctx, b, now);
         released++;
       }
     }

@@ -56,6 +56,8 @@ export interface PaymentRow {
   block_time: number | null;
   status: "seen" | "confirmed" | "reverted";
   order_id: string | null;
+  /** the deposit account it was paid into (then order_id is null) */
+  account_id: string | null;
   unexpected_asset: number;
   late: number;
   min_confirmations: number;

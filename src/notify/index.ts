@@ -8,5 +8,5 @@ export { signatureHeader } from "./sign.js";
 export { verifySignature } from "./verify.js";
 export type { VerifyOptions } from "./verify.js";
 export { checkCallbackTarget, blockedAddressReason, publicOnlyLookup } from "./targets.js";
-export { redeliverEvent, redeliverDead, listOrderEvents } from "./redeliver.js";
+export { redeliverEvent, redeliverDead, listOrderEvents, listAccountEvents } from "./redeliver.js";
 export type { OrderEventView, DeliveryAttemptView, EventState } from "./redeliver.js";

@@ -1,9 +1,9 @@
 // Operator and receiver tools over the outbox: send an event again, and read an order's events with
-// their delivery history (GET /v1/orders/{id}/events?after=SEQ).
+// their delivery history (GET /v1/orders/{id}/events and /v1/deposit-accounts/{id}/events, ?after=SEQ).
 import type { DB } from "../db/index.js";
-import type { CallbackBody, DeliveryAttemptJson, OrderEventJson } from "../api/schemas.js";
+import type { AccountEventJson, CallbackBody, DeliveryAttemptJson, OrderEventJson } from "../api/schemas.js";
 import { iso } from "../time.js";
-import { outboxToolStatements } from "./statements.js";
+import { type EventRow, outboxToolStatements } from "./statements.js";
 
 export type EventState = OrderEventJson["state"];
 
@@ -29,8 +29,17 @@ export function redeliverDead(db: DB, sinceMs: number, now: number): number {
 /** An order's events in seq order (those after `afterSeq` when given), each with its delivery attempts. */
 export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): OrderEventView[] {
   const s = outboxToolStatements(db);
-  const rows = s.eventsOfOrder.all(orderId, afterSeq ?? -1);
-  return rows.map((r) => ({
+  return s.eventsOfOrder.all(orderId, afterSeq ?? -1).map((r) => eventView(db, r) as OrderEventView);
+}
+
+/** A deposit account's events, the same way (GET /v1/deposit-accounts/{id}/events?after=SEQ). */
+export function listAccountEvents(db: DB, accountId: string, afterSeq?: number): AccountEventJson[] {
+  const s = outboxToolStatements(db);
+  return s.eventsOfAccount.all(accountId, afterSeq ?? -1).map((r) => eventView(db, r) as AccountEventJson);
+}
+
+function eventView(db: DB, r: EventRow): unknown {
+  return {
     id: r.id,
     seq: r.seq,
     type: r.type,
@@ -39,9 +48,11 @@ export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): Ord
     created_at: iso(r.created_at),
     delivered_at: r.delivered_at === null ? null : iso(r.delivered_at),
     next_attempt_at: r.state === "pending" ? iso(r.next_attempt_at) : null,
-    body: parseBody(r.body),
-    delivery_attempts: s.attemptsOf.all(r.id).map((a) => ({ ...a, started_at: iso(a.started_at) })),
-  }));
+    body: parseBody(r.body) as unknown,
+    delivery_attempts: outboxToolStatements(db)
+      .attemptsOf.all(r.id)
+      .map((a) => ({ ...a, started_at: iso(a.started_at) })),
+  };
 }
 
 function parseBody(body: string): CallbackBody {

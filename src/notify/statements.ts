@@ -1,5 +1,5 @@
 // Every SQL statement of callback delivery, named and prepared once (SQLite).
-import type { OrderEventJson } from "../api/schemas.js";
+import type { AccountEventJson, OrderEventJson } from "../api/schemas.js";
 import type { DB } from "../db/index.js";
 
 export interface DueRow {
@@ -77,6 +77,10 @@ function prepareTools(db: DB) {
       `SELECT id, seq, type, state, attempts, created_at, delivered_at, next_attempt_at, body
          FROM events WHERE order_id = ? AND seq > ? ORDER BY seq`,
     ),
+    eventsOfAccount: db.prepare<[string, number], EventRow>(
+      `SELECT id, seq, type, state, attempts, created_at, delivered_at, next_attempt_at, body
+         FROM events WHERE account_id = ? AND seq > ? ORDER BY seq`,
+    ),
     attemptsOf: db.prepare<[string], AttemptRow>(
       `SELECT attempt, started_at, latency_ms, status_code, error, response_body
          FROM delivery_attempts WHERE event_id = ? ORDER BY attempt`,
@@ -87,7 +91,7 @@ function prepareTools(db: DB) {
 export interface EventRow {
   id: string;
   seq: number | null;
-  type: OrderEventJson["type"];
+  type: OrderEventJson["type"] | AccountEventJson["type"];
   state: "pending" | "delivered" | "dead" | "skipped";
   attempts: number;
   created_at: number;

@@ -80,6 +80,7 @@ describe("OpenAPI document against the live API", () => {
   let orderId = "";
   let eventId = "";
   let paymentId = "";
+  let accountId = "";
 
   beforeAll(async () => {
     t = await startApi(testConfig(), { pool: 5, now: c.now }); // answers checked against their schemas
@@ -125,6 +126,12 @@ describe("OpenAPI document against the live API", () => {
     eventId = events.body.events[0].id;
     const unattributed = await t.call("GET", "/v1/payments?unattributed=true");
     paymentId = unattributed.body.payments[0].id;
+    const account = await t.call("POST", "/v1/deposit-accounts", {
+      customer_id: "u-1",
+      callback_url: "http://127.0.0.1:9/hook",
+    });
+    expect(account.status).toBe(201);
+    accountId = account.body.id;
   });
   afterAll(() => t.close());
 
@@ -149,6 +156,22 @@ describe("OpenAPI document against the live API", () => {
     "POST /v1/events/{id}/redeliver": { path: `/v1/events/${eventId}/redeliver`, status: 202 },
     "GET /v1/assets": { path: "/v1/assets", status: 200 },
     "GET /v1/rates": { path: "/v1/rates", status: 200 },
+    "POST /v1/deposit-accounts": {
+      path: "/v1/deposit-accounts",
+      body: { customer_id: "u-2", chains: ["anvil"], callback_url: "http://127.0.0.1:9/h" },
+      status: 201,
+    },
+    "GET /v1/deposit-accounts": { path: "/v1/deposit-accounts?limit=1", status: 200 },
+    "GET /v1/deposit-accounts/{id}": { path: `/v1/deposit-accounts/${accountId}`, status: 200 },
+    "GET /v1/deposit-accounts/{id}/deposits": {
+      path: `/v1/deposit-accounts/${accountId}/deposits?limit=10`,
+      status: 200,
+    },
+    "POST /v1/deposit-accounts/{id}/close": { path: `/v1/deposit-accounts/${accountId}/close`, status: 200 },
+    "GET /v1/deposit-accounts/{id}/events": {
+      path: `/v1/deposit-accounts/${accountId}/events?after=0`,
+      status: 200,
+    },
     "GET /v1/payments": { path: "/v1/payments?unattributed=true&limit=10", status: 200 },
     "POST /v1/payments/{id}/assign": {
       path: `/v1/payments/${paymentId}/assign`,
