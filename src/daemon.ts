@@ -6,6 +6,7 @@ import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
 import { type DB, openDatabase } from "./db/index.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
+import { createRpcLog, recordLagSamples } from "./console/index.js";
 import { type Catalog, createCatalog } from "./ledger/catalog.js";
 import { type Ledger, createLedger } from "./ledger/index.js";
 import { registerMetrics } from "./metrics.js";
@@ -99,6 +100,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
 
   const worker = options.noDelivery ? null : createDeliveryWorker({ db, common });
   const notify = () => worker?.notify();
+  const rpcLog = createRpcLog();
 
   for (const chain of cfg.chains) {
     const adapter =
@@ -106,7 +108,10 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
       adapterFor(chain, catalog.assetsOfChain(chain.id), {
         logger: log.child({ chain: chain.id }),
         secret: cfg.chainSecrets[chain.id],
-        onRequest: (url, ok, ms) => metrics.rpc(chain.id, url, ok, ms),
+        onRequest: (url, ok, ms) => {
+          metrics.rpc(chain.id, url, ok, ms);
+          rpcLog.record(chain.id, url, ok, common.now());
+        },
       });
     watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify }));
   }
@@ -180,6 +185,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           lowWarned.add(chain.id);
         } else lowWarned.delete(chain.id);
       }
+      recordLagSamples(db, common, health(), now);
     } catch (e) {
       log.error({ err: (e as Error).message }, "timer pass failed; will retry");
     }
@@ -187,7 +193,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   tick();
   const timer = options.noTimers ? null : setInterval(tick, cfg.orders.timer_interval_ms);
 
-  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify });
+  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify, rpc: rpcLog });
   const address = await api.listen();
   log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
 

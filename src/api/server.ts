@@ -10,6 +10,7 @@ import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
 import { PROBLEMS, type ProblemCode, ProblemError } from "../errors.js";
 import type { Catalog } from "../ledger/catalog.js";
+import { type RpcLog, registerConsole } from "../console/index.js";
 import type { CreateOrderInput, Ledger, OrderJson } from "../ledger/index.js";
 import type { ApiContext, Reply } from "./handlers.js";
 import { buildOpenApi } from "./openapi.js";
@@ -28,6 +29,8 @@ export interface ApiArgs {
   onEvents?: () => void;
   /** check every answer against its documented schema (tests); a mismatch answers 500 */
   checkResponses?: boolean;
+  /** the RPC URLs' recent results, for the console's overview */
+  rpc?: RpcLog;
 }
 
 export interface Api {
@@ -42,7 +45,16 @@ const JSON_TYPE = /^application\/([a-z.+-]*\+)?json\b/i;
 const PATH_ID = "[A-Za-z0-9_]{1,64}";
 const SQLITE_UNWRITABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN)/;
 
-export function createApi({ db, ledger, catalog, common, health, onEvents, checkResponses }: ApiArgs): Api {
+export function createApi({
+  db,
+  ledger,
+  catalog,
+  common,
+  health,
+  onEvents,
+  checkResponses,
+  rpc,
+}: ApiArgs): Api {
   const cfg = common.config;
   const keys = cfg.api.keys.map((k) => ({ name: k.name, hash: Buffer.from(k.sha256, "hex") }));
   const log = common.logger.child({ mod: "api" });
@@ -132,6 +144,8 @@ export function createApi({ db, ledger, catalog, common, health, onEvents, check
       },
     });
   }
+
+  registerConsole(app, { db, ledger, common, health, onEvents, rpc });
 
   // unknown path → 404; a known path with another method → 405 with Allow
   const patterns = routes.map((r) => ({
