@@ -37,6 +37,7 @@ button{font:inherit;cursor:pointer;border-radius:6px;border:1px solid #1e3a8a;ba
 button.secondary{background:#fff;color:#1e3a8a}
 button.danger{background:#b91c1c;border-color:#7f1d1d}
 .row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
+.row>div{min-width:0;max-width:100%}
 .notice{background:#eff6ff;border-left:4px solid var(--accent);padding:.5rem .75rem;border-radius:4px;margin:0 0 1rem}
 .error{background:#fef2f2;border-left:4px solid #b91c1c;padding:.5rem .75rem;border-radius:4px;margin:0 0 1rem;color:#7f1d1d}
 .muted{color:var(--muted)}

@@ -1,5 +1,7 @@
 // What the console shows per RPC URL: the last results of the daemon's own requests (the adapters'
 // onRequest hook), kept in memory. Paths and credentials are not shown: a URL's path often holds a key.
+import { redactUrl } from "../rpc/transport.js";
+
 export interface RpcUrlState {
   url: string;
   state: "ok" | "failing" | "unused";
@@ -30,7 +32,8 @@ export function displayUrl(url: string): string {
 
 export function createRpcLog(): RpcLog {
   const logs = new Map<string, { ring: boolean[]; lastErrorAt: number | null }>();
-  const key = (chain: string, url: string) => `${chain}\n${url}`;
+  // the transport reports URLs redacted (no credentials, no trailing slash): look config URLs up alike
+  const key = (chain: string, url: string) => `${chain}\n${redactUrl(url)}`;
   return {
     record(chain, url, ok, now) {
       let l = logs.get(key(chain, url));
