@@ -17,14 +17,18 @@ main{max-width:78rem;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem;margin:.25rem 0 1rem}
 h2{font-size:1.1rem;margin:1.25rem 0 .5rem}
 h3{font-size:1rem;margin:0 0 .4rem}
-.grid{display:grid;gap:1rem;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr))}
-.card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:.9rem 1rem;min-width:0}
+.grid{display:grid;gap:1rem;margin:0 0 1rem;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr))}
+.card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:.9rem 1rem;min-width:0;margin:0 0 1rem}
+.grid>.card{margin:0}
+.card>h2:first-child,.card>h3:first-child{margin-top:0}
 .badge{display:inline-block;border-radius:999px;padding:.05rem .55rem;font-size:.8rem;font-weight:700;vertical-align:middle}
 .ok{background:#d1fae5;color:#064e3b}.bad{background:#fee2e2;color:#7f1d1d}.warn{background:#fef3c7;color:#78350f}.neutral{background:#e5e7eb;color:#1f2937}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .9rem;margin:.4rem 0}
 dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .chart{display:block;max-width:100%;height:auto;background:#f9fafb;border-radius:6px;margin:.4rem 0}
 .scroll{overflow-x:auto;max-width:100%}
+.scroll td,.scroll th{white-space:nowrap}
+.scroll td.wrap{white-space:normal;min-width:14rem;max-width:28rem}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600;white-space:nowrap}

@@ -35,7 +35,9 @@ export function lineChart(points: Point[], from: number, to: number, label: stri
   >
     <title>${summary}</title>
     <line x1="0" y1="${H - 4}" x2="${W}" y2="${H - 4}" stroke="#9ca3af" stroke-width="1" />
-    <text x="2" y="10" font-size="10" fill="#4b5563">${max} ${unit}</text>
+    <text x="2" y="10" font-size="10" fill="#4b5563">
+      ${points.length ? `${max} ${unit}` : "no samples yet"}
+    </text>
     ${lines.map((r) =>
       r.length === 1
         ? html`<circle cx="${r[0]!.split(",")[0]!}" cy="${r[0]!.split(",")[1]!}" r="2" fill="#1d4ed8" />`

@@ -71,7 +71,9 @@ export function ago(ms: number | null): string {
   return `${Math.round(s / 86400)} d`;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+/** an ISO timestamp without milliseconds, "T" as a space: shorter, still unambiguous (UTC) */
+const when = (isoText: string) => isoText.replace(/\.\d{3}Z$/, "Z").replace("T", " ");
+const iso = (ms: number) => when(new Date(ms).toISOString());
 
 function stateBadge(state: string): Html {
   const cls =
@@ -114,7 +116,7 @@ export function renderOverview(f: Frame, o: Overview): string {
       ${o.chains.map(
         (c) =>
           html`<section class="card" aria-labelledby="chain-${c.id}" data-chain="${c.id}">
-            <h3 id="chain-${c.id}">${c.id} <span class="muted">${c.kind}</span> ${stateBadge(c.state)}</h3>
+            <h2 id="chain-${c.id}">${c.id} <span class="muted">${c.kind}</span> ${stateBadge(c.state)}</h2>
             ${c.reason ? html`<p class="muted">${c.reason}</p>` : ""}
             <dl class="kv">
               <dt>Head</dt>
@@ -330,11 +332,11 @@ export function renderOrder(
                 : ""
             }
             <dt>Created</dt>
-            <dd>${o.created_at}</dd>
+            <dd>${when(o.created_at)}</dd>
             <dt>Expires</dt>
-            <dd>${o.expires_at}</dd>
+            <dd>${when(o.expires_at)}</dd>
             <dt>Late until</dt>
-            <dd>${o.late_until}</dd>
+            <dd>${when(o.late_until)}</dd>
             <dt>Callback</dt>
             <dd class="mono">${o.callback_url}</dd>
           </dl>
@@ -422,7 +424,7 @@ export function renderOrder(
                     <div class="row">
                       <strong>#${e.seq ?? "–"} ${e.type}</strong> ${stateBadge(e.state)}
                       <span class="muted"
-                        >${e.created_at} · ${e.attempts} attempt${e.attempts === 1 ? "" : "s"}</span
+                        >${when(e.created_at)} · ${e.attempts} attempt${e.attempts === 1 ? "" : "s"}</span
                       >
                       <form method="post" action="/console/events/${e.id}/redeliver" class="inline">
                         ${csrfField(f)}<button
@@ -458,7 +460,7 @@ export function renderOrder(
                                   (a) =>
                                     html`<tr class="attempt">
                                       <td class="num">${a.attempt}</td>
-                                      <td>${a.started_at}</td>
+                                      <td>${when(a.started_at)}</td>
                                       <td class="num">${a.status_code ?? "—"}</td>
                                       <td class="num">${a.latency_ms} ms</td>
                                       <td class="mono">${a.error ?? ""}</td>
