@@ -15,7 +15,9 @@ export class ConfigError extends DepositdError {
 
 /** A config whose secrets have been read: every SecretRef is now its value. */
 export interface ResolvedConfig extends Omit<Config, "api" | "notify"> {
-  api: Omit<Config["api"], "keys"> & { keys: { name: string; sha256: string; role: "merchant" | "operator" }[] };
+  api: Omit<Config["api"], "keys"> & {
+    keys: { name: string; sha256: string; role: "merchant" | "operator" }[];
+  };
   notify: Omit<Config["notify"], "secrets"> & { secrets: { id: string; value: string }[] };
   /** secrets by chain id (tron api key, bitcoin rpc auth) */
   chainSecrets: Record<string, string | undefined>;
