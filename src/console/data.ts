@@ -21,6 +21,8 @@ interface ChainDetail {
   silent_ms: number | null;
   last_error: string | null;
   fatal: string | null;
+  /** RPC URLs the adapter refuses (another chain), where the chain kind reports them */
+  quarantined?: { url: string; reason: string }[];
   pool: { total: number; free: number; bound: number; resting: number; low_water: number; low: boolean };
 }
 
@@ -135,7 +137,7 @@ export function loadOverview(
         low_water: chain.pool.low_water,
         low: true,
       },
-      rpc: rpc ? rpc.states(chain.id, chain.rpc) : [],
+      rpc: rpc ? rpc.states(chain.id, chain.rpc, d?.quarantined) : [],
       samples: s.samples.all(chain.id, now - LAG_WINDOW_MS),
     };
   });

@@ -81,7 +81,7 @@ function stateBadge(state: string): Html {
       ? "ok"
       : state === "behind" || state === "failing" || state === "pending" || state === "seen"
         ? "warn"
-        : state === "stopped" || state === "dead" || state === "reverted"
+        : state === "stopped" || state === "dead" || state === "reverted" || state === "quarantined"
           ? "bad"
           : "neutral";
   return html`<span class="badge ${cls}">${state}</span>`;

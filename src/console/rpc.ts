@@ -4,7 +4,9 @@ import { redactUrl } from "../rpc/transport.js";
 
 export interface RpcUrlState {
   url: string;
-  state: "ok" | "failing" | "unused";
+  state: "ok" | "failing" | "unused" | "quarantined";
+  /** why it is quarantined (it served another chain) */
+  reason: string | null;
   requests: number;
   errors: number;
   /** errors / requests over the last WINDOW requests */
@@ -16,7 +18,12 @@ const WINDOW = 100;
 
 export interface RpcLog {
   record(chain: string, url: string, ok: boolean, now: number): void;
-  states(chain: string, urls: readonly string[]): RpcUrlState[];
+  /** `quarantined`: the adapter's quarantined URLs (redacted), from /healthz's chain detail */
+  states(
+    chain: string,
+    urls: readonly string[],
+    quarantined?: { url: string; reason: string }[],
+  ): RpcUrlState[];
 }
 
 /** scheme://host[:port] plus "/…" when the URL had a path or query (which may hold an API key) */
@@ -42,14 +49,22 @@ export function createRpcLog(): RpcLog {
       if (l.ring.length > WINDOW) l.ring.shift();
       if (!ok) l.lastErrorAt = now;
     },
-    states(chain, urls) {
+    states(chain, urls, quarantined = []) {
       return urls.map((url) => {
+        const q = quarantined.find((x) => x.url === redactUrl(url));
         const l = logs.get(key(chain, url));
         const requests = l?.ring.length ?? 0;
         const errors = l ? l.ring.filter((ok) => !ok).length : 0;
         return {
           url: displayUrl(url),
-          state: !l || requests === 0 ? "unused" : l.ring[requests - 1] ? "ok" : "failing",
+          state: q
+            ? "quarantined"
+            : !l || requests === 0
+              ? "unused"
+              : l.ring[requests - 1]
+                ? "ok"
+                : "failing",
+          reason: q?.reason ?? null,
           requests,
           errors,
           error_rate: requests ? errors / requests : 0,
