@@ -10,4 +10,5 @@ export function registerAll(register: Register): void {
   register("deliver", () => import("./deliver.bench.js"));
   register("bitcoin", () => import("./bitcoin.bench.js"));
   register("console", () => import("./console.bench.js"));
+  register("checkout", () => import("./checkout.bench.js"));
 }
