@@ -6,6 +6,7 @@ import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
 import { type DB, openDatabase } from "./db/index.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
+import { createRpcLog, recordLagSamples } from "./console/index.js";
 import { type Checkout, createCheckout } from "./checkout/index.js";
 import { type Catalog, createCatalog } from "./ledger/catalog.js";
 import { type Ledger, createLedger } from "./ledger/index.js";
@@ -146,6 +147,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
 
   const worker = options.noDelivery ? null : createDeliveryWorker({ db, common });
   const notify = () => worker?.notify();
+  const rpcLog = createRpcLog();
 
   const store = createChainStore(db);
   for (const chain of cfg.chains) {
@@ -154,7 +156,10 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
       adapterFor(chain, catalog.assetsOfChain(chain.id), {
         logger: log.child({ chain: chain.id }),
         secret: cfg.chainSecrets[chain.id],
-        onRequest: (url, ok, ms) => metrics.rpc(chain.id, url, ok, ms),
+        onRequest: (url, ok, ms) => {
+          metrics.rpc(chain.id, url, ok, ms);
+          rpcLog.record(chain.id, url, ok, common.now());
+        },
       });
     watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify, store }));
   }
@@ -236,6 +241,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           lowWarned.add(chain.id);
         } else lowWarned.delete(chain.id);
       }
+      recordLagSamples(db, common, health(), now);
     } catch (e) {
       log.error({ err: (e as Error).message }, "timer pass failed; will retry");
     }
@@ -243,7 +249,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   tick();
   const timer = options.noTimers ? null : setInterval(tick, cfg.orders.timer_interval_ms);
 
-  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify, rates });
+  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify, rates, rpc: rpcLog });
   // the checkout page listens first: once the API answers, the daemon is up (main.ts handles signals)
   const checkoutAddress = checkout ? await checkout.listen() : null;
   if (checkoutAddress)

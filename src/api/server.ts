@@ -10,6 +10,7 @@ import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
 import { PROBLEMS, type ProblemCode, ProblemError } from "../errors.js";
 import type { Catalog } from "../ledger/catalog.js";
+import { type RpcLog, registerConsole } from "../console/index.js";
 import type { CreateOrderInput, Ledger, OrderJson } from "../ledger/index.js";
 import type { RateBook } from "../rates/index.js";
 import type { ApiContext, Reply } from "./handlers.js";
@@ -31,6 +32,8 @@ export interface ApiArgs {
   checkResponses?: boolean;
   /** live rates, when configured (GET /v1/rates) */
   rates?: RateBook;
+  /** the RPC URLs' recent results, for the console's overview */
+  rpc?: RpcLog;
 }
 
 export interface Api {
@@ -54,6 +57,7 @@ export function createApi({
   onEvents,
   checkResponses,
   rates,
+  rpc,
 }: ApiArgs): Api {
   const cfg = common.config;
   const keys = cfg.api.keys.map((k) => ({ name: k.name, hash: Buffer.from(k.sha256, "hex") }));
@@ -145,6 +149,8 @@ export function createApi({
       },
     });
   }
+
+  registerConsole(app, { db, ledger, common, health, onEvents, rpc });
 
   // unknown path → 404; a known path with another method → 405 with Allow
   const patterns = routes.map((r) => ({

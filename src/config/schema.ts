@@ -156,6 +156,10 @@ const chainCommon = {
     .default(50)
     .describe("/healthz fails when the cursor is further behind the head"),
   request_timeout_ms: z.number().int().min(100).default(15000).describe("per HTTP request to a node"),
+  explorer_url: httpUrl
+    .refine((s) => s.includes("{txid}"), "must contain {txid}")
+    .optional()
+    .describe("a block explorer's transaction page for the console's links: {txid} is replaced"),
   rpc_max_rps: z
     .number()
     .positive()
@@ -341,6 +345,10 @@ export const configSchema = z
                 sha256: z
                   .union([z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex chars"), secretRef])
                   .describe("sha256 hex of the bearer key (never the key itself)"),
+                role: z
+                  .enum(["merchant", "operator"])
+                  .default("merchant")
+                  .describe("merchant: the order API for its own orders; operator: the console (/console)"),
               })
               .strict(),
           )
@@ -353,6 +361,13 @@ export const configSchema = z
           .max(1048576)
           .default(65536)
           .describe("larger request bodies get 413"),
+        console_session_minutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(1440)
+          .default(30)
+          .describe("an operator console sign-in lasts this long (then sign in again)"),
       })
       .strict()
       .describe("the merchant HTTP API"),

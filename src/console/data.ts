@@ -1,0 +1,266 @@
+// What each console screen shows, read from counters, indexes and the ledger (load only; writes go
+// through the ledger and src/notify/redeliver.ts).
+import type { Common } from "../common.js";
+import type { DB } from "../db/index.js";
+import type { HealthReport } from "../api/schemas.js";
+import type { Ledger, OrderJson, PaymentJson } from "../ledger/index.js";
+import { listOrderEvents, type OrderEventView } from "../notify/redeliver.js";
+import type { RpcLog, RpcUrlState } from "./rpc.js";
+import { type OrderHit, type TroubledRow, consoleStatements } from "./statements.js";
+
+export const HOUR = 3_600_000;
+/** the lag chart's window */
+export const LAG_WINDOW_MS = 6 * HOUR;
+const SAMPLE_EVERY_MS = 60_000;
+const SAMPLES_KEPT_MS = 24 * HOUR;
+
+interface ChainDetail {
+  head: number | null;
+  scanned: number | null;
+  lag_blocks: number | null;
+  silent_ms: number | null;
+  last_error: string | null;
+  fatal: string | null;
+  /** RPC URLs the adapter refuses (another chain), where the chain kind reports them */
+  quarantined?: { url: string; reason: string }[];
+  pool: { total: number; free: number; bound: number; resting: number; low_water: number; low: boolean };
+}
+
+export interface ChainView {
+  id: string;
+  kind: string;
+  ok: boolean;
+  state: "ok" | "behind" | "stopped";
+  reason: string | null;
+  head: number | null;
+  scanned: number | null;
+  lag_blocks: number | null;
+  lag_seconds: number | null;
+  last_error: string | null;
+  pool: ChainDetail["pool"];
+  rpc: RpcUrlState[];
+  samples: { at: number; lag_blocks: number | null; lag_seconds: number | null }[];
+}
+
+export interface Overview {
+  now: number;
+  chains: ChainView[];
+  outbox: { pending: number; oldest_pending_ms: number | null; dead: number };
+  orders: { status: string; n: number }[];
+  ordersPerHour: number[];
+  paymentsPerHour: number[];
+}
+
+/**
+ * Seconds behind: how stale the daemon's view is (time since its last good pass), or, when blocks
+ * are waiting, how old the last scanned block is, whichever is more.
+ */
+function lagSeconds(db: DB, chain: string, d: ChainDetail, now: number): number | null {
+  if (d.silent_ms === null) return null;
+  let s = d.silent_ms;
+  if (d.lag_blocks && d.scanned !== null) {
+    const t = consoleStatements(db).blockTime.get(chain, d.scanned);
+    if (t !== undefined) s = Math.max(s, now - t);
+  }
+  return Math.max(0, Math.round(s / 1000));
+}
+
+function chainDetails(health: HealthReport, common: Common) {
+  return common.config.chains.map((c) => {
+    const check = health.checks[`chain:${c.id}`];
+    return { chain: c, ok: check?.ok ?? false, detail: (check?.detail ?? null) as ChainDetail | null };
+  });
+}
+
+/** The timer's sample of every chain's lag: at most one a minute per chain, a day kept. */
+export function recordLagSamples(db: DB, common: Common, health: HealthReport, now: number): void {
+  const s = consoleStatements(db);
+  for (const { chain, detail } of chainDetails(health, common)) {
+    if (!detail) continue;
+    const last = s.lastSample.get(chain.id);
+    if (last !== null && last !== undefined && now - last < SAMPLE_EVERY_MS) continue;
+    s.insertSample.run({
+      chain: chain.id,
+      at: now,
+      blocks: detail.lag_blocks,
+      seconds: lagSeconds(db, chain.id, detail, now),
+    });
+  }
+  s.pruneSamples.run(now - SAMPLES_KEPT_MS);
+}
+
+function perHour(db: DB, kind: "order" | "payment", now: number, hours: number): number[] {
+  const first = Math.floor(now / HOUR) - hours + 1;
+  const out = new Array<number>(hours).fill(0);
+  for (const r of consoleStatements(db).hourly.all(kind, first)) {
+    const i = r.hour - first;
+    if (i >= 0 && i < hours) out[i] = r.n;
+  }
+  return out;
+}
+
+export function loadOverview(
+  db: DB,
+  common: Common,
+  health: HealthReport,
+  rpc: RpcLog | undefined,
+): Overview {
+  const now = common.now();
+  const s = consoleStatements(db);
+  const chains = chainDetails(health, common).map(({ chain, ok, detail }): ChainView => {
+    const d = detail;
+    const stopped = d?.fatal ?? null;
+    let reason: string | null = null;
+    if (d && !ok) {
+      if (stopped) reason = stopped;
+      else if (d.lag_blocks === null) reason = "no pass yet";
+      else if (d.lag_blocks > chain.max_lag_blocks)
+        reason = `${d.lag_blocks} blocks behind (max ${chain.max_lag_blocks})`;
+      else reason = `no good pass for ${Math.round((d.silent_ms ?? 0) / 1000)} s`;
+    }
+    return {
+      id: chain.id,
+      kind: chain.kind,
+      ok,
+      state: stopped ? "stopped" : ok ? "ok" : "behind",
+      reason,
+      head: d?.head ?? null,
+      scanned: d?.scanned ?? null,
+      lag_blocks: d?.lag_blocks ?? null,
+      lag_seconds: d ? lagSeconds(db, chain.id, d, now) : null,
+      last_error: d?.last_error ?? null,
+      pool: d?.pool ?? {
+        total: 0,
+        free: 0,
+        bound: 0,
+        resting: 0,
+        low_water: chain.pool.low_water,
+        low: true,
+      },
+      rpc: rpc ? rpc.states(chain.id, chain.rpc, d?.quarantined) : [],
+      samples: s.samples.all(chain.id, now - LAG_WINDOW_MS),
+    };
+  });
+  const oldest = s.oldestPending.get() ?? null;
+  return {
+    now,
+    chains,
+    outbox: {
+      pending: s.pendingCount.get()!,
+      oldest_pending_ms: oldest === null ? null : now - oldest,
+      dead: s.deadCount.get()!,
+    },
+    orders: s.orderCounts.all().filter((r) => r.n > 0),
+    ordersPerHour: perHour(db, "order", now, 24),
+    paymentsPerHour: perHour(db, "payment", now, 24),
+  };
+}
+
+/** Orders matching an order id, merchant order id, address or txid (exact). */
+export function searchOrders(db: DB, q: string): OrderHit[] {
+  const s = consoleStatements(db);
+  const term = q.trim();
+  if (!term) return [];
+  const seen = new Map<string, OrderHit>();
+  const add = (rows: OrderHit[]) => rows.forEach((r) => seen.set(r.id, r));
+  const byId = s.orderById.get(term);
+  if (byId) add([byId]);
+  add(s.ordersByMerchantOrderId.all(term));
+  add(s.ordersByTxid.all(term));
+  add(s.ordersByAddress.all(term));
+  // addresses are stored canonical: EVM lower-case
+  if (/^0x[0-9a-fA-F]{40}$/.test(term) || /^0x[0-9a-fA-F]{64}$/.test(term)) {
+    add(s.ordersByTxid.all(term.toLowerCase()));
+    add(s.ordersByAddress.all(term.toLowerCase()));
+  }
+  return [...seen.values()].slice(0, 50);
+}
+
+export function recentOrders(db: DB, status: string | undefined, limit = 50): OrderHit[] {
+  const s = consoleStatements(db);
+  return status ? s.recentOrdersByStatus.all(status, limit) : s.recentOrders.all(limit);
+}
+
+export interface OrderPage {
+  order: OrderJson;
+  merchant: string;
+  payments: PaymentJson[];
+  events: OrderEventView[];
+}
+
+export function loadOrder(db: DB, ledger: Ledger, id: string): OrderPage | null {
+  const hit = consoleStatements(db).orderById.get(id);
+  if (!hit) return null;
+  const order = ledger.getOrder(hit.merchant, id);
+  if (!order) return null;
+  return {
+    order,
+    merchant: hit.merchant,
+    payments: ledger.orderPayments(hit.merchant, id) ?? [],
+    events: listOrderEvents(db, id),
+  };
+}
+
+export function merchantOfOrder(db: DB, id: string): string | null {
+  return consoleStatements(db).orderById.get(id)?.merchant ?? null;
+}
+
+/** host[:port] of a callback URL; "(none)" for events with nowhere to go */
+export function hostOf(url: string | null): string {
+  if (!url) return "(none)";
+  try {
+    return new URL(url).host;
+  } catch {
+    return "(invalid)";
+  }
+}
+
+export interface HostGroup {
+  host: string;
+  dead: number;
+  failing: number;
+  events: (TroubledRow & {
+    last: { status_code: number | null; error: string | null; started_at: number } | null;
+  })[];
+}
+
+/** Dead and failing events (at most `limit`), grouped by callback host, worst first. */
+export function loadDeliveries(db: DB, limit = 500): { groups: HostGroup[]; truncated: boolean } {
+  const s = consoleStatements(db);
+  const rows = s.troubled.all(limit + 1);
+  const groups = new Map<string, HostGroup>();
+  for (const r of rows.slice(0, limit)) {
+    const host = hostOf(r.url);
+    let g = groups.get(host);
+    if (!g) groups.set(host, (g = { host, dead: 0, failing: 0, events: [] }));
+    if (r.state === "dead") g.dead++;
+    else g.failing++;
+    if (g.events.length < 20) g.events.push({ ...r, last: s.lastAttempt.get(r.id) ?? null });
+  }
+  return {
+    groups: [...groups.values()].sort((a, b) => b.dead + b.failing - (a.dead + a.failing)),
+    truncated: rows.length > limit,
+  };
+}
+
+/** Dead events to one host, at most `max` of the first `scan` dead events. */
+export function deadEventsOfHost(db: DB, host: string, max = 200, scan = 5000): string[] {
+  return consoleStatements(db)
+    .deadWithUrl.all(scan)
+    .filter((r) => hostOf(r.url) === host)
+    .slice(0, max)
+    .map((r) => r.id);
+}
+
+export interface InboxRow {
+  payment: PaymentJson;
+  lastOrder: { id: string; merchant_order_id: string; status: string } | null;
+}
+
+export function loadInbox(db: DB, ledger: Ledger, limit = 100): InboxRow[] {
+  const s = consoleStatements(db);
+  return ledger.unattributedPayments(limit).map((payment) => ({
+    payment,
+    lastOrder: s.lastOrderOfAddress.get(payment.chain, payment.address) ?? null,
+  }));
+}
