@@ -160,7 +160,7 @@ const merchantOpt = () =>
   new Option("--merchant <name>", "API key name the order belongs to (default: the first key)");
 
 /** Runs one API operation on the database directly: the API's handler and schemas, no HTTP. */
-async function api(operationId: string, o: { merchant?: string }, input: Omit<RawInput, "merchant">) {
+async function api(operationId: string, o: { merchant?: string }, input: Omit<RawInput, "caller">) {
   const cfg = config();
   const { common, db, catalog, ledger } = open(cfg);
   const ctx: ApiContext = {
@@ -175,8 +175,9 @@ async function api(operationId: string, o: { merchant?: string }, input: Omit<Ra
     },
     openapi: () => JSON.stringify(buildOpenApi(routes)),
   };
+  // the CLI is the operator: it sees every order; new orders belong to --merchant
   const out = await invoke(routeById(operationId), ctx, {
-    merchant: o.merchant ?? cfg.api.keys[0]!.name,
+    caller: { name: o.merchant ?? cfg.api.keys[0]!.name, role: "operator", scopes: ["read", "write"] },
     ...input,
   });
   db.close();
@@ -230,7 +231,7 @@ orders
   .description("newest orders first (GET /v1/orders)")
   .addOption(merchantOpt())
   .option("--status <s>", "only this status")
-  .option("--limit <n>", "how many (1–500)", "20")
+  .option("--limit <n>", "how many (1–1000)", "20")
   .action(async (o: { merchant?: string; status?: string; limit: string }) => {
     const r = (await api("listOrders", o, {
       query: { limit: o.limit, ...(o.status ? { status: o.status } : {}) },

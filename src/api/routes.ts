@@ -18,6 +18,23 @@ export interface ResponseSpec {
   type?: string;
 }
 
+export type Scope = "read" | "write";
+export interface Access {
+  scope: Scope;
+  role?: "operator";
+}
+/** The key a request came with, as the config describes it (the CLI is an operator with both scopes). */
+export interface Caller {
+  name: string;
+  role: "merchant" | "operator";
+  scopes: readonly Scope[];
+}
+
+const READ: Access = { scope: "read" };
+const WRITE: Access = { scope: "write" };
+const OPERATOR_READ: Access = { scope: "read", role: "operator" };
+const OPERATOR_WRITE: Access = { scope: "write", role: "operator" };
+
 export interface Route<P = unknown, Q = unknown, B = unknown> {
   operationId: string;
   method: "GET" | "HEAD" | "POST";
@@ -28,6 +45,11 @@ export interface Route<P = unknown, Q = unknown, B = unknown> {
   description?: string;
   /** needs Authorization: Bearer <key>; false for the operations endpoints */
   auth: boolean;
+  /**
+   * Who may call it, checked in invoke() for the API and the CLI alike: the key scope it needs,
+   * and `operator` when a merchant key may not (403 before any input is looked at).
+   */
+  access?: Access;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
@@ -60,6 +82,7 @@ export const routes: Route[] = [
       "transaction. Idempotent by merchant_order_id: the same body again returns the existing order " +
       "with 200; a different body with the same merchant_order_id is 409.",
     auth: true,
+    access: WRITE,
     body: s.createOrderBody,
     bodyNoun: "order",
     bodyRequired: true,
@@ -80,6 +103,7 @@ export const routes: Route[] = [
       "With merchant_order_id: that one order (404 if none). Otherwise a page of orders, newest " +
       "first; pass next_cursor back as cursor for the next page (null on the last page).",
     auth: true,
+    access: READ,
     query: s.listQuery,
     responses: {
       200: {
@@ -97,6 +121,7 @@ export const routes: Route[] = [
     tags: ["orders"],
     summary: "One order with its options, totals and payments",
     auth: true,
+    access: READ,
     params: s.orderIdParams,
     responses: { 200: { description: "the order", schema: s.orderWithPayments } },
     problems: ["not_found"],
@@ -113,6 +138,7 @@ export const routes: Route[] = [
       "still arrive in the late window are recorded and reported, the status stays cancelled. " +
       "No body (or an empty JSON object).",
     auth: true,
+    access: WRITE,
     params: s.orderIdParams,
     body: s.noFields,
     responses: { 200: { ...order, description: "the cancelled order" } },
@@ -129,6 +155,7 @@ export const routes: Route[] = [
       "For a partially_paid order, or an expired one that received money: status becomes paid " +
       'with resolution "accepted", and order.paid is emitted. Any other status is 409. No body.',
     auth: true,
+    access: WRITE,
     params: s.orderIdParams,
     body: s.noFields,
     responses: { 200: { ...order, description: "the accepted order" } },
@@ -142,9 +169,13 @@ export const routes: Route[] = [
     tags: ["payments"],
     summary: "Every on-chain payment of an order",
     auth: true,
+    access: READ,
     params: s.orderIdParams,
-    responses: { 200: { description: "the order's payments, oldest first", schema: s.paymentList } },
-    problems: ["not_found"],
+    query: s.pageQuery,
+    responses: {
+      200: { description: "a page of the order's payments, oldest first", schema: s.paymentList },
+    },
+    problems: ["validation", "not_found"],
     handler: h.orderPayments,
   }),
   route({
@@ -155,9 +186,10 @@ export const routes: Route[] = [
     summary: "An order's events with their delivery attempts",
     description: "In seq order. A receiver that missed callbacks pulls them with after=<last seq processed>.",
     auth: true,
+    access: READ,
     params: s.orderIdParams,
     query: s.eventsQuery,
-    responses: { 200: { description: "the events", schema: s.eventList } },
+    responses: { 200: { description: "a page of the events", schema: s.eventList } },
     problems: ["validation", "not_found"],
     handler: h.orderEvents,
   }),
@@ -171,6 +203,7 @@ export const routes: Route[] = [
       "Works for dead and delivered events alike; the attempt history is kept. 409 when the event " +
       "has no callback URL (a payment.unattributed event without notify.unattributed_url). No body.",
     auth: true,
+    access: WRITE,
     params: s.eventIdParams,
     body: s.noFields,
     responses: { 202: { description: "queued", schema: s.redeliverAnswer } },
@@ -184,6 +217,7 @@ export const routes: Route[] = [
     tags: ["assets"],
     summary: "Enabled assets and their rates",
     auth: true,
+    access: READ,
     responses: { 200: { description: "the assets new orders can offer", schema: s.assetList } },
     problems: [],
     handler: h.listAssets,
@@ -195,8 +229,11 @@ export const routes: Route[] = [
     tags: ["payments"],
     summary: "Payments to addresses no order was bound to",
     auth: true,
+    access: OPERATOR_READ,
     query: s.paymentsQuery,
-    responses: { 200: { description: "unattributed payments, newest first", schema: s.paymentList } },
+    responses: {
+      200: { description: "a page of unattributed payments, newest first", schema: s.paymentList },
+    },
     problems: ["validation"],
     handler: h.unattributedPayments,
   }),
@@ -210,6 +247,7 @@ export const routes: Route[] = [
       "Recomputes the order (it may become paid) and emits payment.seen or payment.confirmed. " +
       "409 when the payment already belongs to an order.",
     auth: true,
+    access: OPERATOR_WRITE,
     params: s.paymentIdParams,
     body: s.assignBody,
     bodyNoun: "assignment",
@@ -282,8 +320,24 @@ export function zodProblems(error: z.ZodError): FieldProblem[] {
   });
 }
 
+/**
+ * The one place roles and scopes are enforced: before any input is parsed or any row is read, so a
+ * refused key learns nothing (not even whether the id exists). A route without `access` is
+ * operator-only (fail closed).
+ */
+export function checkAccess(r: Route, caller: Caller | undefined): Caller {
+  if (!caller) throw new ProblemError("unauthorized", "send Authorization: Bearer <key>");
+  const access = r.access ?? OPERATOR_WRITE;
+  if (access.role === "operator" && caller.role !== "operator")
+    throw new ProblemError("forbidden", "this operation needs an operator key");
+  if (!caller.scopes.includes(access.scope))
+    throw new ProblemError("forbidden", `this key does not have the ${access.scope} scope`);
+  return caller;
+}
+
 export interface RawInput {
-  merchant: string;
+  /** the key the request came with; absent on routes without auth */
+  caller?: Caller;
   params?: unknown;
   query?: unknown;
   /** the parsed JSON body; undefined when there was none */
@@ -303,6 +357,7 @@ export async function invoke(
   raw: RawInput,
   checkResponses = false,
 ): Promise<Reply> {
+  const caller = r.auth ? checkAccess(r, raw.caller) : undefined;
   let params: unknown = {};
   if (r.params) {
     const p = r.params.safeParse(raw.params ?? {});
@@ -328,7 +383,13 @@ export async function invoke(
       );
     body = b.data;
   }
-  const out = await r.handler(ctx, { merchant: raw.merchant, params, query, body });
+  const out = await r.handler(ctx, {
+    merchant: caller?.name ?? "",
+    owner: caller?.role === "operator" ? null : (caller?.name ?? ""),
+    params,
+    query,
+    body,
+  });
   if (checkResponses) {
     const spec = r.responses[out.status];
     if (!spec) throw new Error(`${r.operationId} answered ${out.status}, which is not documented`);

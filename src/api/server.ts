@@ -13,7 +13,7 @@ import type { Catalog } from "../ledger/catalog.js";
 import type { CreateOrderInput, Ledger, OrderJson } from "../ledger/index.js";
 import type { ApiContext, Reply } from "./handlers.js";
 import { buildOpenApi } from "./openapi.js";
-import { invoke, routes } from "./routes.js";
+import { type Caller, invoke, routes } from "./routes.js";
 import type { HealthReport } from "./schemas.js";
 
 export type { HealthReport } from "./schemas.js";
@@ -44,7 +44,10 @@ const SQLITE_UNWRITABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN)/;
 
 export function createApi({ db, ledger, catalog, common, health, onEvents, checkResponses }: ApiArgs): Api {
   const cfg = common.config;
-  const keys = cfg.api.keys.map((k) => ({ name: k.name, hash: Buffer.from(k.sha256, "hex") }));
+  const keys = cfg.api.keys.map((k) => ({
+    caller: { name: k.name, role: k.role, scopes: k.scopes } satisfies Caller,
+    hash: Buffer.from(k.sha256, "hex"),
+  }));
   const log = common.logger.child({ mod: "api" });
   const limit = cfg.api.max_body_bytes;
   let accepting = true;
@@ -60,12 +63,12 @@ export function createApi({ db, ledger, catalog, common, health, onEvents, check
     openapi: () => (openapiText ??= JSON.stringify(buildOpenApi(routes))),
   };
 
-  function authenticate(header: string | undefined): string {
+  function authenticate(header: string | undefined): Caller {
     const m = typeof header === "string" ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(header) : null;
     if (!m) throw new ProblemError("unauthorized", "send Authorization: Bearer <key>");
     const presented = createHash("sha256").update(m[1]!).digest();
-    let who: string | undefined;
-    for (const k of keys) if (timingSafeEqual(presented, k.hash) && !who) who = k.name;
+    let who: Caller | undefined;
+    for (const k of keys) if (timingSafeEqual(presented, k.hash) && !who) who = k.caller;
     if (!who) throw new ProblemError("unauthorized", "unknown API key");
     return who;
   }
@@ -96,7 +99,7 @@ export function createApi({ db, ledger, catalog, common, health, onEvents, check
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
 
-  const merchantOf = new WeakMap<FastifyRequest, string>();
+  const callerOf = new WeakMap<FastifyRequest, Caller>();
   for (const r of routes) {
     app.route({
       method: r.method,
@@ -106,7 +109,7 @@ export function createApi({ db, ledger, catalog, common, health, onEvents, check
             // before the body is read: no key, no reading 64 KiB
             try {
               if (!accepting) throw new ProblemError("unavailable", "shutting down");
-              merchantOf.set(req, authenticate(req.headers.authorization));
+              callerOf.set(req, authenticate(req.headers.authorization));
               done();
             } catch (e) {
               done(e as Error);
@@ -119,7 +122,7 @@ export function createApi({ db, ledger, catalog, common, health, onEvents, check
           r,
           ctx,
           {
-            merchant: merchantOf.get(req) ?? "",
+            caller: callerOf.get(req),
             params: req.params,
             query: req.query,
             body: r.body ? readBody(req) : undefined,

@@ -240,6 +240,18 @@ export const configSchema = z
                 sha256: z
                   .union([z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex chars"), secretRef])
                   .describe("sha256 hex of the bearer key (never the key itself)"),
+                role: z
+                  .enum(["merchant", "operator"])
+                  .default("merchant")
+                  .describe(
+                    "merchant: sees and changes only its own orders; operator: sees every order, owns " +
+                      "unattributed payments (list, assign) and can redeliver any event",
+                  ),
+                scopes: z
+                  .array(z.enum(["read", "write"]))
+                  .min(1)
+                  .default(["read", "write"])
+                  .describe("read: GET endpoints; write: create, cancel, accept, assign, redeliver"),
               })
               .strict(),
           )
