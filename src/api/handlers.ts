@@ -10,6 +10,7 @@ import type { Catalog } from "../ledger/catalog.js";
 import type { Ledger } from "../ledger/index.js";
 import { cursorKey, paged } from "../ledger/page.js";
 import { checkCallbackTarget } from "../notify/targets.js";
+import { exportPayments as streamPayments } from "../export/payments.js";
 import { listOrderEvents, redeliverEvent } from "../notify/redeliver.js";
 import type { CreateOrderBody, HealthReport, OrderJson } from "./schemas.js";
 
@@ -29,6 +30,8 @@ export interface ApiContext {
 export interface Reply {
   status: number;
   body: unknown;
+  /** a streamed body instead (exports): sent chunk by chunk with backpressure */
+  stream?: AsyncIterable<string>;
   /** media type when not application/json (the body is then sent as the string it is) */
   type?: string;
 }
@@ -189,4 +192,22 @@ export async function checkCreateTarget(
     throw new ProblemError("validation", "the order is not valid", [
       { path: "callback_url", message: problem },
     ]);
+}
+
+export function exportPayments(
+  ctx: ApiContext,
+  { owner, query }: Input<unknown, { from?: number; to?: number; format: "csv" | "ndjson" }>,
+): Reply {
+  const q = { owner, from: query.from ?? 0, to: query.to ?? Number.MAX_SAFE_INTEGER, format: query.format };
+  if (q.to <= q.from)
+    throw new ProblemError("validation", "the query is not valid", [
+      { path: "to", message: "must be after from" },
+    ]);
+  const decimalsOf = (asset: string) => ctx.catalog.asset(asset)?.decimals ?? 0;
+  return {
+    status: 200,
+    body: null,
+    type: query.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+    stream: streamPayments(ctx.db, q, decimalsOf),
+  };
 }

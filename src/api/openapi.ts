@@ -60,7 +60,9 @@ function responses(r: Route): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const [status, spec] of Object.entries(r.responses)) {
     const content = spec.type
-      ? { [spec.type]: { schema: { type: "string" } } }
+      ? Object.fromEntries(
+          [spec.type, ...(spec.alsoTypes ?? [])].map((m) => [m, { schema: { type: "string" } }]),
+        )
       : spec.schema
         ? json(schemaOf(spec.schema))
         : status === "200" && r.method === "GET"
@@ -146,6 +148,7 @@ export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
       { name: "payments", description: "on-chain payments" },
       { name: "events", description: "callback events and their delivery" },
       { name: "assets", description: "what can be paid" },
+      { name: "exports", description: "payments for accounting, streamed" },
       { name: "operations", description: "health, metrics and this document" },
     ],
     paths,

@@ -16,6 +16,8 @@ export interface ResponseSpec {
   /** the body's schema (application/json unless `type` says otherwise) */
   schema?: z.ZodType;
   type?: string;
+  /** further media types the same answer may come as (chosen by a query parameter) */
+  alsoTypes?: string[];
 }
 
 export type Scope = "read" | "write";
@@ -255,6 +257,31 @@ export const routes: Route[] = [
     responses: { 200: { description: "the payment, now attributed", schema: s.paymentJson } },
     problems: ["not_found", "conflict"],
     handler: h.assignPayment,
+  }),
+  route({
+    operationId: "exportPayments",
+    method: "GET",
+    path: "/v1/exports/payments",
+    tags: ["exports"],
+    summary: "Payments with their order, amounts and locked rate, as CSV or NDJSON (streamed)",
+    description:
+      "One line per payment first seen in [from, to), oldest first: payment_id, order_id, " +
+      "merchant_order_id, chain, asset, address, amount_base (base units), amount (decimal), txid, " +
+      "index, block_number, block_time, status, created_at, currency and rate (locked at create, " +
+      "empty for unattributed payments). A merchant key gets its orders' payments, an operator every " +
+      "payment. Streamed: any size, memory stays flat.",
+    auth: true,
+    access: READ,
+    query: s.exportQuery,
+    responses: {
+      200: {
+        description: "CSV (RFC 4180, CRLF, header first) or NDJSON, per format",
+        type: "text/csv",
+        alsoTypes: ["application/x-ndjson"],
+      },
+    },
+    problems: ["validation"],
+    handler: h.exportPayments,
   }),
   route({
     operationId: "health",

@@ -181,6 +181,22 @@ export const paymentsQuery = z.object({
   ...pageQuery.shape,
 });
 
+const exportTime = (description: string) =>
+  z.iso
+    .datetime({ offset: true })
+    .transform((s) => Date.parse(s))
+    .optional()
+    .meta({ description, examples: ["2026-11-01T00:00:00Z"] });
+
+export const exportQuery = z.strictObject({
+  from: exportTime("payments first seen at or after this time (RFC 3339); default: the first"),
+  to: exportTime("payments first seen before this time (RFC 3339); default: now and later"),
+  format: z
+    .enum(["csv", "ndjson"])
+    .default("csv")
+    .meta({ description: "csv (with a header line) or ndjson" }),
+});
+
 export const orderIdParams = z.object({ id: pathId("order id (ord_…)", "ord_01JD8X3V7Q4M2N5P6R8S9T0W1Y") });
 export const eventIdParams = z.object({ id: pathId("event id (evt_…)") });
 export const paymentIdParams = z.object({ id: pathId("payment id (pay_…)") });

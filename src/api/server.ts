@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
+import { Readable } from "node:stream";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
@@ -189,6 +190,13 @@ export function createApi({ db, ledger, catalog, common, health, onEvents, check
   }
 
   function send(reply: FastifyReply, out: Reply): FastifyReply {
+    if (out.stream)
+      // Readable.from pulls the next chunk only when the socket drained (backpressure)
+      return reply
+        .code(out.status)
+        .header("content-type", out.type ?? "application/octet-stream")
+        .header("cache-control", "no-store")
+        .send(Readable.from(out.stream));
     const text = typeof out.body === "string" ? out.body : JSON.stringify(out.body);
     // bytes, so fastify sends the media type as given (it appends "; charset=utf-8" to JSON strings)
     return reply

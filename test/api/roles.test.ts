@@ -159,6 +159,13 @@ describe("keys and roles", () => {
         undefined,
         { shop: 403, other: 403, ops: 200, dashboard: 403 },
       ],
+      [
+        "exportPayments",
+        "GET",
+        "/v1/exports/payments?format=ndjson",
+        undefined,
+        { shop: 200, other: 200, ops: 200, dashboard: 200 },
+      ],
       // the operator assigns shop's customer's money to other's order D
       [
         "assignPayment",
@@ -186,6 +193,25 @@ describe("keys and roles", () => {
         .map((r) => r.operationId)
         .sort(),
     );
+  });
+
+  it("behavior: exports follow the same scoping: a merchant its orders' payments, the operator all", async () => {
+    const lines = async (who: Who) =>
+      (
+        await fetch(`${t.base}/v1/exports/payments?format=ndjson`, {
+          headers: { authorization: `Bearer ${KEYS[who]}` },
+        })
+      ).text();
+    const orderIds = (text: string) =>
+      text
+        .trimEnd()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { order_id: string | null }).order_id);
+    expect(orderIds(await lines("shop"))).toEqual([id.A]);
+    // the payment the operator assigned to other's order D (first test) is other's now
+    expect(orderIds(await lines("other"))).toEqual([id.D]);
+    expect(await lines("other")).not.toContain(id.A);
+    expect(orderIds(await lines("ops"))).toHaveLength(2);
   });
 
   it("behavior: a merchant sees only its own orders; the operator sees every order", async () => {

@@ -157,6 +157,7 @@ describe("OpenAPI document against the live API", () => {
       status: 200,
       operator: true,
     },
+    "GET /v1/exports/payments": { path: "/v1/exports/payments?format=csv", status: 200 },
     "GET /healthz": { path: "/healthz", status: 200 },
     "HEAD /healthz": { path: "/healthz", status: 200 },
     "GET /metrics": { path: "/metrics", status: 200 },
