@@ -9,3 +9,8 @@ DROP INDEX payments_unattributed;
 CREATE INDEX payments_unattributed ON payments (created_at, id) WHERE order_id IS NULL;
 -- Exports: payments by time.
 CREATE INDEX payments_created ON payments (created_at, id);
+
+-- What an accept settled (paid_amount at that moment, currency base units): the accept stands
+-- while the confirmed total stays at least this; a reorg that takes it away unsettles the order.
+ALTER TABLE orders ADD COLUMN accepted_paid TEXT;
+UPDATE orders SET accepted_paid = paid_amount WHERE resolution = 'accepted';

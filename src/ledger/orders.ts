@@ -32,7 +32,7 @@ export function createOrderBook(ctx: LedgerContext) {
         const d = decide(row);
         if (d.kind === "unchanged") return views.order(row);
         if (d.kind === "refused") throw new ProblemError("conflict", d.detail);
-        s.setResolution.run(d.resolution, d.status, now, id);
+        s.setResolution.run({ resolution: d.resolution, status: d.status, now, id });
         outbox.append({ type: d.event, orderId: id, now });
         log.info({ order: id }, what);
         return views.order(ctx.loadOrder(id));

@@ -76,7 +76,15 @@ export function createStatements(db: DB) {
     ),
     options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid"),
     updateStatus: db.prepare("UPDATE orders SET status = ?, paid_amount = ?, updated_at = ? WHERE id = ?"),
-    setResolution: db.prepare("UPDATE orders SET resolution = ?, status = ?, updated_at = ? WHERE id = ?"),
+    /** a hand decision; an accept records what it settled (paid_amount now) */
+    setResolution: db.prepare(
+      `UPDATE orders SET resolution = @resolution, status = @status, updated_at = @now,
+         accepted_paid = CASE WHEN @resolution = 'accepted' THEN paid_amount ELSE NULL END
+       WHERE id = @id`,
+    ),
+    dropAccept: db.prepare(
+      "UPDATE orders SET resolution = NULL, accepted_paid = NULL, updated_at = ? WHERE id = ?",
+    ),
     bumpSeq: db.prepare<[number, string], { event_seq: number }>(
       "UPDATE orders SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq",
     ),
