@@ -1,5 +1,6 @@
 // After a payment changed: load the order and its payments, let core's reconcileOrder decide its
 // status and events, then store the status and append the events (inside the caller's transaction).
+import { deadlineClock } from "../core/deadline.js";
 import { parseUnits, ratio } from "../core/amount.js";
 import type { PaymentEventType } from "../core/payment.js";
 import {
@@ -54,11 +55,18 @@ export function reconcileInput(
 export function createSettlement(ctx: LedgerContext): Settlement {
   const { s, outbox, views, common } = ctx;
 
+  /** The time this order's deadlines are judged by: the wall clock, held back by its chains' scans. */
+  function clockOf(options: readonly { chain: string }[], now: number): number {
+    const scanned = ctx.hooks.scannedTime;
+    return scanned ? deadlineClock(now, [...new Set(options.map((o) => o.chain))].map(scanned)) : now;
+  }
+
   /** Run the state machine for one order and store its status; returns its events and the row as stored. */
   function reconcileRow(orderId: string, now: number): { events: OrderEventType[]; row: OrderRow } {
     const row = ctx.loadOrder(orderId);
-    const input = reconcileInput(row, ctx.optionsOf(orderId), s.paymentsOfOrder.all(orderId));
-    const result = reconcileOrder(input.order, input.payments, now);
+    const options = ctx.optionsOf(orderId);
+    const input = reconcileInput(row, options, s.paymentsOfOrder.all(orderId));
+    const result = reconcileOrder(input.order, input.payments, clockOf(options, now));
     const amount = parseUnits(row.amount);
     const paid = ((amount * result.paidFraction.num) / result.paidFraction.den).toString();
     if (result.status !== row.status || paid !== row.paid_amount) {

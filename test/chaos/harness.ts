@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll } from "vitest";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import { CALLBACK_SECRET, evmPoolText, rawConfig } from "../helpers/config.js";
 import { type TokenChain, startTokenChain } from "../helpers/evm.js";
@@ -170,6 +170,7 @@ export function writeDaemonConfig(a: ChaosConfigArgs): { path: string; dbPath: s
         rpc: a.rpc,
         chain_id: 31337,
         poll_interval_ms: 50,
+        rpc_max_rps: 10_000, // a local anvil: no free-tier budget to respect
         start_block: a.startBlock,
         request_timeout_ms: 2000,
         max_lag_blocks: 5,
