@@ -48,6 +48,13 @@ export const PROBLEMS = {
     title: "Missing or wrong API key",
     when: "no `Authorization: Bearer` header, or an unknown key",
   },
+  forbidden: {
+    status: 403,
+    title: "Not allowed for this API key",
+    when:
+      "the key's role or scopes do not allow this operation (an operator endpoint with a merchant key, " +
+      "a write with a read-only key); nothing about the resource is revealed",
+  },
   not_found: {
     status: 404,
     title: "Not found",
@@ -63,7 +70,7 @@ export const PROBLEMS = {
     title: "Conflict with the current state",
     when:
       "same `merchant_order_id` with another body; cancelling a paid order; accepting an order that " +
-      "is not underpaid; assigning an attributed payment; redelivering an event without URL",
+      "is not underpaid; assigning an attributed or reverted payment; redelivering an event without URL",
   },
   payload_too_large: {
     status: 413,

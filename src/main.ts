@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The depositd command line: wiring only. Each command loads the config, does one thing, exits.
 import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { Command, Option } from "commander";
 import { addressCodecFor, deriverFor } from "./chains/index.js";
 import { createCommon, createLogger } from "./common.js";
@@ -175,7 +177,18 @@ const merchantOpt = () =>
   new Option("--merchant <name>", "API key name the order belongs to (default: the first key)");
 
 /** Runs one API operation on the database directly: the API's handler and schemas, no HTTP. */
-async function api(operationId: string, o: { merchant?: string }, input: Omit<RawInput, "merchant">) {
+async function api(operationId: string, o: { merchant?: string }, input: Omit<RawInput, "caller">) {
+  const { out, close } = await invokeLocal(operationId, o, input);
+  close();
+  return out.body;
+}
+
+async function invokeLocal(
+  operationId: string,
+  o: { merchant?: string },
+  input: Omit<RawInput, "caller">,
+  caller?: { name: string; role: "merchant" | "operator" },
+) {
   const cfg = config();
   const rates = operationId === "createOrder" ? await liveRatesNow(cfg) : undefined;
   const { common, db, catalog, ledger } = open(cfg, rates);
@@ -191,12 +204,17 @@ async function api(operationId: string, o: { merchant?: string }, input: Omit<Ra
     },
     openapi: () => JSON.stringify(buildOpenApi(routes)),
   };
+  // the CLI is the operator: it sees every order; new orders belong to --merchant
   const out = await invoke(routeById(operationId), ctx, {
-    merchant: o.merchant ?? cfg.api.keys[0]!.name,
+    caller: {
+      name: o.merchant ?? cfg.api.keys[0]!.name,
+      role: "operator",
+      scopes: ["read", "write"],
+      ...caller,
+    },
     ...input,
   });
-  db.close();
-  return out.body;
+  return { out, close: () => db.close() };
 }
 
 orders
@@ -246,7 +264,7 @@ orders
   .description("newest orders first (GET /v1/orders)")
   .addOption(merchantOpt())
   .option("--status <s>", "only this status")
-  .option("--limit <n>", "how many (1–500)", "20")
+  .option("--limit <n>", "how many (1–1000)", "20")
   .action(async (o: { merchant?: string; status?: string; limit: string }) => {
     const r = (await api("listOrders", o, {
       query: { limit: o.limit, ...(o.status ? { status: o.status } : {}) },
@@ -261,6 +279,28 @@ orders
         created_at: x.created_at,
       })),
     );
+  });
+
+program
+  .command("export")
+  .description("exports for accounting")
+  .command("payments")
+  .description("payments with their order, amounts and locked rate to stdout (GET /v1/exports/payments)")
+  .option("--from <time>", "first seen at or after (RFC 3339)")
+  .option("--to <time>", "first seen before (RFC 3339)")
+  .option("--format <f>", "csv or ndjson", "csv")
+  .option("--merchant <name>", "only the payments of this key name's orders (default: every payment)")
+  .action(async (o: { from?: string; to?: string; format: string; merchant?: string }) => {
+    const query = { format: o.format, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) };
+    const { out, close } = await invokeLocal(
+      "exportPayments",
+      {},
+      { query },
+      o.merchant ? { name: o.merchant, role: "merchant" } : undefined,
+    );
+    // chunk by chunk, waiting for stdout to drain (a pipe into a slow consumer stays flat in memory)
+    await pipeline(Readable.from(out.stream!), process.stdout, { end: false });
+    close();
   });
 
 program

@@ -132,6 +132,17 @@ describe("depositd CLI", () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("amount: must be a decimal string");
     expect(run(["--config", file, "status"]).stdout).toMatch(/pools[\s\S]*anvil/);
+    // the export streams through the same handler as GET /v1/exports/payments (no payments yet)
+    const csv = run(["--config", file, "export", "payments", "--from", "2026-01-01T00:00:00Z"]);
+    expect(csv.status).toBe(0);
+    expect(csv.stdout).toBe(
+      "payment_id,order_id,merchant_order_id,chain,asset,address,amount_base,amount,txid,index," +
+        "block_number,block_time,status,created_at,currency,rate\r\n",
+    );
+    expect(run(["--config", file, "export", "payments", "--format", "ndjson"]).stdout).toBe("");
+    const badFrom = run(["--config", file, "export", "payments", "--from", "yesterday"]);
+    expect(badFrom.status).toBe(1);
+    expect(badFrom.stderr).toContain("from:");
   });
 
   it("behavior: serve answers /healthz, then SIGTERM drains and exits 0", async () => {

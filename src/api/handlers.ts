@@ -8,7 +8,9 @@ import type { DB } from "../db/index.js";
 import { ProblemError } from "../errors.js";
 import type { Catalog } from "../ledger/catalog.js";
 import type { Ledger } from "../ledger/index.js";
+import { cursorKey, paged } from "../ledger/page.js";
 import { checkCallbackTarget } from "../notify/targets.js";
+import { exportPayments as streamPayments } from "../export/payments.js";
 import { listOrderEvents, redeliverEvent } from "../notify/redeliver.js";
 import type { RateBook } from "../rates/index.js";
 import { listAssets as assetsOf, listRates as ratesOf } from "../rates/handlers.js";
@@ -32,13 +34,17 @@ export interface ApiContext {
 export interface Reply {
   status: number;
   body: unknown;
+  /** a streamed body instead (exports): sent chunk by chunk with backpressure */
+  stream?: AsyncIterable<string>;
   /** media type when not application/json (the body is then sent as the string it is) */
   type?: string;
 }
 
 export interface Input<P = unknown, Q = unknown, B = unknown> {
-  /** the API key's name; "" on routes without auth */
+  /** the API key's name (new orders belong to it); "" on routes without auth */
   merchant: string;
+  /** whose orders this key sees and changes: its own name, or null (every order) for an operator */
+  owner: string | null;
   params: P;
   query: Q;
   body: B;
@@ -56,64 +62,80 @@ export async function createOrder(
   return { status: created ? 201 : 200, body: order };
 }
 
+type Page = { limit: number; cursor?: string };
+
 export function listOrders(
   ctx: ApiContext,
-  {
-    merchant,
-    query,
-  }: Input<unknown, { merchant_order_id?: string; status?: OrderStatus; limit?: number; cursor?: string }>,
+  { merchant, owner, query }: Input<unknown, { merchant_order_id?: string; status?: OrderStatus } & Page>,
 ): Reply {
   if (query.merchant_order_id !== undefined) {
+    // merchant_order_id is unique per key: an operator looks up its own, as a merchant does
     const order = ctx.ledger.findOrder(merchant, query.merchant_order_id);
     if (!order)
       throw new ProblemError("not_found", `no order with merchant_order_id ${query.merchant_order_id}`);
     return { status: 200, body: order };
   }
-  const { status, limit = 50, cursor } = query;
-  return { status: 200, body: ctx.ledger.listOrders(merchant, { status, limit, cursor }) };
+  const { status, limit, cursor } = query;
+  return { status: 200, body: ctx.ledger.listOrders(owner, { status, limit, cursor }) };
 }
 
-export function getOrder(ctx: ApiContext, { merchant, params }: Input<Id>): Reply {
-  const order = ctx.ledger.getOrder(merchant, params.id);
+export function getOrder(ctx: ApiContext, { owner, params }: Input<Id>): Reply {
+  const order = ctx.ledger.getOrder(owner, params.id);
   if (!order) throw new ProblemError("not_found", `order ${params.id} not found`);
-  return { status: 200, body: { ...order, payments: ctx.ledger.orderPayments(merchant, params.id) ?? [] } };
+  return { status: 200, body: { ...order, payments: ctx.ledger.orderPayments(owner, params.id) ?? [] } };
 }
 
-export function cancelOrder(ctx: ApiContext, { merchant, params }: Input<Id>): Reply {
-  return { status: 200, body: ctx.ledger.cancelOrder(merchant, params.id, ctx.common.now()) };
+export function cancelOrder(ctx: ApiContext, { owner, params }: Input<Id>): Reply {
+  return { status: 200, body: ctx.ledger.cancelOrder(owner, params.id, ctx.common.now()) };
 }
 
-export function acceptOrder(ctx: ApiContext, { merchant, params }: Input<Id>): Reply {
-  return { status: 200, body: ctx.ledger.acceptOrder(merchant, params.id, ctx.common.now()) };
+export function acceptOrder(ctx: ApiContext, { owner, params }: Input<Id>): Reply {
+  return { status: 200, body: ctx.ledger.acceptOrder(owner, params.id, ctx.common.now()) };
 }
 
-export function orderPayments(ctx: ApiContext, { merchant, params }: Input<Id>): Reply {
-  const payments = ctx.ledger.orderPayments(merchant, params.id);
-  if (!payments) throw new ProblemError("not_found", `order ${params.id} not found`);
-  return { status: 200, body: { payments } };
+export function orderPayments(ctx: ApiContext, { owner, params, query }: Input<Id, Page>): Reply {
+  const page = ctx.ledger.orderPaymentsPage(owner, params.id, query);
+  if (!page) throw new ProblemError("not_found", `order ${params.id} not found`);
+  return { status: 200, body: page };
 }
+
+/** An events page's key: the seq of its last event. */
+const EVENT_KEY = ["number"] as const;
 
 export function orderEvents(
   ctx: ApiContext,
-  { merchant, params, query }: Input<Id, { after?: number }>,
+  { owner, params, query }: Input<Id, { after?: number } & Page>,
 ): Reply {
-  if (!ctx.ledger.ownsOrder(merchant, params.id))
+  const key = cursorKey(query.cursor, EVENT_KEY);
+  if (!ctx.ledger.ownsOrder(owner, params.id))
     throw new ProblemError("not_found", `order ${params.id} not found`);
-  return { status: 200, body: { events: listOrderEvents(ctx.db, params.id, query.after) } };
+  const after = Math.max(query.after ?? -1, (key?.[0] as number | undefined) ?? -1);
+  const rows = listOrderEvents(ctx.db, params.id, after, query.limit + 1);
+  const { items, next_cursor } = paged(
+    rows,
+    query.limit,
+    (e) => [e.seq ?? 0],
+    (e) => e,
+  );
+  return { status: 200, body: { events: items, next_cursor } };
 }
 
-export function redeliver(ctx: ApiContext, { merchant, params }: Input<Id>): Reply {
+export function redeliver(ctx: ApiContext, { owner, params }: Input<Id>): Reply {
   const ev = ctx.db
     .prepare<[string], { order_id: string | null; account_id: string | null }>(
       "SELECT order_id, account_id FROM events WHERE id = ?",
     )
     .get(params.id);
-  if (
-    !ev ||
-    (ev.order_id && !ctx.ledger.ownsOrder(merchant, ev.order_id)) ||
-    (ev.account_id && !ctx.ledger.ownsAccount(merchant, ev.account_id))
-  )
-    throw new ProblemError("not_found", `event ${params.id} not found`);
+  // a merchant redelivers its own orders' and accounts' events; events of neither (unattributed)
+  // are the operator's
+  const visible =
+    ev !== undefined &&
+    (owner === null ||
+      (ev.order_id !== null && ctx.ledger.ownsOrder(owner, ev.order_id)) ||
+      (ev.account_id !== null &&
+        ev.account_id !== undefined &&
+        ctx.ledger.ownsAccount(owner, ev.account_id)));
+  if (!visible) throw new ProblemError("not_found", `event ${params.id} not found`);
   if (!redeliverEvent(ctx.db, params.id, ctx.common.now()))
     throw new ProblemError("conflict", "this event has no callback URL to deliver to");
   return { status: 202, body: { id: params.id, state: "pending" } };
@@ -127,17 +149,17 @@ export function listRates(ctx: ApiContext): Reply {
   return { status: 200, body: ratesOf(ctx.catalog, ctx.common.config, ctx.rates, ctx.common.now()) };
 }
 
-export function unattributedPayments(ctx: ApiContext, { query }: Input<unknown, { limit?: number }>): Reply {
-  return { status: 200, body: { payments: ctx.ledger.unattributedPayments(query.limit ?? 100) } };
+export function unattributedPayments(ctx: ApiContext, { query }: Input<unknown, Page>): Reply {
+  return { status: 200, body: ctx.ledger.unattributedPayments(query) };
 }
 
 export function assignPayment(
   ctx: ApiContext,
-  { merchant, params, body }: Input<Id, unknown, { order_id: string }>,
+  { owner, params, body }: Input<Id, unknown, { order_id: string }>,
 ) {
   return {
     status: 200,
-    body: ctx.ledger.assignPayment(merchant, params.id, body.order_id, ctx.common.now()),
+    body: ctx.ledger.assignPayment(owner, params.id, body.order_id, ctx.common.now()),
   };
 }
 
@@ -164,4 +186,22 @@ export async function checkCreateTarget(
     throw new ProblemError("validation", "the order is not valid", [
       { path: "callback_url", message: problem },
     ]);
+}
+
+export function exportPayments(
+  ctx: ApiContext,
+  { owner, query }: Input<unknown, { from?: number; to?: number; format: "csv" | "ndjson" }>,
+): Reply {
+  const q = { owner, from: query.from ?? 0, to: query.to ?? Number.MAX_SAFE_INTEGER, format: query.format };
+  if (q.to <= q.from)
+    throw new ProblemError("validation", "the query is not valid", [
+      { path: "to", message: "must be after from" },
+    ]);
+  const decimalsOf = (asset: string) => ctx.catalog.asset(asset)?.decimals ?? 0;
+  return {
+    status: 200,
+    body: null,
+    type: query.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+    stream: streamPayments(ctx.db, q, decimalsOf),
+  };
 }

@@ -15,7 +15,7 @@ const REF = "#/components/schemas/";
 const json = (schema: Json) => ({ "application/json": { schema } });
 
 /** Problems every operation with a bearer key, and every one that reads a body, can answer. */
-const AUTH_PROBLEMS: ProblemCode[] = ["unauthorized", "unavailable", "internal"];
+const AUTH_PROBLEMS: ProblemCode[] = ["unauthorized", "forbidden", "unavailable", "internal"];
 const BODY_PROBLEMS: ProblemCode[] = [
   "validation",
   "bad_json",
@@ -60,7 +60,9 @@ function responses(r: Route): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const [status, spec] of Object.entries(r.responses)) {
     const content = spec.type
-      ? { [spec.type]: { schema: { type: "string" } } }
+      ? Object.fromEntries(
+          [spec.type, ...(spec.alsoTypes ?? [])].map((m) => [m, { schema: { type: "string" } }]),
+        )
       : spec.schema
         ? json(schemaOf(spec.schema))
         : status === "200" && r.method === "GET"
@@ -85,6 +87,14 @@ function responses(r: Route): Record<string, Json> {
   return out;
 }
 
+/** The route's description, and who may call it (docs/api.md "Keys and roles"). */
+function describe(r: Route): string {
+  const who = r.access
+    ? `Needs a key with the ${r.access.scope} scope${r.access.role === "operator" ? " and the operator role" : ""}.`
+    : "";
+  return [r.description, who].filter(Boolean).join(" ");
+}
+
 export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
   const paths: Record<string, Record<string, Json>> = {};
   for (const r of routes) {
@@ -95,8 +105,11 @@ export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
       operationId: r.operationId,
       tags: r.tags,
       summary: r.summary,
-      ...(r.description ? { description: r.description } : {}),
+      ...(r.description || r.access ? { description: describe(r) } : {}),
       ...(r.auth ? {} : { security: [] }),
+      ...(r.access
+        ? { "x-depositd-access": { role: r.access.role ?? "merchant", scope: r.access.scope } }
+        : {}),
       ...(params.length ? { parameters: params } : {}),
       ...(r.body
         ? { requestBody: { required: r.bodyRequired === true, content: json(schemaOf(r.body)) } }
@@ -121,7 +134,9 @@ export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
       summary: "Per-order deposit addresses, payments and callback events.",
       description:
         "JSON over HTTP, by default on 127.0.0.1:8787. Every request but /healthz, /metrics and " +
-        "/openapi.json needs `Authorization: Bearer <key>`; orders are scoped to the key's name. " +
+        "/openapi.json needs `Authorization: Bearer <key>`. A merchant key sees and changes only its " +
+        "own orders; an operator key sees every order and owns unattributed payments; a key's " +
+        "scopes (read, write) limit it further (403 `forbidden`). " +
         "Amounts are decimal strings, never numbers. Errors are application/problem+json (RFC 9457) " +
         "with a stable `type` of `urn:depositd:problem:<code>`. Guide: docs/api.md.",
       license: { name: "MIT", identifier: "MIT" },
@@ -133,6 +148,7 @@ export function buildOpenApi(routes: readonly Route[]): OpenApiDocument {
       { name: "payments", description: "on-chain payments" },
       { name: "events", description: "callback events and their delivery" },
       { name: "assets", description: "what can be paid" },
+      { name: "exports", description: "payments for accounting, streamed" },
       { name: "operations", description: "health, metrics and this document" },
     ],
     paths,

@@ -17,7 +17,26 @@ export interface ResponseSpec {
   /** the body's schema (application/json unless `type` says otherwise) */
   schema?: z.ZodType;
   type?: string;
+  /** further media types the same answer may come as (chosen by a query parameter) */
+  alsoTypes?: string[];
 }
+
+export type Scope = "read" | "write";
+export interface Access {
+  scope: Scope;
+  role?: "operator";
+}
+/** The key a request came with, as the config describes it (the CLI is an operator with both scopes). */
+export interface Caller {
+  name: string;
+  role: "merchant" | "operator";
+  scopes: readonly Scope[];
+}
+
+const READ: Access = { scope: "read" };
+const WRITE: Access = { scope: "write" };
+const OPERATOR_READ: Access = { scope: "read", role: "operator" };
+const OPERATOR_WRITE: Access = { scope: "write", role: "operator" };
 
 export interface Route<P = unknown, Q = unknown, B = unknown> {
   operationId: string;
@@ -29,6 +48,11 @@ export interface Route<P = unknown, Q = unknown, B = unknown> {
   description?: string;
   /** needs Authorization: Bearer <key>; false for the operations endpoints */
   auth: boolean;
+  /**
+   * Who may call it, checked in invoke() for the API and the CLI alike: the key scope it needs,
+   * and `operator` when a merchant key may not (403 before any input is looked at).
+   */
+  access?: Access;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
@@ -61,6 +85,7 @@ export const routes: Route[] = [
       "transaction. Idempotent by merchant_order_id: the same body again returns the existing order " +
       "with 200; a different body with the same merchant_order_id is 409.",
     auth: true,
+    access: WRITE,
     body: s.createOrderBody,
     bodyNoun: "order",
     bodyRequired: true,
@@ -81,6 +106,7 @@ export const routes: Route[] = [
       "With merchant_order_id: that one order (404 if none). Otherwise a page of orders, newest " +
       "first; pass next_cursor back as cursor for the next page (null on the last page).",
     auth: true,
+    access: READ,
     query: s.listQuery,
     responses: {
       200: {
@@ -98,6 +124,7 @@ export const routes: Route[] = [
     tags: ["orders"],
     summary: "One order with its options, totals and payments",
     auth: true,
+    access: READ,
     params: s.orderIdParams,
     responses: { 200: { description: "the order", schema: s.orderWithPayments } },
     problems: ["not_found"],
@@ -114,6 +141,7 @@ export const routes: Route[] = [
       "still arrive in the late window are recorded and reported, the status stays cancelled. " +
       "No body (or an empty JSON object).",
     auth: true,
+    access: WRITE,
     params: s.orderIdParams,
     body: s.noFields,
     responses: { 200: { ...order, description: "the cancelled order" } },
@@ -130,6 +158,7 @@ export const routes: Route[] = [
       "For a partially_paid order, or an expired one that received money: status becomes paid " +
       'with resolution "accepted", and order.paid is emitted. Any other status is 409. No body.',
     auth: true,
+    access: WRITE,
     params: s.orderIdParams,
     body: s.noFields,
     responses: { 200: { ...order, description: "the accepted order" } },
@@ -143,9 +172,13 @@ export const routes: Route[] = [
     tags: ["payments"],
     summary: "Every on-chain payment of an order",
     auth: true,
+    access: READ,
     params: s.orderIdParams,
-    responses: { 200: { description: "the order's payments, oldest first", schema: s.paymentList } },
-    problems: ["not_found"],
+    query: s.pageQuery,
+    responses: {
+      200: { description: "a page of the order's payments, oldest first", schema: s.paymentList },
+    },
+    problems: ["validation", "not_found"],
     handler: h.orderPayments,
   }),
   route({
@@ -156,9 +189,10 @@ export const routes: Route[] = [
     summary: "An order's events with their delivery attempts",
     description: "In seq order. A receiver that missed callbacks pulls them with after=<last seq processed>.",
     auth: true,
+    access: READ,
     params: s.orderIdParams,
     query: s.eventsQuery,
-    responses: { 200: { description: "the events", schema: s.eventList } },
+    responses: { 200: { description: "a page of the events", schema: s.eventList } },
     problems: ["validation", "not_found"],
     handler: h.orderEvents,
   }),
@@ -172,6 +206,7 @@ export const routes: Route[] = [
       "Works for dead and delivered events alike; the attempt history is kept. 409 when the event " +
       "has no callback URL (a payment.unattributed event without notify.unattributed_url). No body.",
     auth: true,
+    access: WRITE,
     params: s.eventIdParams,
     body: s.noFields,
     responses: { 202: { description: "queued", schema: s.redeliverAnswer } },
@@ -190,6 +225,7 @@ export const routes: Route[] = [
       "as deposit.seen / deposit.confirmed / deposit.reverted. Idempotent by customer_id: the same " +
       "body again returns the account with 200; a different body is 409.",
     auth: true,
+    access: WRITE,
     body: s.createAccountBody,
     bodyNoun: "deposit account",
     bodyRequired: true,
@@ -208,6 +244,7 @@ export const routes: Route[] = [
     summary: "List deposit accounts, newest first (optionally one customer's)",
     description: "Pass next_cursor back as cursor for the next page (null on the last page).",
     auth: true,
+    access: READ,
     query: s.accountListQuery,
     responses: { 200: { description: "a page of accounts", schema: s.accountList } },
     problems: ["validation"],
@@ -220,6 +257,7 @@ export const routes: Route[] = [
     tags: ["deposit accounts"],
     summary: "One deposit account with its addresses",
     auth: true,
+    access: READ,
     params: s.accountIdParams,
     responses: { 200: { description: "the account", schema: s.accountJson } },
     problems: ["not_found"],
@@ -232,6 +270,7 @@ export const routes: Route[] = [
     tags: ["deposit accounts"],
     summary: "Every payment into an account's addresses, oldest first",
     auth: true,
+    access: READ,
     params: s.accountIdParams,
     query: s.pageQuery.strict(),
     responses: { 200: { description: "a page of deposits", schema: s.depositList } },
@@ -249,6 +288,7 @@ export const routes: Route[] = [
       "an xpub address is never handed out again (unless the pool reuses). A payment after close is " +
       "unattributed. Closing a closed account returns it unchanged. No body.",
     auth: true,
+    access: WRITE,
     params: s.accountIdParams,
     body: s.noFields,
     responses: { 200: { description: "the closed account", schema: s.accountJson } },
@@ -263,6 +303,7 @@ export const routes: Route[] = [
     summary: "An account's deposit events with their delivery attempts",
     description: "In seq order. A receiver that missed callbacks pulls them with after=<last seq processed>.",
     auth: true,
+    access: READ,
     params: s.accountIdParams,
     query: s.accountEventsQuery,
     responses: { 200: { description: "the events", schema: s.accountEventList } },
@@ -276,6 +317,7 @@ export const routes: Route[] = [
     tags: ["assets"],
     summary: "Enabled assets and their rates",
     auth: true,
+    access: READ,
     responses: { 200: { description: "the assets new orders can offer", schema: s.assetList } },
     problems: [],
     handler: h.listAssets,
@@ -291,6 +333,7 @@ export const routes: Route[] = [
       "(rates.live), with the quotes that were dropped and why. A live pair with `rate: null` " +
       "cannot be offered by new orders until enough markets agree again.",
     auth: true,
+    access: READ,
     responses: { 200: { description: "the rates", schema: s.rateList } },
     problems: [],
     handler: h.listRates,
@@ -302,8 +345,11 @@ export const routes: Route[] = [
     tags: ["payments"],
     summary: "Payments to addresses no order was bound to",
     auth: true,
+    access: OPERATOR_READ,
     query: s.paymentsQuery,
-    responses: { 200: { description: "unattributed payments, newest first", schema: s.paymentList } },
+    responses: {
+      200: { description: "a page of unattributed payments, newest first", schema: s.paymentList },
+    },
     problems: ["validation"],
     handler: h.unattributedPayments,
   }),
@@ -317,6 +363,7 @@ export const routes: Route[] = [
       "Recomputes the order (it may become paid) and emits payment.seen or payment.confirmed. " +
       "409 when the payment already belongs to an order.",
     auth: true,
+    access: OPERATOR_WRITE,
     params: s.paymentIdParams,
     body: s.assignBody,
     bodyNoun: "assignment",
@@ -324,6 +371,31 @@ export const routes: Route[] = [
     responses: { 200: { description: "the payment, now attributed", schema: s.paymentJson } },
     problems: ["not_found", "conflict"],
     handler: h.assignPayment,
+  }),
+  route({
+    operationId: "exportPayments",
+    method: "GET",
+    path: "/v1/exports/payments",
+    tags: ["exports"],
+    summary: "Payments with their order, amounts and locked rate, as CSV or NDJSON (streamed)",
+    description:
+      "One line per payment first seen in [from, to), oldest first: payment_id, order_id, " +
+      "merchant_order_id, chain, asset, address, amount_base (base units), amount (decimal), txid, " +
+      "index, block_number, block_time, status, created_at, currency and rate (locked at create, " +
+      "empty for unattributed payments). A merchant key gets its orders' payments, an operator every " +
+      "payment. Streamed: any size, memory stays flat.",
+    auth: true,
+    access: READ,
+    query: s.exportQuery,
+    responses: {
+      200: {
+        description: "CSV (RFC 4180, CRLF, header first) or NDJSON, per format",
+        type: "text/csv",
+        alsoTypes: ["application/x-ndjson"],
+      },
+    },
+    problems: ["validation"],
+    handler: h.exportPayments,
   }),
   route({
     operationId: "health",
@@ -389,8 +461,24 @@ export function zodProblems(error: z.ZodError): FieldProblem[] {
   });
 }
 
+/**
+ * The one place roles and scopes are enforced: before any input is parsed or any row is read, so a
+ * refused key learns nothing (not even whether the id exists). A route without `access` is
+ * operator-only (fail closed).
+ */
+export function checkAccess(r: Route, caller: Caller | undefined): Caller {
+  if (!caller) throw new ProblemError("unauthorized", "send Authorization: Bearer <key>");
+  const access = r.access ?? OPERATOR_WRITE;
+  if (access.role === "operator" && caller.role !== "operator")
+    throw new ProblemError("forbidden", "this operation needs an operator key");
+  if (!caller.scopes.includes(access.scope))
+    throw new ProblemError("forbidden", `this key does not have the ${access.scope} scope`);
+  return caller;
+}
+
 export interface RawInput {
-  merchant: string;
+  /** the key the request came with; absent on routes without auth */
+  caller?: Caller;
   params?: unknown;
   query?: unknown;
   /** the parsed JSON body; undefined when there was none */
@@ -410,6 +498,7 @@ export async function invoke(
   raw: RawInput,
   checkResponses = false,
 ): Promise<Reply> {
+  const caller = r.auth ? checkAccess(r, raw.caller) : undefined;
   let params: unknown = {};
   if (r.params) {
     const p = r.params.safeParse(raw.params ?? {});
@@ -435,7 +524,13 @@ export async function invoke(
       );
     body = b.data;
   }
-  const out = await r.handler(ctx, { merchant: raw.merchant, params, query, body });
+  const out = await r.handler(ctx, {
+    merchant: caller?.name ?? "",
+    owner: caller?.role === "operator" ? null : (caller?.name ?? ""),
+    params,
+    query,
+    body,
+  });
   if (checkResponses) {
     const spec = r.responses[out.status];
     if (!spec) throw new Error(`${r.operationId} answered ${out.status}, which is not documented`);

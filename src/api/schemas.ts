@@ -161,6 +161,10 @@ export const pageQuery = z.object({
     .optional()
     .meta({ description: "next_cursor of the previous page (opaque); absent for the first page" }),
 });
+const nextCursor = z
+  .string()
+  .nullable()
+  .meta({ description: "pass as cursor for the next page; null on the last page" });
 
 export const listQuery = z.strictObject({
   merchant_order_id: z
@@ -169,14 +173,7 @@ export const listQuery = z.strictObject({
     .optional()
     .meta({ description: "your order id: answers with the order itself instead of a list" }),
   status: z.enum(ORDER_STATUSES).optional(),
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, "must be 1–500")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 500, "must be 1–500")
-    .optional()
-    .meta({ description: "1–500, default 50" }),
-  cursor: z.string().max(200).optional().meta({ description: "next_cursor of the previous page" }),
+  ...pageQuery.shape,
 });
 
 export const eventsQuery = z.object({
@@ -186,18 +183,30 @@ export const eventsQuery = z.object({
     .transform(Number)
     .optional()
     .meta({ description: "only events with a larger seq" }),
+  ...pageQuery.shape,
 });
 
 export const paymentsQuery = z.object({
   unattributed: z
     .literal("true", { error: "only unattributed=true is supported" })
     .meta({ description: "must be true (the only listing supported)" }),
-  limit: z
-    .string()
-    .transform(Number)
-    .refine((n) => Number.isInteger(n) && n >= 1 && n <= 1000, "must be 1–1000")
+  ...pageQuery.shape,
+});
+
+const exportTime = (description: string) =>
+  z.iso
+    .datetime({ offset: true })
+    .transform((s) => Date.parse(s))
     .optional()
-    .meta({ description: "1–1000, default 100" }),
+    .meta({ description, examples: ["2026-11-01T00:00:00Z"] });
+
+export const exportQuery = z.strictObject({
+  from: exportTime("payments first seen at or after this time (RFC 3339); default: the first"),
+  to: exportTime("payments first seen before this time (RFC 3339); default: now and later"),
+  format: z
+    .enum(["csv", "ndjson"])
+    .default("csv")
+    .meta({ description: "csv (with a header line) or ndjson" }),
 });
 
 export const orderIdParams = z.object({ id: pathId("order id (ord_…)", "ord_01JD8X3V7Q4M2N5P6R8S9T0W1Y") });
@@ -301,12 +310,15 @@ export const orderList = named(
   "OrderList",
   z.strictObject({
     orders: z.array(orderJson),
-    next_cursor: z.string().nullable().meta({ description: "null on the last page" }),
+    next_cursor: nextCursor,
   }),
 );
 /** GET /v1/orders answers a page, or with merchant_order_id the one order */
 export const orderListOrOrder = named("OrderListOrOrder", z.union([orderList, orderJson]));
-export const paymentList = named("PaymentList", z.strictObject({ payments: z.array(paymentJson) }));
+export const paymentList = named(
+  "PaymentList",
+  z.strictObject({ payments: z.array(paymentJson), next_cursor: nextCursor }),
+);
 
 /** The exact signed body of a callback (docs/webhooks.md); built by the ledger, byte for byte. */
 export const callbackBody = named(
@@ -358,7 +370,10 @@ export const orderEventJson = named(
   }),
 );
 export type OrderEventJson = z.infer<typeof orderEventJson>;
-export const eventList = named("OrderEventList", z.strictObject({ events: z.array(orderEventJson) }));
+export const eventList = named(
+  "OrderEventList",
+  z.strictObject({ events: z.array(orderEventJson), next_cursor: nextCursor }),
+);
 
 export const redeliverAnswer = named(
   "RedeliverQueued",

@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
+import { Readable } from "node:stream";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
@@ -15,7 +16,7 @@ import type { CreateOrderInput, Ledger, OrderJson } from "../ledger/index.js";
 import type { RateBook } from "../rates/index.js";
 import type { ApiContext, Reply } from "./handlers.js";
 import { buildOpenApi } from "./openapi.js";
-import { invoke, routes } from "./routes.js";
+import { type Caller, invoke, routes } from "./routes.js";
 import type { HealthReport } from "./schemas.js";
 
 export type { HealthReport } from "./schemas.js";
@@ -60,7 +61,10 @@ export function createApi({
   rpc,
 }: ApiArgs): Api {
   const cfg = common.config;
-  const keys = cfg.api.keys.map((k) => ({ name: k.name, hash: Buffer.from(k.sha256, "hex") }));
+  const keys = cfg.api.keys.map((k) => ({
+    caller: { name: k.name, role: k.role, scopes: k.scopes } satisfies Caller,
+    hash: Buffer.from(k.sha256, "hex"),
+  }));
   const log = common.logger.child({ mod: "api" });
   const limit = cfg.api.max_body_bytes;
   let accepting = true;
@@ -77,12 +81,12 @@ export function createApi({
     openapi: () => (openapiText ??= JSON.stringify(buildOpenApi(routes))),
   };
 
-  function authenticate(header: string | undefined): string {
+  function authenticate(header: string | undefined): Caller {
     const m = typeof header === "string" ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(header) : null;
     if (!m) throw new ProblemError("unauthorized", "send Authorization: Bearer <key>");
     const presented = createHash("sha256").update(m[1]!).digest();
-    let who: string | undefined;
-    for (const k of keys) if (timingSafeEqual(presented, k.hash) && !who) who = k.name;
+    let who: Caller | undefined;
+    for (const k of keys) if (timingSafeEqual(presented, k.hash) && !who) who = k.caller;
     if (!who) throw new ProblemError("unauthorized", "unknown API key");
     return who;
   }
@@ -113,7 +117,7 @@ export function createApi({
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
 
-  const merchantOf = new WeakMap<FastifyRequest, string>();
+  const callerOf = new WeakMap<FastifyRequest, Caller>();
   for (const r of routes) {
     app.route({
       method: r.method,
@@ -123,7 +127,7 @@ export function createApi({
             // before the body is read: no key, no reading 64 KiB
             try {
               if (!accepting) throw new ProblemError("unavailable", "shutting down");
-              merchantOf.set(req, authenticate(req.headers.authorization));
+              callerOf.set(req, authenticate(req.headers.authorization));
               done();
             } catch (e) {
               done(e as Error);
@@ -136,7 +140,7 @@ export function createApi({
           r,
           ctx,
           {
-            merchant: merchantOf.get(req) ?? "",
+            caller: callerOf.get(req),
             params: req.params,
             query: req.query,
             body: r.body ? readBody(req) : undefined,
@@ -205,6 +209,13 @@ export function createApi({
   }
 
   function send(reply: FastifyReply, out: Reply): FastifyReply {
+    if (out.stream)
+      // Readable.from pulls the next chunk only when the socket drained (backpressure)
+      return reply
+        .code(out.status)
+        .header("content-type", out.type ?? "application/octet-stream")
+        .header("cache-control", "no-store")
+        .send(Readable.from(out.stream));
     const text = typeof out.body === "string" ? out.body : JSON.stringify(out.body);
     // bytes, so fastify sends the media type as given (it appends "; charset=utf-8" to JSON strings)
     return reply

@@ -17,7 +17,7 @@ export class ConfigError extends DepositdError {
 /** A config whose secrets have been read: every SecretRef is now its value. */
 export interface ResolvedConfig extends Omit<Config, "api" | "notify"> {
   api: Omit<Config["api"], "keys"> & {
-    keys: { name: string; sha256: string; role: "merchant" | "operator" }[];
+    keys: (Omit<Config["api"]["keys"][number], "sha256"> & { sha256: string })[];
   };
   notify: Omit<Config["notify"], "secrets"> & { secrets: { id: string; value: string }[] };
   /** secrets by chain id (tron api key, bitcoin rpc auth) */
@@ -66,7 +66,7 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   const keys = cfg.api.keys.map((k, i) => {
     const sha = read(k.sha256, `api.keys[${i}].sha256`).toLowerCase();
     if (sha && !/^[0-9a-f]{64}$/.test(sha)) problems.push(`api.keys[${i}].sha256: must be 64 hex chars`);
-    return { name: k.name, sha256: sha, role: k.role };
+    return { ...k, sha256: sha };
   });
   const secrets = cfg.notify.secrets.map((s, i) => {
     const value = read(s.value, `notify.secrets[${i}].value`);

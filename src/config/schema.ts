@@ -348,7 +348,15 @@ export const configSchema = z
                 role: z
                   .enum(["merchant", "operator"])
                   .default("merchant")
-                  .describe("merchant: the order API for its own orders; operator: the console (/console)"),
+                  .describe(
+                    "merchant: sees and changes only its own orders; operator: sees every order, owns " +
+                      "unattributed payments (list, assign), can redeliver any event and signs in to /console",
+                  ),
+                scopes: z
+                  .array(z.enum(["read", "write"]))
+                  .min(1)
+                  .default(["read", "write"])
+                  .describe("read: GET endpoints; write: create, cancel, accept, assign, redeliver"),
               })
               .strict(),
           )

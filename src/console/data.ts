@@ -259,7 +259,7 @@ export interface InboxRow {
 
 export function loadInbox(db: DB, ledger: Ledger, limit = 100): InboxRow[] {
   const s = consoleStatements(db);
-  return ledger.unattributedPayments(limit).map((payment) => ({
+  return ledger.unattributedPayments({ limit }).payments.map((payment) => ({
     payment,
     lastOrder: s.lastOrderOfAddress.get(payment.chain, payment.address) ?? null,
   }));

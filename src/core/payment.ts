@@ -90,7 +90,10 @@ export function assignedPayment(
   p: { asset: string; status: PaymentStatus; blockTime: number | null },
   order: { expiresAt: number; assets: readonly string[] },
   now: number,
-): { late: boolean; unexpectedAsset: boolean; events: PaymentEventType[] } {
+): { late: boolean; unexpectedAsset: boolean; events: PaymentEventType[] } | { refused: string } {
+  // a reverted payment is money that is not there: it must not turn an order paid, nor say "seen"
+  if (p.status === "reverted")
+    return { refused: "payment is reverted; only seen or confirmed payments can be assigned" };
   return {
     late: isLate(p.blockTime, order.expiresAt, now),
     unexpectedAsset: !order.assets.includes(p.asset),

@@ -49,6 +49,8 @@ export interface ReconcileOrder {
   status: OrderStatus;
   /** set when the merchant accepted an underpayment by hand */
   resolution: "accepted" | null;
+  /** what the accept settled, as a fraction of the order: it stands while confirmed money covers it */
+  accepted?: Ratio;
   expiresAt: number;
   /** fraction of the order that may be missing and still count as paid */
   underTolerance: Ratio;
@@ -65,6 +67,8 @@ export interface Reconciliation {
   pendingFraction: Ratio;
   /** order events to append, in order: a status change, and `order.unsettled` when a reorg undid a settled order */
   events: OrderEventType[];
+  /** null when an accept no longer stands (a reorg took the money it accepted) */
+  resolution: "accepted" | null;
 }
 
 export type OrderEventType = `order.${OrderStatus}` | "order.unsettled";
@@ -98,19 +102,29 @@ export function reconcileOrder(
 
   const lower = addRatio(ONE, ratio(-order.underTolerance.num, order.underTolerance.den));
   const upper = addRatio(ONE, order.overTolerance);
+  // A hand accept settles the money that was there: when a reorg takes part of it away, the
+  // accept no longer stands and the order is what its payments make it.
+  const acceptStands =
+    order.resolution === "accepted" && compareRatio(all, order.accepted ?? ZERO) >= 0 && all.num > 0n;
   const status = nextStatus();
   const events: OrderEventType[] = [];
   if (status !== order.status) {
     if (SETTLED.has(order.status) && !SETTLED.has(status)) events.push("order.unsettled");
     if (status !== "pending") events.push(`order.${status}`);
   }
-  return { status, paidFraction: all, pendingFraction: pending, events };
+  return {
+    status,
+    paidFraction: all,
+    pendingFraction: pending,
+    events,
+    resolution: acceptStands ? "accepted" : null,
+  };
 
   function nextStatus(): OrderStatus {
     // The merchant's decisions stand: payments on a cancelled or hand-accepted order are
     // recorded and reported, but do not move its status.
     if (order.status === "cancelled") return "cancelled";
-    if (order.resolution === "accepted") return "paid";
+    if (acceptStands) return "paid";
     // Settling needs money that arrived: a 100% tolerance must not mark an unpaid order paid.
     if (onTime.num > 0n && compareRatio(onTime, lower) >= 0) {
       return compareRatio(all, upper) > 0 ? "overpaid" : "paid";

@@ -38,8 +38,8 @@ export interface LedgerContext {
   /** an order's options (cached: they never change after create) */
   optionsOf(orderId: string): OptionRow[];
   loadOrder(id: string): OrderRow;
-  /** the order if `merchant` owns it, else not_found */
-  ownedOrder(merchant: string, id: string): OrderRow;
+  /** the order if `owner` owns it (null: an operator, any order), else not_found */
+  ownedOrder(owner: string | null, id: string): OrderRow;
 }
 
 export function createContext(db: DB, common: Common, catalog: Catalog, hooks: LedgerHooks): LedgerContext {
@@ -62,9 +62,10 @@ export function createContext(db: DB, common: Common, catalog: Catalog, hooks: L
     if (!row) throw new ProblemError("not_found", `order ${id} not found`);
     return row;
   }
-  function ownedOrder(merchant: string, id: string): OrderRow {
+  function ownedOrder(owner: string | null, id: string): OrderRow {
     const row = s.orderById.get(id);
-    if (!row || row.merchant !== merchant) throw new ProblemError("not_found", `order ${id} not found`);
+    if (!row || (owner !== null && row.merchant !== owner))
+      throw new ProblemError("not_found", `order ${id} not found`);
     return row;
   }
   const views = createViews(

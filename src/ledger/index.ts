@@ -18,12 +18,14 @@ import {
 import { type ScanWrite, createAssignment, createPaymentWrites } from "./payments.js";
 import { createSettlement } from "./settle.js";
 import { createTimers } from "./timers.js";
+import type { PageQuery } from "./page.js";
 import type { OrderJson, PaymentJson } from "./view.js";
 
 export type { OrderJson, PaymentJson } from "./view.js";
 export type { CreateOrderInput } from "./create.js";
 export type { AccountJson, CreateAccountInput, DepositJson, Page } from "./accounts.js";
 export type { ListQuery } from "./orders.js";
+export type { PageQuery } from "./page.js";
 export type { ScanWrite } from "./payments.js";
 export type { EventType } from "./outbox.js";
 export type { LedgerHooks } from "./context.js";
@@ -40,15 +42,21 @@ export interface Ledger {
     batch: { merchant: string; input: CreateOrderInput }[],
     now: number,
   ): ({ ok: true; order: OrderJson; created: boolean } | { ok: false; error: unknown })[];
-  getOrder(merchant: string, id: string): OrderJson | undefined;
+  // `owner`: the key name whose orders these are, or null for an operator (every order)
+  getOrder(owner: string | null, id: string): OrderJson | undefined;
   findOrder(merchant: string, merchantOrderId: string): OrderJson | undefined;
-  listOrders(merchant: string, q: ListQuery): { orders: OrderJson[]; next_cursor: string | null };
-  cancelOrder(merchant: string, id: string, now: number): OrderJson;
-  acceptOrder(merchant: string, id: string, now: number): OrderJson;
-  orderPayments(merchant: string, id: string): PaymentJson[] | undefined;
-  ownsOrder(merchant: string, id: string): boolean;
-  unattributedPayments(limit: number): PaymentJson[];
-  assignPayment(merchant: string, paymentId: string, orderId: string, now: number): PaymentJson;
+  listOrders(owner: string | null, q: ListQuery): { orders: OrderJson[]; next_cursor: string | null };
+  cancelOrder(owner: string | null, id: string, now: number): OrderJson;
+  acceptOrder(owner: string | null, id: string, now: number): OrderJson;
+  orderPayments(owner: string | null, id: string): PaymentJson[] | undefined;
+  orderPaymentsPage(
+    owner: string | null,
+    id: string,
+    page: PageQuery,
+  ): { payments: PaymentJson[]; next_cursor: string | null } | undefined;
+  ownsOrder(owner: string | null, id: string): boolean;
+  unattributedPayments(page: PageQuery): { payments: PaymentJson[]; next_cursor: string | null };
+  assignPayment(owner: string | null, paymentId: string, orderId: string, now: number): PaymentJson;
   /** a customer's deposit account (idempotent per customer_id and merchant) */
   createAccount(
     merchant: string,

@@ -204,19 +204,20 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement, acco
 export function createAssignment(ctx: LedgerContext, settle: Settlement) {
   const { db, s, views } = ctx;
   const log = ctx.common.logger;
-  return (merchant: string, paymentId: string, orderId: string, now: number): PaymentJson =>
+  return (owner: string | null, paymentId: string, orderId: string, now: number): PaymentJson =>
     db.transaction(() => {
       const p = s.paymentById.get(paymentId);
       if (!p) throw new ProblemError("not_found", `payment ${paymentId} not found`);
       if (p.order_id) throw new ProblemError("conflict", `payment is already attributed to ${p.order_id}`);
       if (p.account_id) throw new ProblemError("conflict", `payment is a deposit of account ${p.account_id}`);
-      const order = ctx.ownedOrder(merchant, orderId);
+      const order = ctx.ownedOrder(owner, orderId);
       const assets = ctx.optionsOf(orderId).map((o) => o.asset);
       const a = assignedPayment(
         { asset: p.asset, status: p.status, blockTime: p.block_time },
         { expiresAt: order.expires_at, assets },
         now,
       );
+      if ("refused" in a) throw new ProblemError("conflict", a.refused);
       s.assign.run(orderId, a.unexpectedAsset ? 1 : 0, a.late ? 1 : 0, now, paymentId);
       settle.paymentChanged(paymentId, orderId, a.events, now);
       log.info({ payment: paymentId, order: orderId }, "payment assigned by hand");

@@ -1,7 +1,7 @@
 // After a payment changed: load the order and its payments, let core's reconcileOrder decide its
 // status and events, then store the status and append the events (inside the caller's transaction).
 import { deadlineClock } from "../core/deadline.js";
-import { parseUnits } from "../core/amount.js";
+import { parseUnits, ratio } from "../core/amount.js";
 import type { PaymentEventType } from "../core/payment.js";
 import {
   type OrderEventType,
@@ -36,6 +36,7 @@ export function reconcileInput(
     order: {
       status: row.status as OrderStatus,
       resolution: row.resolution === "accepted" ? "accepted" : null,
+      accepted: ratio(parseUnits(row.accepted_paid ?? row.paid_amount), amount),
       expiresAt: row.expires_at,
       underTolerance: parseTolerance(row.underpaid_tolerance, amount, row.currency_decimals),
       overTolerance: parseTolerance(row.overpaid_tolerance, amount, row.currency_decimals),
@@ -71,12 +72,24 @@ export function createSettlement(ctx: LedgerContext): Settlement {
     if (result.status !== row.status || paid !== row.paid_amount) {
       s.updateStatus.run(result.status, paid, now, orderId);
     }
+    const resolution = row.resolution === "accepted" ? result.resolution : row.resolution;
+    if (resolution !== row.resolution) {
+      s.dropAccept.run(now, orderId);
+      common.logger.warn({ order: orderId }, "accepted order unsettled: a reorg took the money it accepted");
+    }
     if (result.status !== row.status) {
       common.logger.info({ order: orderId, from: row.status, to: result.status }, "order status changed");
     }
     return {
       events: result.events,
-      row: { ...row, status: result.status, paid_amount: paid, updated_at: now },
+      row: {
+        ...row,
+        status: result.status,
+        paid_amount: paid,
+        updated_at: now,
+        resolution,
+        accepted_paid: resolution === row.resolution ? row.accepted_paid : null,
+      },
     };
   }
 

@@ -18,7 +18,8 @@ function inList(statuses: Iterable<string>): string {
 const is = (status: PaymentStatus | "pending") => inList([status]);
 
 export interface ListParams {
-  merchant: string;
+  /** null: every merchant's orders (an operator) */
+  merchant: string | null;
   status?: string;
   after?: { created: number; id: string };
   limit: number;
@@ -27,28 +28,34 @@ export interface ListParams {
 export type Statements = ReturnType<typeof createStatements>;
 
 export function createStatements(db: DB) {
-  const listOrders = (withStatus: boolean, withCursor: boolean) =>
-    db.prepare<Record<string, unknown>, OrderRow>(
-      `SELECT * FROM orders WHERE merchant = @merchant
-         ${withStatus ? "AND status = @status" : ""}
-         ${withCursor ? "AND (created_at < @created OR (created_at = @created AND id < @id))" : ""}
-       ORDER BY created_at DESC, id DESC LIMIT @limit`,
-    );
-  const lists = [
-    listOrders(false, false),
-    listOrders(false, true),
-    listOrders(true, false),
-    listOrders(true, true),
-  ];
+  // one statement per filter combination, prepared on first use (each uses its own index)
+  const lists = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, OrderRow>>>();
+  const listStatement = (merchant: boolean, status: boolean, cursor: boolean) => {
+    const k = `${+merchant}${+status}${+cursor}`;
+    let st = lists.get(k);
+    if (!st) {
+      const where = [
+        merchant ? "merchant = @merchant" : "",
+        status ? "status = @status" : "",
+        cursor ? "(created_at, id) < (@created, @id)" : "",
+      ].filter(Boolean);
+      st = db.prepare<Record<string, unknown>, OrderRow>(
+        `SELECT * FROM orders ${where.length ? "WHERE " + where.join(" AND ") : ""}
+         ORDER BY created_at DESC, id DESC LIMIT @limit`,
+      );
+      lists.set(k, st);
+    }
+    return st;
+  };
   return {
     orderById: db.prepare<[string], OrderRow>("SELECT * FROM orders WHERE id = ?"),
     orderByMerchantId: db.prepare<[string, string], OrderRow>(
       "SELECT * FROM orders WHERE merchant = ? AND merchant_order_id = ?",
     ),
-    /** a merchant's orders, newest first, after a cursor */
+    /** orders, newest first, after a cursor */
     listOrders(p: ListParams): OrderRow[] {
-      return lists[(p.status ? 2 : 0) + (p.after ? 1 : 0)]!.all({
-        merchant: p.merchant,
+      return listStatement(p.merchant !== null, p.status !== undefined, p.after !== undefined).all({
+        merchant: p.merchant ?? undefined,
         status: p.status,
         created: p.after?.created,
         id: p.after?.id,
@@ -70,7 +77,15 @@ export function createStatements(db: DB) {
     ),
     options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid"),
     updateStatus: db.prepare("UPDATE orders SET status = ?, paid_amount = ?, updated_at = ? WHERE id = ?"),
-    setResolution: db.prepare("UPDATE orders SET resolution = ?, status = ?, updated_at = ? WHERE id = ?"),
+    /** a hand decision; an accept records what it settled (paid_amount now) */
+    setResolution: db.prepare(
+      `UPDATE orders SET resolution = @resolution, status = @status, updated_at = @now,
+         accepted_paid = CASE WHEN @resolution = 'accepted' THEN paid_amount ELSE NULL END
+       WHERE id = @id`,
+    ),
+    dropAccept: db.prepare(
+      "UPDATE orders SET resolution = NULL, accepted_paid = NULL, updated_at = ? WHERE id = ?",
+    ),
     bumpSeq: db.prepare<[number, string], { event_seq: number }>(
       "UPDATE orders SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq",
     ),
@@ -118,6 +133,11 @@ export function createStatements(db: DB) {
     paymentsOfOrder: db.prepare<[string], PaymentRow>(
       "SELECT * FROM payments WHERE order_id = ? ORDER BY created_at, id",
     ),
+    /** a page of an order's payments, oldest first, after (created_at, id) */
+    paymentsOfOrderPage: db.prepare<[string, number, string, number], PaymentRow>(
+      `SELECT * FROM payments WHERE order_id = ? AND (created_at, id) > (?, ?)
+       ORDER BY created_at, id LIMIT ?`,
+    ),
     /** counted amounts of an order (TEXT integers: summed exactly in JS) */
     paymentSums: db.prepare<[string], { asset: string; status: string; total: string }>(
       `SELECT asset, status, amount AS total FROM payments
@@ -148,8 +168,9 @@ export function createStatements(db: DB) {
     mempoolOnChain: db.prepare<[string], PaymentRow>(
       `SELECT * FROM payments WHERE chain = ? AND status = ${is("seen")} AND block_number IS NULL`,
     ),
-    unattributed: db.prepare<[number], PaymentRow>(
-      `SELECT * FROM payments WHERE order_id IS NULL AND account_id IS NULL
+    /** a page of unattributed payments, newest first, before (created_at, id) */
+    unattributed: db.prepare<[number, string, number], PaymentRow>(
+      `SELECT * FROM payments WHERE order_id IS NULL AND account_id IS NULL AND (created_at, id) < (?, ?)
        ORDER BY created_at DESC, id DESC LIMIT ?`,
     ),
     assign: db.prepare(

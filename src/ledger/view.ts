@@ -12,6 +12,8 @@ export interface OrderRow {
   merchant_order_id: string;
   status: string;
   resolution: string | null;
+  /** paid_amount when accepted by hand (migration 0006) */
+  accepted_paid: string | null;
   amount: string;
   currency: string;
   currency_decimals: number;

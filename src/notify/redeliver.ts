@@ -26,10 +26,13 @@ export function redeliverDead(db: DB, sinceMs: number, now: number): number {
   return outboxToolStatements(db).redeliverDead.run(now, sinceMs).changes;
 }
 
-/** An order's events in seq order (those after `afterSeq` when given), each with its delivery attempts. */
-export function listOrderEvents(db: DB, orderId: string, afterSeq?: number): OrderEventView[] {
+/**
+ * An order's events in seq order (those after `afterSeq` when given, at most `limit`; -1: all),
+ * each with its delivery attempts.
+ */
+export function listOrderEvents(db: DB, orderId: string, afterSeq?: number, limit = -1): OrderEventView[] {
   const s = outboxToolStatements(db);
-  return s.eventsOfOrder.all(orderId, afterSeq ?? -1).map((r) => eventView(db, r) as OrderEventView);
+  return s.eventsOfOrder.all(orderId, afterSeq ?? -1, limit).map((r) => eventView(db, r) as OrderEventView);
 }
 
 /** A deposit account's events, the same way (GET /v1/deposit-accounts/{id}/events?after=SEQ). */

@@ -73,9 +73,9 @@ function prepareTools(db: DB) {
         WHERE state = 'dead' AND url IS NOT NULL
           AND (SELECT MAX(started_at) FROM delivery_attempts a WHERE a.event_id = events.id) >= ?`,
     ),
-    eventsOfOrder: db.prepare<[string, number], EventRow>(
+    eventsOfOrder: db.prepare<[string, number, number], EventRow>(
       `SELECT id, seq, type, state, attempts, created_at, delivered_at, next_attempt_at, body
-         FROM events WHERE order_id = ? AND seq > ? ORDER BY seq`,
+         FROM events WHERE order_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     ),
     eventsOfAccount: db.prepare<[string, number], EventRow>(
       `SELECT id, seq, type, state, attempts, created_at, delivered_at, next_attempt_at, body

@@ -101,7 +101,7 @@ describe("deposit accounts on anvil", () => {
       ]);
     }
     // nothing of it is an order's or unattributed
-    expect(w.ledger.unattributedPayments(10)).toEqual([]);
+    expect(w.ledger.unattributedPayments({ limit: 10 }).payments).toEqual([]);
 
     // delivered from the outbox like order events, signed
     worker.start();
@@ -167,7 +167,7 @@ describe("deposit accounts on anvil", () => {
     expect(w.ledger.closeAccount("shop", account.id, closedAt + 1)).toEqual(closed); // unchanged
     const tx = await kit.sendToken(token, addr, USDT(2), payer());
     await w.sync();
-    expect(w.ledger.unattributedPayments(10)).toEqual([
+    expect(w.ledger.unattributedPayments({ limit: 10 }).payments).toEqual([
       expect.objectContaining({ txid: tx.hash, order_id: null, amount: "2" }),
     ]);
     const deposits = w.ledger.accountDeposits("shop", account.id, { limit: 10 }).deposits;

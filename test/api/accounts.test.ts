@@ -1,7 +1,7 @@
 // The deposit-account endpoints over HTTP (answers checked against their schemas): create and its
 // idempotency, merchant scoping, paging, deposits, events, close.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OTHER_KEY, clock, testConfig } from "../helpers/config.js";
+import { OPERATOR_KEY, OTHER_KEY, clock, testConfig } from "../helpers/config.js";
 import { startApi } from "../helpers/api.js";
 
 const body = (over: Record<string, unknown> = {}) => ({
@@ -144,7 +144,10 @@ describe("deposit accounts API", () => {
     expect((await t.call("POST", `/v1/events/${evId}/redeliver`, undefined, other)).status).toBe(404);
     expect((await t.call("POST", `/v1/events/${evId}/redeliver`)).status).toBe(202);
     // and they never show up as unattributed, nor can be assigned to an order
-    expect((await t.call("GET", "/v1/payments?unattributed=true")).body.payments).toEqual([]);
+    const asOperator = { authorization: `Bearer ${OPERATOR_KEY}` };
+    expect(
+      (await t.call("GET", "/v1/payments?unattributed=true", undefined, asOperator)).body.payments,
+    ).toEqual([]);
 
     const closed = await t.call("POST", `/v1/deposit-accounts/${acc.id}/close`);
     expect(closed.body).toMatchObject({ status: "closed", closed_at: new Date(now).toISOString() });
@@ -161,7 +164,7 @@ describe("deposit accounts API", () => {
       { chain: "anvil", heads: { head: 4 }, blocks: b4, transfers: [after], keepBlocks: 64 },
       now,
     );
-    const un = (await t.call("GET", "/v1/payments?unattributed=true")).body.payments;
+    const un = (await t.call("GET", "/v1/payments?unattributed=true", undefined, asOperator)).body.payments;
     expect(un).toEqual([expect.objectContaining({ txid: hash(0x200), order_id: null })]);
     expect((await t.call("GET", `/v1/deposit-accounts/${acc.id}/deposits`)).body.deposits).toHaveLength(3);
   });

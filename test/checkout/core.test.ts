@@ -149,6 +149,7 @@ function data(payments: CheckoutData["payments"], status = "pending"): CheckoutD
       late_until: TEST_EPOCH_MS + 900_000,
       checkout_token: "a".repeat(48),
       return_url: null,
+      accepted_paid: null,
     },
     options: [
       {
@@ -399,7 +400,7 @@ describe("the ledger's commit hook", () => {
     // a payment to the unbound third address: unattributed, so no order to name
     ledger.recordMempool("anvil", [transfer(pool.addresses[2]!, "0x02")], t, false);
     expect(seen).toHaveLength(1);
-    const [stray] = ledger.unattributedPayments(10);
+    const [stray] = ledger.unattributedPayments({ limit: 10 }).payments;
     ledger.assignPayment("shop", stray!.id, paid.id, t);
     expect(seen.at(-1)).toEqual({ orders: [paid.id] });
     expect(() => ledger.assignPayment("shop", stray!.id, idle.id, t)).toThrow(/already attributed/);

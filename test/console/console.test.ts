@@ -279,7 +279,10 @@ describe("the operator console", () => {
     const free = pool.find((a) => !bound.has(a.toLowerCase()))!;
     await chain.kit.sendEth(free, weiDue(order));
     const payment = await until(
-      () => daemon.ledger.unattributedPayments(10).find((p) => p.address === free.toLowerCase()),
+      () =>
+        daemon.ledger
+          .unattributedPayments({ limit: 10 })
+          .payments.find((p) => p.address === free.toLowerCase()),
       (p) => p?.status === "confirmed",
     );
     expect(payment).toBeDefined();

@@ -171,6 +171,12 @@ describe("assignedPayment", () => {
         EXPIRES + 1,
         { late: true, unexpectedAsset: false, events: ["payment.seen"] },
       ],
+      [
+        "error: a reverted payment is refused (no event)",
+        { asset: "ETH", status: "reverted", blockTime: BOUND },
+        BOUND,
+        { refused: "payment is reverted; only seen or confirmed payments can be assigned" },
+      ],
     ];
   it.each(rows)("%s", (_n, p, now, expected) => expect(assignedPayment(p, order, now)).toEqual(expected));
 });

@@ -7,6 +7,10 @@ import { type ResolvedConfig, validateConfig } from "../../src/config/load.js";
 export const API_KEY = "test-key-0123456789";
 export const API_KEY_SHA = createHash("sha256").update(API_KEY).digest("hex");
 export const OTHER_KEY = "other-key-0123456789";
+/** an operator key ("ops"): every order, unattributed payments, any event */
+export const OPERATOR_KEY = "operator-key-0123456789";
+/** a second key of "shop", read-only (scopes [read]): a dashboard's */
+export const READONLY_KEY = "readonly-key-0123456789";
 export const CALLBACK_SECRET = "whsec_test_0123456789abcdef";
 
 /** A valid raw config for tests: one EVM chain "anvil" with ETH and a token, USD rates. */
@@ -18,6 +22,12 @@ export function rawConfig(over: Record<string, unknown> = {}): Record<string, un
       keys: [
         { name: "shop", sha256: API_KEY_SHA },
         { name: "other", sha256: createHash("sha256").update(OTHER_KEY).digest("hex") },
+        { name: "ops", sha256: createHash("sha256").update(OPERATOR_KEY).digest("hex"), role: "operator" },
+        {
+          name: "shop",
+          sha256: createHash("sha256").update(READONLY_KEY).digest("hex"),
+          scopes: ["read"],
+        },
       ],
     },
     notify: {

@@ -66,7 +66,24 @@ function setup(pool = 1) {
       },
       c.now(),
     ).order;
-  return { c, db, ledger, mine, events, ethOrder };
+  /** a reorg: every block from `from` on is gone, replaced by one empty block `from` */
+  const reorgFrom = (from: number) => {
+    const hash = "0x" + (from + 5000).toString(16).padStart(64, "0");
+    const parent = "0x" + (from + 999).toString(16).padStart(64, "0");
+    ledger.recordScan(
+      {
+        chain: "anvil",
+        heads: { head: from },
+        blocks: [{ number: from, hash, parentHash: parent, timestamp: c.now() }],
+        transfers: [],
+        rollbackTo: from - 1,
+        keepBlocks: 64,
+      },
+      c.now(),
+    );
+    block = from + 1;
+  };
+  return { c, db, ledger, mine, events, ethOrder, reorgFrom, block: () => block };
 }
 
 const ETH = 10n ** 18n;
@@ -269,5 +286,78 @@ describe("timers", () => {
     ]);
     expect(rows[0]!.body).toBe(JSON.stringify(JSON.parse(rows[0]!.body))); // compact JSON, the exact signed bytes
     expect(bodies[0]!.payment).toMatchObject({ amount: "0.5", asset: "ETH", status: "confirmed" });
+  });
+});
+
+describe("manual actions keep the rules", () => {
+  it("behavior: a reorg under an accepted order emits payment.reverted and order.unsettled; the order is what its payments make it", () => {
+    const { c, ledger, mine, events, ethOrder, reorgFrom, block } = setup();
+    const o = ethOrder();
+    const paidIn = block();
+    mine([{ to: o.options[0]!.address, wei: ETH / 4n }]);
+    expect(ledger.getOrder("shop", o.id)).toMatchObject({ status: "partially_paid", paid_amount: "0.25" });
+    expect(ledger.acceptOrder("shop", o.id, c.now())).toMatchObject({
+      status: "paid",
+      resolution: "accepted",
+    });
+    c.advance(MIN);
+    reorgFrom(paidIn);
+    const after = ledger.getOrder("shop", o.id)!;
+    expect(after).toMatchObject({ status: "pending", paid_amount: "0" });
+    expect(after.resolution).toBeUndefined();
+    expect(events(o.id)).toEqual([
+      "payment.seen",
+      "payment.confirmed",
+      "order.partially_paid",
+      "order.paid",
+      "payment.reverted",
+      "order.unsettled",
+    ]);
+    // the money comes back in another block: the normal rules again (the accept is gone)
+    mine([{ to: o.options[0]!.address, wei: ETH }]);
+    expect(ledger.getOrder("shop", o.id)).toMatchObject({ status: "paid", paid_amount: "1" });
+  });
+
+  it("behavior: after expiry, a reorg under an accepted order returns it to expired", () => {
+    const { c, ledger, mine, events, ethOrder, reorgFrom, block } = setup();
+    const o = ethOrder();
+    const paidIn = block();
+    mine([{ to: o.options[0]!.address, wei: ETH / 4n }]);
+    c.advance(31 * MIN);
+    ledger.tick(c.now());
+    ledger.acceptOrder("shop", o.id, c.now());
+    reorgFrom(paidIn);
+    expect(ledger.getOrder("shop", o.id)).toMatchObject({ status: "expired", paid_amount: "0" });
+    expect(events(o.id).slice(-3)).toEqual(["payment.reverted", "order.unsettled", "order.expired"]);
+  });
+
+  it("error: a reverted unattributed payment cannot be assigned (409, no event, still unattributed)", () => {
+    const { db, c, ledger, mine, events, ethOrder, reorgFrom, block } = setup(2);
+    const o = ethOrder();
+    const free = (
+      db.prepare("SELECT address FROM pool_addresses WHERE bound = 0").get() as { address: string }
+    ).address;
+    const paidIn = block();
+    mine([{ to: free, wei: ETH }]);
+    reorgFrom(paidIn);
+    const p = db.prepare("SELECT id, status FROM payments WHERE order_id IS NULL").get() as {
+      id: string;
+      status: string;
+    };
+    expect(p.status).toBe("reverted");
+    const before = db.prepare("SELECT count(*) AS n FROM events").get();
+    expect(() => ledger.assignPayment(null, p.id, o.id, c.now())).toThrow(/reverted/);
+    expect(db.prepare("SELECT count(*) AS n FROM events").get()).toEqual(before);
+    expect(events(o.id)).toEqual([]);
+    expect(db.prepare("SELECT order_id FROM payments WHERE id = ?").get(p.id)).toEqual({ order_id: null });
+    expect(ledger.getOrder("shop", o.id)).toMatchObject({ status: "pending", paid_amount: "0" });
+    // a seen or confirmed one still can
+    mine([{ to: free, wei: ETH }]); // another transfer, confirmed
+    const ok = db
+      .prepare("SELECT id FROM payments WHERE order_id IS NULL AND status = 'confirmed'")
+      .get() as {
+      id: string;
+    };
+    expect(ledger.assignPayment(null, ok.id, o.id, c.now())).toMatchObject({ order_id: o.id });
   });
 });

@@ -43,7 +43,9 @@ describe("config/depositd.example.yaml", () => {
     const cfg = validateConfig(exampleWithCredentials(dir, values), { TRON_API_KEY: "unused" });
     expect(cfg.chains.map((c) => c.kind)).toEqual(["evm", "tron", "bitcoin"]);
     expect(cfg.assets.map((a) => a.id)).toEqual(["ETH", "USDT-ERC20", "TRX", "USDT-TRC20", "BTC"]);
-    expect(cfg.api.keys).toEqual([{ name: "shop", sha256: values["api-key-shop.sha256"], role: "merchant" }]);
+    expect(cfg.api.keys).toEqual([
+      { name: "shop", sha256: values["api-key-shop.sha256"], role: "merchant", scopes: ["read", "write"] },
+    ]);
     expect(cfg.notify.secrets).toEqual([{ id: "k1", value: values["callback-secret"] }]);
     expect(cfg.chainSecrets.btc).toBe(values["bitcoind-rpc-auth"]);
     expect(cfg.notify.allow_private_targets).toBe(false);

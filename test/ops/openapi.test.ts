@@ -3,7 +3,9 @@ import { buildOpenApi } from "../../src/api/openapi.js";
 import { invoke, routeById, routes } from "../../src/api/routes.js";
 import { orderWithPayments, problemJson } from "../../src/api/schemas.js";
 import { startApi } from "../helpers/api.js";
-import { clock, testConfig } from "../helpers/config.js";
+import { OPERATOR_KEY, clock, testConfig } from "../helpers/config.js";
+
+const operator = { authorization: `Bearer ${OPERATOR_KEY}` };
 import { checkOpenApi, operations, validateSchema } from "./openapi-check.js";
 
 type Obj = Record<string, any>;
@@ -124,7 +126,7 @@ describe("OpenAPI document against the live API", () => {
     expect(cancelled.status).toBe(200);
     const events = await t.call("GET", `/v1/orders/${orderId}/events`);
     eventId = events.body.events[0].id;
-    const unattributed = await t.call("GET", "/v1/payments?unattributed=true");
+    const unattributed = await t.call("GET", "/v1/payments?unattributed=true", undefined, operator);
     paymentId = unattributed.body.payments[0].id;
     const account = await t.call("POST", "/v1/deposit-accounts", {
       customer_id: "u-1",
@@ -136,7 +138,7 @@ describe("OpenAPI document against the live API", () => {
   afterAll(() => t.close());
 
   /** One real request per documented operation; the answer must be a documented one. */
-  const probes = (): Record<string, { path: string; body?: unknown; status: number }> => ({
+  const probes = (): Record<string, { path: string; body?: unknown; status: number; operator?: true }> => ({
     "POST /v1/orders": {
       path: "/v1/orders",
       body: {
@@ -172,12 +174,14 @@ describe("OpenAPI document against the live API", () => {
       path: `/v1/deposit-accounts/${accountId}/events?after=0`,
       status: 200,
     },
-    "GET /v1/payments": { path: "/v1/payments?unattributed=true&limit=10", status: 200 },
+    "GET /v1/payments": { path: "/v1/payments?unattributed=true&limit=10", status: 200, operator: true },
     "POST /v1/payments/{id}/assign": {
       path: `/v1/payments/${paymentId}/assign`,
       body: { order_id: orderId },
       status: 200,
+      operator: true,
     },
+    "GET /v1/exports/payments": { path: "/v1/exports/payments?format=csv", status: 200 },
     "GET /healthz": { path: "/healthz", status: 200 },
     "HEAD /healthz": { path: "/healthz", status: 200 },
     "GET /metrics": { path: "/metrics", status: 200 },
@@ -191,7 +195,12 @@ describe("OpenAPI document against the live API", () => {
     for (const r of routes) {
       const key = `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`;
       const p = probe[key]!;
-      const res = await t.call(r.method, p.path, p.body, r.auth ? {} : { authorization: "" });
+      const res = await t.call(
+        r.method,
+        p.path,
+        p.body,
+        r.auth ? (p.operator ? operator : {}) : { authorization: "" },
+      );
       if (res.status !== p.status) failures.push(`${key}: status ${res.status}, expected ${p.status}`);
       const op = (openapi as Obj).paths[key.split(" ")[1]!][r.method.toLowerCase()];
       const documentedResponse = op.responses[String(res.status)];
@@ -260,7 +269,11 @@ describe("OpenAPI document against the live API", () => {
       createOrder: () => Promise.reject(new Error("unused")),
       openapi: () => "{}",
     };
-    const input = { merchant: "shop", params: { id: orderId }, url: `/v1/orders/${orderId}` };
+    const input = {
+      caller: { name: "shop", role: "merchant" as const, scopes: ["read" as const] },
+      params: { id: orderId },
+      url: `/v1/orders/${orderId}`,
+    };
     await expect(invoke(leaky, ctx, input, true)).rejects.toThrow(/getOrder 200 does not match its schema/);
     await expect(invoke(real, ctx, input, true)).resolves.toMatchObject({ status: 200 });
   });

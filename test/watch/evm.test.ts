@@ -121,7 +121,7 @@ describe("ERC-20 deposits", () => {
     const free = w.pool[w.pool.length - 1]!;
     const tx = await kit.sendToken(token, free, USDT(3), payer());
     await w.sync();
-    const un = w.ledger.unattributedPayments(10);
+    const un = w.ledger.unattributedPayments({ limit: 10 }).payments;
     expect(un).toEqual([expect.objectContaining({ txid: tx.hash, order_id: null, amount: "3" })]);
     const ev = w.db.prepare("SELECT type, order_id, state FROM events").all();
     expect(ev).toEqual([{ type: "payment.unattributed", order_id: null, state: "skipped" }]);
