@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { id as keccakText } from "ethers";
-import { spawnAnvil } from "../src/chains/evm/anvil.js";
-import { deployTestToken, testTokenInterface } from "../src/chains/evm/test-token.js";
+import { spawnAnvil } from "../src/dev/anvil.js";
+import { deployTestToken, testTokenInterface } from "../src/dev/test-token.js";
 
 /** bump when the chain's recipe changes, so stale caches are rebuilt */
 const RECIPE = "evm-bench-v1";

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
-import { spawnAnvil } from "../src/chains/evm/anvil.js";
+import { spawnAnvil } from "../src/dev/anvil.js";
 import { TRANSFER_TOPIC, createEvmAdapter } from "../src/chains/evm/adapter.js";
 import type { WatchedSet } from "../src/chains/types.js";
 import type { AssetConfig, ChainConfig } from "../src/config/schema.js";

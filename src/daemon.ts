@@ -12,6 +12,8 @@ import { registerMetrics } from "./metrics.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
+import { createScanProgress } from "./watch/progress.js";
+import { createChainStore } from "./watch/store.js";
 
 export interface Daemon {
   db: DB;
@@ -87,7 +89,11 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const catalog = createCatalog(cfg);
   const watchers = new Map<string, Watcher>();
   const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
+  // Deadlines follow the chains, not the wall clock; a watcher that has not reported since this
+  // start holds its chain's deadlines (the timer may run before the watchers).
+  const progress = createScanProgress(db, (id) => (watchers.get(id)?.status().lastOkAt ?? null) !== null);
   const ledger = createLedger(db, common, catalog, {
+    scannedTime: progress.scannedTime,
     onWrite: (kind, ms) => metrics.write(kind, ms),
     topUpPool(chainId, now) {
       const chain = catalog.chain(chainId);
@@ -100,6 +106,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const worker = options.noDelivery ? null : createDeliveryWorker({ db, common });
   const notify = () => worker?.notify();
 
+  const store = createChainStore(db);
   for (const chain of cfg.chains) {
     const adapter =
       options.adapters?.[chain.id] ??
@@ -108,7 +115,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         secret: cfg.chainSecrets[chain.id],
         onRequest: (url, ok, ms) => metrics.rpc(chain.id, url, ok, ms),
       });
-    watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify }));
+    watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify, store }));
   }
 
   // The write probe runs on the timer, not per /healthz GET: an unauthenticated caller must not be
@@ -145,6 +152,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         silentMs !== null &&
         silentMs <= silentLimitMs(chain.poll_interval_ms);
       const pool = poolStatus(db, chain.id, common.now(), poolReuses(chain.pool));
+      const scannedTime = progress.scannedTime(chain.id);
       checks[`chain:${chain.id}`] = {
         ok,
         detail: {
@@ -156,6 +164,12 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           last_error: s.lastError,
           fatal: s.fatal,
           watched: s.watched,
+          // orders past expires_at (bindings past late_until) that wait until this chain is scanned past it
+          scanned_time: scannedTime === null ? null : new Date(scannedTime).toISOString(),
+          waiting: progress.waiting(chain.id, common.now()),
+          // URLs that serve another chain: never used until restart
+          quarantined: s.quarantined,
+          mempool_failures: s.mempoolFailures,
           pool: { ...pool, low_water: chain.pool.low_water, low: pool.free < chain.pool.low_water },
         },
       };

@@ -62,6 +62,25 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
       for (const s of watchers()) this.set({ chain: s.chain }, s.fatal ? 1 : 0);
     },
   });
+  new Gauge({
+    name: "depositd_rpc_url_quarantined",
+    help: "1 for an RPC URL (redacted) never used because it serves another chain",
+    labelNames: ["chain", "url"],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of watchers()) for (const q of s.quarantined) this.set({ chain: s.chain, url: q.url }, 1);
+    },
+  });
+  new Gauge({
+    name: "depositd_mempool_failures",
+    help: "failed mempool reads since start (skipped; block scanning goes on)",
+    labelNames: ["chain"],
+    registers,
+    collect() {
+      for (const s of watchers()) this.set({ chain: s.chain }, s.mempoolFailures);
+    },
+  });
   // counters kept by the database (0005_counters.sql): a scrape reads a few rows, never the tables
   const counts = db.prepare<[string], { chain: string; status: string; n: number }>(
     "SELECT chain, status, n FROM status_counts WHERE kind = ?",

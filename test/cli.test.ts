@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { freePort } from "../src/chains/evm/anvil.js";
+import { freePort } from "../src/dev/anvil.js";
 import { API_KEY, evmPoolText, rawConfig } from "./helpers/config.js";
 
 const main = join(process.cwd(), "dist", "src", "main.js");

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { freePort } from "../src/chains/evm/anvil.js";
+import { freePort } from "../src/dev/anvil.js";
 import { runDev } from "../src/dev/index.js";
 
 it("default: the embedded default runs the demo order to paid with signed callbacks", async () => {

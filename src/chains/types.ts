@@ -33,11 +33,30 @@ export interface WatchedSet {
   readonly size: number;
 }
 
+/**
+ * The completeness rule, the same for every kind: scan() returns a ScanResult only when it can
+ * check, from the blocks themselves, that every answer it used is whole. A well-formed answer
+ * that disagrees with its block (EVM: a logsBloom that may hold a configured token's Transfer but
+ * no log for that block — judged by the block's receipts, so a bloom false positive costs one
+ * receipts call and is then accepted; logs or receipts naming another block hash; not one receipt
+ * per transaction with matching hashes. Tron: not one transaction info per contract call of the
+ * block. Esplora: fewer transactions served than the header's tx_count) is incomplete: scan()
+ * throws RetryableError and asks its next URL on the retry. The watcher never moves its cursor
+ * past a block that scan() did not return.
+ */
 export interface ScanResult {
   /** identity of every block in [from, to], in ascending order, each the parent of the next */
   blocks: BlockRef[];
   /** transfers into watched addresses within those blocks, only successful transactions */
   transfers: Transfer[];
+}
+
+/** What an adapter counted since it was made (bench, metrics). */
+export interface AdapterStats {
+  /** answers found incomplete by the completeness rule (each one retried) */
+  incompleteAnswers: number;
+  /** EVM: blocks whose bloom matched a configured token but whose receipts held no Transfer */
+  bloomFalsePositives: number;
 }
 
 export interface Heads {
@@ -50,8 +69,16 @@ export interface Heads {
 export interface ChainAdapter {
   readonly kind: "evm" | "tron" | "bitcoin";
   readonly chain: string;
-  /** Start-up checks against the node (chain id / network). Throws NonRetryableError on mismatch. */
-  init(): Promise<void>;
+  /**
+   * Start-up checks. Every RPC URL is identified (chain id / network, genesis block) before it
+   * serves any answer, at start and again at every failover; a URL on another chain is
+   * quarantined and never used. `known.genesis`: the genesis stored at first start. Returns the
+   * genesis in use (pinned in config, stored, or the first URL's) for storing. Throws
+   * NonRetryableError when no URL is usable or the config pin contradicts what was stored.
+   */
+  init(known?: { genesis?: string }): Promise<{ genesis: string }>;
+  /** RPC URLs (redacted) quarantined for serving another chain, with why */
+  quarantined?(): { url: string; reason: string }[];
   heads(): Promise<Heads>;
   /** Identity of one block; null if the node does not have it (yet). */
   block(number: number): Promise<BlockRef | null>;
@@ -59,6 +86,7 @@ export interface ChainAdapter {
   scan(from: number, to: number, watched: WatchedSet): Promise<ScanResult>;
   /** Unconfirmed transfers into watched addresses (Bitcoin mempool); absent where unsupported. */
   mempool?(watched: WatchedSet): Promise<Transfer[]>;
+  stats?(): AdapterStats;
   close?(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { addressCodecFor, deriverFor } from "../chains/index.js";
+import { addressCodecFor, chainSecretOf, deriverFor } from "../chains/index.js";
 import { DepositdError } from "../errors.js";
 import { parsePoolFile } from "../pool/index.js";
 import { type Config, type SecretRef, configSchema } from "./schema.js";
@@ -73,8 +73,8 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   });
   const chainSecrets: Record<string, string | undefined> = {};
   cfg.chains.forEach((c, i) => {
-    if (c.kind === "tron" && c.api_key) chainSecrets[c.id] = read(c.api_key, `chains[${i}].api_key`);
-    if (c.kind === "bitcoin" && c.rpc_auth) chainSecrets[c.id] = read(c.rpc_auth, `chains[${i}].rpc_auth`);
+    const secret = chainSecretOf(c);
+    if (secret) chainSecrets[c.id] = read(secret.ref, `chains[${i}].${secret.field}`);
   });
   problems.push(...poolProblems(cfg));
   if (problems.length) throw new ConfigError(problems);

@@ -146,6 +146,36 @@ const chainCommon = {
     .default(50)
     .describe("/healthz fails when the cursor is further behind the head"),
   request_timeout_ms: z.number().int().min(100).default(15000).describe("per HTTP request to a node"),
+  rpc_max_rps: z
+    .number()
+    .positive()
+    .max(100000)
+    .optional()
+    .describe(
+      "request budget per RPC URL, HTTP requests per second (a JSON-RPC batch is one); default 20, suited to free tiers",
+    ),
+  rpc_max_in_flight: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("requests in flight per RPC URL at most; default 4"),
+  rpc_max_response_bytes: z
+    .number()
+    .int()
+    .min(65536)
+    .optional()
+    .describe(
+      "larger answers are cut off and retried elsewhere, so a broken node cannot exhaust memory; default 134217728 (128 MiB: a batch of 100 full mainnet blocks is 20–40 MB)",
+    ),
+  genesis: z
+    .string()
+    .regex(/^(0x)?[0-9a-fA-F]{64}$/, "a 32-byte block hash in hex")
+    .optional()
+    .describe(
+      "pin the chain's genesis block hash (EVM block 0 hash, Bitcoin getblockhash 0, Tron block 0 blockID); default: the one stored at first start",
+    ),
   pool: poolSchema,
 };
 

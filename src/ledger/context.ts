@@ -12,6 +12,10 @@ export interface LedgerHooks {
   onWrite?: (kind: "create" | "scan" | "mempool" | "tick" | "other", ms: number) => void;
   /** derive more addresses for an xpub pool that ran out; true when some were added */
   topUpPool?: (chain: string, now: number) => boolean;
+  /** time of the newest block the chain's watcher has scanned (null: none yet). Given, deadlines
+   *  pass only once every involved chain has passed them (src/core/deadline.ts); absent, the
+   *  wall clock alone decides. */
+  scannedTime?: (chain: string) => number | null;
 }
 
 export interface LedgerContext {

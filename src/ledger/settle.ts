@@ -10,6 +10,7 @@ import {
   parseTolerance,
   reconcileOrder,
 } from "../core/reconcile.js";
+import { deadlineClock } from "../core/deadline.js";
 import type { LedgerContext } from "./context.js";
 import type { OptionRow, OrderRow, PaymentRow } from "./view.js";
 
@@ -53,11 +54,18 @@ export function reconcileInput(
 export function createSettlement(ctx: LedgerContext): Settlement {
   const { s, outbox, views, common } = ctx;
 
+  /** The time this order's deadlines are judged by: the wall clock, held back by its chains' scans. */
+  function clockOf(options: readonly OptionRow[], now: number): number {
+    const scanned = ctx.hooks.scannedTime;
+    return scanned ? deadlineClock(now, [...new Set(options.map((o) => o.chain))].map(scanned)) : now;
+  }
+
   /** Run the state machine for one order and store its status; returns its events and the row as stored. */
   function reconcileRow(orderId: string, now: number): { events: OrderEventType[]; row: OrderRow } {
     const row = ctx.loadOrder(orderId);
-    const input = reconcileInput(row, ctx.optionsOf(orderId), s.paymentsOfOrder.all(orderId));
-    const result = reconcileOrder(input.order, input.payments, now);
+    const options = ctx.optionsOf(orderId);
+    const input = reconcileInput(row, options, s.paymentsOfOrder.all(orderId));
+    const result = reconcileOrder(input.order, input.payments, clockOf(options, now));
     const amount = parseUnits(row.amount);
     const paid = ((amount * result.paidFraction.num) / result.paidFraction.den).toString();
     if (result.status !== row.status || paid !== row.paid_amount) {

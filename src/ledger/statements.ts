@@ -88,9 +88,12 @@ export function createStatements(db: DB) {
     liveBinding: db.prepare<[string, string], { order_id: string; bound_at: number }>(
       "SELECT order_id, bound_at FROM bindings WHERE chain = ? AND address = ? AND released_at IS NULL",
     ),
-    dueToRelease: db.prepare<[number], { id: number; chain: string; address: string; order_id: string }>(
+    dueToRelease: db.prepare<
+      [string, number],
+      { id: number; chain: string; address: string; order_id: string }
+    >(
       `SELECT b.id, b.chain, b.address, b.order_id FROM bindings b JOIN orders o ON o.id = b.order_id
-       WHERE b.released_at IS NULL AND o.late_until < ?
+       WHERE b.chain = ? AND b.released_at IS NULL AND o.late_until < ?
          AND o.status IN ${inList(TERMINAL)}
        LIMIT ${RELEASE_BATCH}`,
     ),

@@ -1,4 +1,5 @@
 // The timer pass: expire orders past their validity, end bindings past their late window.
+import { deadlineClock } from "../core/deadline.js";
 import type { LedgerContext } from "./context.js";
 import type { Settlement } from "./settle.js";
 import { EXPIRE_BATCH } from "./statements.js";
@@ -29,10 +30,13 @@ export function createTimers(ctx: LedgerContext, settle: Settlement) {
   /** End the bindings of settled or closed orders past late_until; a static address rests for its cooldown. */
   function releaseDue(now: number): number {
     let released = 0;
-    for (const b of s.dueToRelease.all(now)) {
-      s.release.run(now, b.id);
-      s.restAddress.run(now + cooldownMs(b.chain), b.chain, b.address);
-      released++;
+    for (const chain of ctx.common.config.chains) {
+      const until = ctx.hooks.scannedTime ? deadlineClock(now, [ctx.hooks.scannedTime(chain.id)]) : now;
+      for (const b of s.dueToRelease.all(chain.id, until)) {
+        s.release.run(now, b.id);
+        s.restAddress.run(now + cooldownMs(b.chain), b.chain, b.address);
+        released++;
+      }
     }
     return released;
   }

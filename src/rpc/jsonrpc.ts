@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 over the transport, with batches: a catch-up of 10,000 blocks is a few hundred
 // HTTP requests, not tens of thousands. Answers are checked for shape before anyone trusts them.
 import { RetryableError } from "../errors.js";
+import { mapLimit } from "./map-limit.js";
 import type { Transport } from "./transport.js";
 
 export interface RpcCall {
@@ -76,16 +77,7 @@ export function createJsonRpcClient(
     async batch<T>(calls: RpcCall[]): Promise<T[]> {
       const chunks: RpcCall[][] = [];
       for (let i = 0; i < calls.length; i += opts.batchSize) chunks.push(calls.slice(i, i + opts.batchSize));
-      const results: unknown[][] = new Array(chunks.length);
-      let next = 0;
-      const worker = async () => {
-        while (next < chunks.length) {
-          const i = next++;
-          results[i] = await chunk(chunks[i]!);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(inFlight, chunks.length) }, worker));
-      return results.flat() as T[];
+      return (await mapLimit(chunks, inFlight, chunk)).flat() as T[];
     },
   };
 }

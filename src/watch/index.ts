@@ -7,6 +7,7 @@ import type { BlockRef, ChainAdapter, Heads, ScanResult, WatchedSet } from "../c
 import { NonRetryableError, RetryableError } from "../errors.js";
 import type { Ledger } from "../ledger/index.js";
 import { backoffDelay, sleep } from "../rpc/retry.js";
+import type { ChainStore } from "./store.js";
 
 export interface WatcherStatus {
   chain: string;
@@ -19,6 +20,10 @@ export interface WatcherStatus {
   /** the watcher stopped for good (deep reorg, wrong chain): needs an operator */
   fatal: string | null;
   watched: number;
+  /** RPC URLs never used because they serve another chain */
+  quarantined: { url: string; reason: string }[];
+  /** optional work (the mempool) that failed since start; block scanning went on */
+  mempoolFailures: number;
 }
 
 export interface PassResult {
@@ -46,6 +51,8 @@ export interface WatcherArgs {
   common: Common;
   /** called after a pass wrote events (wakes the delivery worker) */
   onEvents?: () => void;
+  /** the stored genesis and oldest block (absent: kept in memory only) */
+  store?: ChainStore;
 }
 
 /** batches fetched ahead while catching up (fetching overlaps the synchronous writes) */
@@ -78,7 +85,7 @@ function createWatchedSet(ledger: Ledger, chain: string): WatchedSet & { refresh
   };
 }
 
-export function createWatcher({ chain, adapter, ledger, common, onEvents }: WatcherArgs): Watcher {
+export function createWatcher({ chain, adapter, ledger, common, onEvents, store }: WatcherArgs): Watcher {
   const log = common.logger.child({ chain: chain.id });
   const reorgDepth = chain.reorg_depth ?? DEFAULT_REORG_DEPTH[chain.kind];
   const watched = createWatchedSet(ledger, chain.id);
@@ -91,8 +98,11 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
     lastError: null,
     fatal: null,
     watched: 0,
+    quarantined: [],
+    mempoolFailures: 0,
   };
   let initialized = false;
+  let genesis: string | undefined;
   let running = false;
   let loop: Promise<void> | null = null;
   const stopper = new AbortController();
@@ -133,8 +143,20 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
       if (b && b.hash === known) return n;
     }
     // Everything we ever scanned was replaced, but nothing was pruned yet: the first scanned
-    // block's parent (below start_block) is the ancestor, and no stored payment lies below it.
-    if (stored.size < reorgDepth) return oldest - 1;
+    // block's parent (below start_block) is the ancestor, and no stored payment lies below it —
+    // but only if the node's block there still has that parent. Otherwise it is another chain
+    // (or a reorg below where we started): never an ancestor, a stop.
+    if (stored.size < reorgDepth) {
+      if (!store) return oldest - 1;
+      const first = store.oldestBlock(chain.id);
+      const node = await adapter.block(oldest);
+      if (!node) throw new RetryableError(`node does not have block ${oldest} it had before (lagging node?)`);
+      if (first?.number === oldest && node.parentHash === first.parentHash) return oldest - 1;
+      throw new DeepReorgError(
+        `the node's chain does not hold the oldest block this watcher stored (${oldest}) nor its parent: another ` +
+          `chain, or a reorg below the first block scanned on ${chain.id}. Stopping this watcher; check the RPC URLs.`,
+      );
+    }
     throw new DeepReorgError(
       `reorg deeper than reorg_depth (${reorgDepth}) on ${chain.id}: no stored block from ${oldest} to ${below} is ` +
         `still on the node's chain. Stopping this watcher; check the node, then raise reorg_depth or restore.`,
@@ -144,15 +166,18 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
   async function runOnce(): Promise<PassResult | null> {
     if (state.fatal) return null;
     if (!initialized) {
-      await adapter.init();
+      // every URL must serve the genesis stored at first start (or the config's pin)
+      const known = store?.genesis(chain.id) ?? genesis;
+      genesis = (await adapter.init(known === undefined ? {} : { genesis: known })).genesis;
+      if (store && known === undefined) store.saveGenesis(chain.id, genesis, common.now());
       initialized = true;
     }
     watched.refresh();
     state.watched = watched.size;
     // The mempool is read BEFORE the head: a transaction that leaves it by being mined is then
     // in the blocks this pass scans, and is never mistaken for a dropped one.
-    const mempool =
-      chain.kind === "bitcoin" && chain.mempool && adapter.mempool ? await adapter.mempool(watched) : null;
+    // an adapter has mempool() only where it is supported and enabled (Bitcoin Core, mempool: true)
+    const mempool = await readMempool();
     const heads = await adapter.heads();
     state.head = heads.head;
     // lag grows with the head even while scans fail, so /healthz sees a stuck watcher
@@ -234,6 +259,22 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
     // Only a pass that reached the head may conclude a transaction left the mempool unmined.
     if (mempool) events += ledger.recordMempool(chain.id, mempool, common.now(), last >= heads.head).events;
     return done(from, last, heads, scan.transfers.length, events, rollbackTo);
+  }
+
+  /** Optional never blocks required: a failing mempool read is logged, counted and skipped. */
+  async function readMempool() {
+    if (!adapter.mempool) return null;
+    try {
+      return await adapter.mempool(watched);
+    } catch (e) {
+      if (e instanceof NonRetryableError) throw e;
+      state.mempoolFailures++;
+      log.warn(
+        { err: (e as Error).message, failures: state.mempoolFailures },
+        "mempool read failed; skipped this pass, blocks are scanned as usual",
+      );
+      return null;
+    }
   }
 
   function checkContiguous(blocks: BlockRef[], from: number, to: number): void {
@@ -338,6 +379,6 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents }: Watc
       await adapter.close?.();
     },
     runOnce,
-    status: () => ({ ...state }),
+    status: () => ({ ...state, quarantined: adapter.quarantined?.() ?? [] }),
   };
 }

@@ -3,7 +3,7 @@
 // reached the merchant (same bytes every time), and SQLite's integrity check passes.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import { seededRandom } from "../helpers/flaky-proxy.js";
 import {
   type DaemonProcess,

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll } from "vitest";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import { CALLBACK_SECRET, evmPoolText, rawConfig } from "../helpers/config.js";
 import { type TokenChain, startTokenChain } from "../helpers/evm.js";

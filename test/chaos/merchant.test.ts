@@ -4,7 +4,7 @@
 // POST /v1/events/{id}/redeliver.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import {
   SEED,
   allEvents,

@@ -1,5 +1,5 @@
 // One anvil per test file: start it in beforeAll, snapshot/revert between tests, stop in afterAll.
-import { spawnAnvil } from "../../src/chains/evm/anvil.js";
+import { spawnAnvil } from "../../src/dev/anvil.js";
 
 export interface TestAnvil {
   url: string;

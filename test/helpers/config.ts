@@ -36,6 +36,7 @@ export function rawConfig(over: Record<string, unknown> = {}): Record<string, un
         chain_id: 31337,
         poll_interval_ms: 100,
         start_block: 0,
+        rpc_max_rps: 10_000, // a local node: no free-tier budget to respect
         pool: { source: "static", cooldown_minutes: 10, low_water: 1 },
       },
     ],

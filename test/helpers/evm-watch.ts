@@ -12,12 +12,19 @@ export interface EvmWatchOptions {
   dbPath?: string;
   blocksPerScan?: number;
   reorgDepth?: number;
+  /** the daemon's clock (default the machine's) */
+  now?: () => number;
+  lateWindowMinutes?: number;
+  /** use this pool text (a restart over the same database keeps its pool) */
+  poolText?: { text: string; addresses: string[] };
 }
 
 export function createEvmWatch(o: EvmWatchOptions) {
-  const pool = evmPoolText(o.pool ?? 8);
+  const pool = o.poolText ?? evmPoolText(o.pool ?? 8);
   const h = createWatchHarness({
     dbPath: o.dbPath,
+    now: o.now,
+    lateWindowMinutes: o.lateWindowMinutes,
     poolText: o.pool === 0 ? undefined : pool.text,
     rates: { USD: { ETH: "3000", "USDT-ERC20": "1" } },
     chain: {

@@ -2,7 +2,7 @@
 // Transactions go through eth_sendTransaction from anvil's unlocked dev accounts, so anvil
 // assigns nonces itself (nothing to reset after anvil_reorg).
 import { JsonRpcProvider } from "ethers";
-import { deployTestToken, testTokenInterface } from "../../src/chains/evm/test-token.js";
+import { deployTestToken, testTokenInterface } from "../../src/dev/test-token.js";
 import { type TestAnvil, startAnvil } from "./anvil.js";
 
 export interface MinedTx {

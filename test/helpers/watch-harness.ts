@@ -7,7 +7,9 @@ import { openDatabase } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { type CreateOrderInput, createLedger } from "../../src/ledger/index.js";
 import { importPoolFile } from "../../src/pool/index.js";
-import { createWatcher } from "../../src/watch/index.js";
+import { type Watcher, createWatcher } from "../../src/watch/index.js";
+import { createScanProgress } from "../../src/watch/progress.js";
+import { createChainStore } from "../../src/watch/store.js";
 import { rawConfig, testCommon } from "./config.js";
 
 export interface HarnessOptions {
@@ -29,7 +31,8 @@ export function createWatchHarness(o: HarnessOptions) {
       database: { path: o.dbPath ?? ":memory:", synchronous: "NORMAL" },
       orders: { valid_minutes: 30, late_window_minutes: o.lateWindowMinutes ?? 60, timer_interval_ms: 100 },
       rates: { static: o.rates ?? {} },
-      chains: [o.chain],
+      // local nodes: no free-tier request budget to respect
+      chains: [{ rpc_max_rps: 10_000, ...o.chain }],
       assets: o.assets,
     }),
     {},
@@ -37,19 +40,28 @@ export function createWatchHarness(o: HarnessOptions) {
   const common = testCommon(config, o.now ?? Date.now);
   const db = openDatabase(config.database.path, { synchronous: "NORMAL" });
   const catalog = createCatalog(config);
-  const ledger = createLedger(db, common, catalog);
+  // as the daemon: deadlines pass once the watcher (after it reported) has scanned past them
+  const made: { watcher?: Watcher } = {};
+  const progress = createScanProgress(db, () => (made.watcher?.status().lastOkAt ?? null) !== null);
+  const ledger = createLedger(db, common, catalog, { scannedTime: progress.scannedTime });
   const chain = config.chains[0]!;
   if (o.poolText) importPoolFile(db, chain.id, addressCodecFor(chain), o.poolText, common.now());
   const real = adapterFor(chain, catalog.assetsOfChain(chain.id), { secret: config.chainSecrets[chain.id] });
   const adapter = o.adapter ? o.adapter(real) : real;
-  const watcher = createWatcher({ chain, adapter, ledger, common });
+  const theWatcher = (made.watcher = createWatcher({
+    chain,
+    adapter,
+    ledger,
+    common,
+    store: createChainStore(db),
+  }));
 
   /** run passes until the watcher has scanned the node's head (retrying failed passes) */
   async function sync(maxPasses = 200): Promise<void> {
     let lastError: unknown;
     for (let i = 0; i < maxPasses; i++) {
       try {
-        const r = await watcher.runOnce();
+        const r = await theWatcher.runOnce();
         if (r?.caughtUp) return;
       } catch (e) {
         lastError = e;
@@ -64,7 +76,9 @@ export function createWatchHarness(o: HarnessOptions) {
     common,
     db,
     ledger,
-    watcher,
+    adapter,
+    watcher: theWatcher,
+    progress,
     sync,
     createOrder(input: Partial<CreateOrderInput> & { merchant_order_id: string; currency: string }) {
       return ledger.createOrder(
@@ -86,7 +100,7 @@ export function createWatchHarness(o: HarnessOptions) {
         .map((e) => e.type);
     },
     async close() {
-      await watcher.stop();
+      await theWatcher.stop();
       db.close();
     },
   };

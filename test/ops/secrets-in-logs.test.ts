@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { printStatus } from "../../src/cli/status.js";
 import { createCommon, createLogger } from "../../src/common.js";
 import { validateConfig } from "../../src/config/load.js";
 import { type Daemon, startDaemon } from "../../src/daemon.js";
@@ -19,7 +20,12 @@ const WRONG_KEY = "sk_live_wrongkey_SECRET_1313131313";
 const CALLBACK_SECRET = "whsec_callback_SECRET_abcdef0123456789";
 const TRON_API_KEY = "tron-api-key-SECRET-77777777";
 const BTC_PASSWORD = "btcRpcPasswordSECRET99";
+// provider keys inside RPC URLs: a path key (Alchemy /v2/, Infura /v3/) and a query key
+const RPC_PATH_KEY = "k3yInPathSECRET0123456789abcdef";
+const RPC_QUERY_KEY = "queryKeySECRET5555";
 const SECRETS = {
+  RPC_PATH_KEY,
+  RPC_QUERY_KEY,
   API_KEY,
   WRONG_KEY,
   CALLBACK_SECRET,
@@ -62,7 +68,8 @@ describe("secrets never reach the logs", () => {
   const node = createServer((req, res) => {
     nodeHeaders.push(req.headers);
     req.resume();
-    res.writeHead(500, { "content-type": "text/plain" }).end("node exploded");
+    // like providers that quote the request in their errors
+    res.writeHead(500, { "content-type": "text/plain" }).end(`node exploded at ${req.url ?? ""}`);
   });
   // a callback receiver that fails the first attempt and acknowledges the next
   const received: { body: string; signature: string; status: number }[] = [];
@@ -79,6 +86,9 @@ describe("secrets never reach the logs", () => {
   let base = "";
   let hookUrl = "";
   let metricsText = "";
+  let healthText = "";
+  let statusText = "";
+  let config: ReturnType<typeof validateConfig>;
 
   beforeAll(async () => {
     const nodePort = await listen(node);
@@ -87,7 +97,7 @@ describe("secrets never reach the logs", () => {
     writeFileSync(join(dir, "callback-secret"), `${CALLBACK_SECRET}\n`);
     writeFileSync(join(dir, "api-key.sha256"), createHash("sha256").update(API_KEY).digest("hex"));
     writeFileSync(join(dir, "eth.txt"), evmPoolText(3).text);
-    const config = validateConfig(
+    config = validateConfig(
       {
         database: { path: join(dir, "depositd.sqlite"), synchronous: "NORMAL" },
         api: {
@@ -105,7 +115,7 @@ describe("secrets never reach the logs", () => {
           {
             id: "eth",
             kind: "evm",
-            rpc: [`http://127.0.0.1:${nodePort}`],
+            rpc: [`http://127.0.0.1:${nodePort}/v2/${RPC_PATH_KEY}?apikey=${RPC_QUERY_KEY}`],
             chain_id: 1,
             poll_interval_ms: 100,
             request_timeout_ms: 1000,
@@ -213,6 +223,29 @@ describe("secrets never reach the logs", () => {
     const metrics = await fetch(`${base}/metrics`);
     metricsText = await metrics.text();
     expect(metricsText).toContain("depositd_rpc_requests_total");
+    // the URL is a metrics label and in /healthz's last_error, redacted
+    expect(metricsText).toContain('url="http://127.0.0.1:');
+    expect(metricsText).toContain("/v2/***?apikey=***");
+    await until("the eth chain's error in /healthz", async () => {
+      healthText = await (await fetch(`${base}/healthz`)).text();
+      return healthText.includes("node exploded at /v2/***") ? true : undefined;
+    });
+    // `depositd status` prints from the same config and database
+    const printed: string[] = [];
+    const spy = vi
+      .spyOn(console, "log")
+      .mockImplementation((...a: unknown[]) => void printed.push(a.join(" ")));
+    const table = vi
+      .spyOn(console, "table")
+      .mockImplementation((t: unknown) => void printed.push(JSON.stringify(t)));
+    try {
+      printStatus(config);
+    } finally {
+      spy.mockRestore();
+      table.mockRestore();
+    }
+    statusText = printed.join("\n");
+    expect(statusText).toContain("eth");
 
     // anything logging request headers is covered by the redaction paths
     createLogger("trace", sink).info({ req: { headers: { authorization: `Bearer ${API_KEY}` } } }, "probe");
@@ -231,9 +264,12 @@ describe("secrets never reach the logs", () => {
     expect(logText.split("\n").filter(Boolean).length).toBeGreaterThan(10);
     for (const l of logText.split("\n").filter(Boolean)) JSON.parse(l); // pino JSON, one object a line
 
+    expect(logText).toContain("/v2/***?apikey=***"); // the URL is logged, redacted
     for (const [name, secret] of Object.entries(SECRETS)) {
       expect(logText.includes(secret), `${name} in the log`).toBe(false);
       expect(metricsText.includes(secret), `${name} in /metrics`).toBe(false);
+      expect(healthText.includes(secret), `${name} in /healthz`).toBe(false);
+      expect(statusText.includes(secret), `${name} in depositd status`).toBe(false);
     }
   });
 });

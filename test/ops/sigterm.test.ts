@@ -4,7 +4,7 @@
 import { createServer } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { pino } from "pino";
-import { freePort } from "../../src/chains/evm/anvil.js";
+import { freePort } from "../../src/dev/anvil.js";
 import { createCommon } from "../../src/common.js";
 import { loadConfig } from "../../src/config/load.js";
 import { preparePools } from "../../src/daemon.js";

@@ -136,6 +136,9 @@ describe("ERC-20 deposits", () => {
     // the harness clock and the paying block move together, 2 minutes past the order's creation
     const later = Math.floor(w.common.now() / 1000) + 120;
     await anvil.rpc("evm_setNextBlockTimestamp", [later]);
+    // the order expires once the watcher has scanned a block past expires_at
+    await kit.mine(1);
+    await w.sync();
     w.ledger.tick(later * 1000);
     expect(w.order(o.id).status).toBe("expired");
     await kit.sendToken(token, o.options[0]!.address, USDT(10), payer());

@@ -88,6 +88,8 @@ describe("USDT-TRC20", () => {
     expect(h.order(over.id).status).toBe("overpaid");
     server.chain.transferTrc20(USDT, payer, partial.options[0]!.address, units(6));
     clockMs += 120_000; // past the late order's expiry
+    mine(); // a block stamped past it; the order expires once the watcher has scanned it
+    await h.sync();
     h.ledger.tick(clockMs);
     expect(h.order(late.id).status).toBe("expired");
     server.chain.transferTrc20(USDT, payer, late.options[0]!.address, units(10));

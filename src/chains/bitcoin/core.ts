@@ -4,10 +4,12 @@ import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } 
 import { NonRetryableError, RetryableError } from "../../errors.js";
 import { RpcError } from "../../rpc/jsonrpc.js";
 import { intFromText, satsFromBtcText } from "./json.js";
+import { UnusableUrlError, limitsOf } from "../../rpc/transport.js";
 import { type BitcoinRpc, createBitcoinRpc } from "./rpc.js";
 import {
   type BitcoinAdapterArgs,
   COINBASE_MATURITY,
+  GENESIS_HASHES,
   GENESIS_PARENT,
   canonicalAddress,
   chunks,
@@ -28,6 +30,10 @@ const CORE_CHAIN_NAMES: Record<BitcoinAdapterArgs["chain"]["network"], string[]>
 const MAX_BLOCKS_PER_REQUEST = 10;
 const BLOCK_REQUESTS_IN_FLIGHT = 2;
 const SMALL_REQUESTS_IN_FLIGHT = 4;
+
+/** Bitcoin Core 22.0: the first with scriptPubKey.address (older ones answer addresses[], which
+ *  this adapter does not read: refused at init rather than every output skipped silently). */
+export const MIN_CORE_VERSION = 220000;
 
 const RPC_INVALID_PARAMETER = -8; // getblockhash: "Block height out of range"
 const RPC_INVALID_ADDRESS_OR_KEY = -5; // getrawtransaction: not in the mempool (any more)
@@ -114,6 +120,7 @@ export function parseCoreBlock(
 export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
   const { chain, logger } = args;
   const asset = nativeAssetOf(chain, args.assets);
+  let genesis = chain.genesis?.toLowerCase().replace(/^0x/, "");
   const rpc: BitcoinRpc = createBitcoinRpc({
     chain: chain.id,
     urls: chain.rpc,
@@ -121,7 +128,38 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     timeoutMs: chain.request_timeout_ms,
     logger,
     onRequest: args.onRequest,
+    identify,
+    ...limitsOf(chain),
   });
+
+  /** Chain identity and version of one URL: network, genesis hash, Bitcoin Core ≥ 22.0. */
+  async function identify(probe: BitcoinRpc): Promise<void> {
+    const [info, hash0, net] = await probe.batch([
+      { method: "getblockchaininfo", params: [] },
+      { method: "getblockhash", params: [0] },
+      { method: "getnetworkinfo", params: [] },
+    ]);
+    for (const o of [info!, hash0!, net!]) if (!o.ok) throw new RpcError(`identify: ${o.message}`, o.code);
+    const c = (info as { result: { chain?: unknown } }).result.chain;
+    const expected = CORE_CHAIN_NAMES[chain.network];
+    if (typeof c !== "string" || !expected.includes(c))
+      throw new UnusableUrlError(
+        `chain "${chain.id}": the node at ${probe.current} is on "${String(c)}", config says network ${chain.network} (${expected.join(" or ")})`,
+      );
+    const g = hashText((hash0 as { result: unknown }).result, "getblockhash 0");
+    if (!GENESIS_HASHES[chain.network].includes(g) || (genesis !== undefined && g !== genesis))
+      throw new UnusableUrlError(
+        `chain "${chain.id}": the node at ${probe.current} has genesis ${g}, expected ${genesis ?? GENESIS_HASHES[chain.network].join(" or ")}`,
+      );
+    genesis ??= g;
+    const { version, subversion } = (net as { result: { version?: unknown; subversion?: unknown } }).result;
+    const v = Number(version);
+    if (!Number.isInteger(v) || v < MIN_CORE_VERSION)
+      throw new UnusableUrlError(
+        `chain "${chain.id}": the node at ${probe.current} runs ${String(subversion ?? version)} (version ${String(version)}); ` +
+          `depositd needs Bitcoin Core 22.0 or newer (older versions answer scriptPubKey.addresses[], which would hide every deposit)`,
+      );
+  }
   const batchSize = chain.batch_size;
   const blocksPerRequest = Math.min(batchSize, MAX_BLOCKS_PER_REQUEST);
   // Mempool txids already looked at → their outputs to watched addresses (mostly none). Only
@@ -177,19 +215,19 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     kind: "bitcoin",
     chain: chain.id,
 
-    async init() {
+    async init(known) {
+      const stored = known?.genesis?.toLowerCase().replace(/^0x/, "");
+      if (genesis !== undefined && stored !== undefined && stored !== genesis)
+        throw new NonRetryableError(
+          `chain "${chain.id}": config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
+        );
+      genesis ??= stored;
+      // the first URL is identified (network, genesis, version) before it answers this
       const info = await rpc.call<{
-        chain?: unknown;
         pruned?: unknown;
         initialblockdownload?: unknown;
         blocks?: unknown;
       }>("getblockchaininfo");
-      const expected = CORE_CHAIN_NAMES[chain.network];
-      if (typeof info.chain !== "string" || !expected.includes(info.chain)) {
-        throw new NonRetryableError(
-          `chain "${chain.id}": the node at ${rpc.current} is on "${String(info.chain)}", config says network ${chain.network} (${expected.join(" or ")})`,
-        );
-      }
       if (info.initialblockdownload === true) {
         logger?.warn(
           { chain: chain.id, blocks: info.blocks },
@@ -202,7 +240,9 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
           "bitcoin node is pruned: blocks below its prune height cannot be scanned",
         );
       }
+      return { genesis: genesis! };
     },
+    quarantined: () => rpc.quarantined(),
 
     async heads(): Promise<Heads> {
       return { head: intFromText(await rpc.call("getblockcount"), "getblockcount") };

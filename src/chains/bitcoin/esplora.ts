@@ -4,7 +4,13 @@
 import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } from "../types.js";
 import { NonRetryableError, RetryableError } from "../../errors.js";
 import { parseUnits } from "../../core/amount.js";
-import { HttpError, createTransport } from "../../rpc/transport.js";
+import {
+  HttpError,
+  type Transport,
+  UnusableUrlError,
+  createTransport,
+  limitsOf,
+} from "../../rpc/transport.js";
 import { RpcError } from "../../rpc/jsonrpc.js";
 import { intFromText, parseJsonKeepingNumbers } from "./json.js";
 import {
@@ -46,6 +52,7 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
   const asset = nativeAssetOf(chain, args.assets);
   const headers: Record<string, string> = {};
   if (args.auth) headers.authorization = "Basic " + Buffer.from(args.auth).toString("base64");
+  let genesis = chain.genesis?.toLowerCase().replace(/^0x/, "");
   const transport = createTransport({
     chain: chain.id,
     urls: chain.rpc,
@@ -53,7 +60,21 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     headers,
     logger,
     onRequest: args.onRequest,
+    identify,
+    ...limitsOf(chain),
   });
+
+  /** Chain identity of one URL: its block 0 is the network's genesis (and the stored one). */
+  async function identify(probe: Transport): Promise<void> {
+    const g = hashText(String(await probe.get("/block-height/0", false)), "block-height 0");
+    const expected = GENESIS_HASHES[chain.network];
+    if (!expected.includes(g) || (genesis !== undefined && g !== genesis))
+      throw new UnusableUrlError(
+        `chain "${chain.id}": the Esplora server at ${probe.current} serves a chain with genesis ${g}, not ${chain.network}` +
+          (genesis === undefined ? "" : ` (expected ${genesis})`),
+      );
+    genesis ??= g;
+  }
 
   const getText = async (path: string) => String(await transport.get(path, false));
   const getJson = async (path: string) => {
@@ -141,21 +162,23 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     kind: "bitcoin",
     chain: chain.id,
 
-    async init() {
-      const genesis = await hashAt(0);
-      const expected = GENESIS_HASHES[chain.network];
-      if (genesis === null || !expected.includes(genesis)) {
+    async init(known) {
+      const stored = known?.genesis?.toLowerCase().replace(/^0x/, "");
+      if (genesis !== undefined && stored !== undefined && stored !== genesis)
         throw new NonRetryableError(
-          `chain "${chain.id}": the Esplora server at ${transport.current} serves a chain with genesis ${genesis ?? "(none)"}, not ${chain.network}`,
+          `chain "${chain.id}": config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
         );
-      }
+      genesis ??= stored;
+      await hashAt(0); // the first URL is identified before it answers
       if (chain.mempool) {
         logger?.warn(
           { chain: chain.id },
           "mempool: true needs backend: core (Esplora has no way to list the mempool's outputs without one request per transaction); ignored",
         );
       }
+      return { genesis: genesis! };
     },
+    quarantined: () => transport.quarantined(),
 
     async heads(): Promise<Heads> {
       return { head: intFromText((await getText("/blocks/tip/height")).trim(), "tip height") };

@@ -2,7 +2,7 @@
 // the shared transport (timeouts, URL rotation, bounded tries with backoff).
 import type { Logger } from "pino";
 import { RpcError } from "../../rpc/jsonrpc.js";
-import { createTransport } from "../../rpc/transport.js";
+import { type Transport, createTransport } from "../../rpc/transport.js";
 import { parseJsonKeepingNumbers } from "./json.js";
 import { NonRetryableError } from "../../errors.js";
 
@@ -22,6 +22,8 @@ export interface BitcoinRpc {
   call<T = unknown>(method: string, params?: unknown[]): Promise<T>;
   /** the URL in use (without credentials) */
   readonly current: string;
+  /** URLs quarantined by `identify` */
+  quarantined(): { url: string; reason: string }[];
   close(): Promise<void>;
 }
 
@@ -35,11 +37,25 @@ export interface BitcoinRpcOptions {
   tries?: number;
   logger?: Logger;
   onRequest?: (url: string, ok: boolean, ms: number) => void;
+  maxRps?: number;
+  maxInFlight?: number;
+  maxResponseBytes?: number;
+  /** chain identity of one URL, asked through `rpc` (see TransportOptions.identify) */
+  identify?: (rpc: BitcoinRpc) => Promise<void>;
 }
 
 export function createBitcoinRpc(opts: BitcoinRpcOptions): BitcoinRpc {
   if (opts.urls.length === 0) throw new NonRetryableError(`chain ${opts.chain}: no RPC URL`);
-  const transport = createTransport({ ...opts, parse: parseJsonKeepingNumbers });
+  const { identify } = opts;
+  const transport = createTransport({
+    ...opts,
+    parse: parseJsonKeepingNumbers,
+    identify: identify && ((probe) => identify(rpcOver(probe))),
+  });
+  return rpcOver(transport);
+}
+
+function rpcOver(transport: Transport): BitcoinRpc {
   let nextId = 1;
 
   async function batch(calls: BitcoinRpcCall[]): Promise<BitcoinRpcOutcome[]> {
@@ -89,6 +105,7 @@ export function createBitcoinRpc(opts: BitcoinRpcOptions): BitcoinRpc {
     get current() {
       return transport.current;
     },
+    quarantined: () => transport.quarantined(),
     close: () => transport.close(),
   };
 }

@@ -4,7 +4,8 @@
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
 import { type RpcCall, RpcError, createJsonRpcClient } from "../../rpc/jsonrpc.js";
-import { createTransport } from "../../rpc/transport.js";
+import { mapLimit } from "../../rpc/map-limit.js";
+import { type Transport, UnusableUrlError, createTransport, limitsOf } from "../../rpc/transport.js";
 import {
   type BlockRef,
   type ChainAdapter,
@@ -15,6 +16,7 @@ import {
 } from "../types.js";
 import { NonRetryableError, RetryableError } from "../../errors.js";
 import { createEvmAddressCodec } from "./address.js";
+import { bloomBits, bloomMayHave, parseBloom } from "./bloom.js";
 
 export type EvmChainConfig = Extract<ChainConfig, { kind: "evm" }>;
 
@@ -46,9 +48,15 @@ interface FetchedBlock {
   ref: BlockRef;
   /** full transactions; empty when only tokens are configured (blocks fetched without them) */
   txs: NativeTx[];
+  /** every transaction hash of the block, in block order (what its receipts must match) */
+  txHashes: string[];
+  logsBloom: Buffer;
 }
 
 const hex = (n: number) => "0x" + n.toString(16);
+/** 0x-prefixed lower case, the form nodes answer */
+const normalizeGenesis = (g: string | undefined) =>
+  g === undefined ? undefined : "0x" + g.toLowerCase().replace(/^0x/, "");
 
 export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
   const { chain, logger } = args;
@@ -59,13 +67,20 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
   const tokens = new Map<string, string>();
   for (const a of mine) if (a.contract) tokens.set(codec.parse(a.contract).canonical, a.id);
   const tokenList = [...tokens.keys()];
+  const transferBits = bloomBits(TRANSFER_TOPIC);
+  const tokenBits = tokenList.map(bloomBits);
+  const counters = { incompleteAnswers: 0, bloomFalsePositives: 0 };
 
+  /** the genesis hash every URL must have: pinned, stored at first start, or the first URL's */
+  let genesis = normalizeGenesis(chain.genesis);
   const transport = createTransport({
     chain: chain.id,
     urls: chain.rpc,
     timeoutMs: chain.request_timeout_ms,
     logger,
     onRequest: args.onRequest,
+    identify,
+    ...limitsOf(chain),
   });
   const client = createJsonRpcClient(transport, { batchSize: chain.batch_size, inFlight: IN_FLIGHT });
   // Sticky downgrades learned from the node: per-tx receipts, narrower log ranges.
@@ -105,8 +120,13 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       timestamp: smallInt(b.timestamp, `block ${n} timestamp`) * 1000,
     };
     if (!Array.isArray(b.transactions)) bad(`block ${n} transactions is not an array`);
+    const logsBloom = parseBloom(b.logsBloom) ?? bad(`block ${n} logsBloom is not 256 bytes of hex`);
     const txs: NativeTx[] = [];
-    if (full) {
+    if (!full) {
+      const txHashes = b.transactions.map((t) => hash(t, `block ${n} transaction hash`));
+      return { ref, txs, txHashes, logsBloom };
+    }
+    {
       for (const item of b.transactions) {
         const t = object(item, `block ${n} transaction`);
         const to = t.to === null || t.to === undefined ? null : t.to;
@@ -125,7 +145,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
         });
       }
     }
-    return { ref, txs };
+    return { ref, txs, txHashes: txs.map((t) => t.hash), logsBloom };
   }
 
   /** One batch of blocks (≤ batch_size, so one HTTP request); linking is checked by the caller. */
@@ -141,6 +161,30 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
         );
       return b;
     });
+  }
+
+  /** Chain identity of one URL: eth_chainId and the genesis block's hash, in one request. */
+  async function identify(probe: Transport, primary: boolean): Promise<void> {
+    const [id, g] = await createJsonRpcClient(probe, { batchSize: 2, inFlight: 1 }).batch<unknown>([
+      { method: "eth_chainId", params: [] },
+      { method: "eth_getBlockByNumber", params: ["0x0", false] },
+    ]);
+    const got = Number(quantity(id, "eth_chainId"));
+    if (got !== chain.chain_id)
+      throw new UnusableUrlError(
+        `chain ${chain.id}: node ${probe.current} reports chain id ${got}, config says chain_id ${chain.chain_id}`,
+      );
+    const hash0 = hash(object(g, "genesis block").hash, "genesis block hash");
+    // at first start the genesis is learned from the first URL only, never from a failover
+    if (genesis === undefined && !primary)
+      throw new RetryableError(
+        `${chain.id}: genesis not known yet; ${probe.current} waits for the first RPC URL`,
+      );
+    if (genesis === undefined) genesis = hash0;
+    else if (hash0 !== genesis)
+      throw new UnusableUrlError(
+        `chain ${chain.id}: node ${probe.current} has genesis ${hash0}, expected ${genesis} (another chain with the same chain id)`,
+      );
   }
 
   function isRangeLimit(e: unknown): boolean {
@@ -189,64 +233,141 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     );
   }
 
+  /**
+   * An answer that is well-formed but cannot be the whole truth (a lagging log index, receipts
+   * missing or of other transactions): ask the next URL on the retry, never use it.
+   */
+  function incomplete(what: string): never {
+    counters.incompleteAnswers++;
+    const from = transport.current;
+    transport.rotate();
+    throw new RetryableError(`${chain.id}: incomplete answer from ${from}: ${what}`);
+  }
+
+  /** A block's receipts, checked complete: one per transaction, in block order, of that block. */
+  function checkReceipts(b: FetchedBlock, receipts: unknown): Record<string, unknown>[] {
+    const n = b.ref.number;
+    if (receipts === null)
+      throw new RetryableError(`${chain.id}: receipts of block ${n} unavailable (reorg?)`);
+    if (!Array.isArray(receipts)) bad(`receipts of block ${n} are not an array`);
+    if (receipts.length !== b.txHashes.length)
+      incomplete(`block ${n} has ${b.txHashes.length} transactions but ${receipts.length} receipts`);
+    return receipts.map((raw, i) => {
+      const r = object(raw, `receipt in block ${n}`);
+      if (hash(r.transactionHash, `receipt in block ${n} transactionHash`) !== b.txHashes[i])
+        incomplete(`receipt ${i} of block ${n} is not of the block's transaction ${i}`);
+      if (hash(r.blockHash, `receipt in block ${n} blockHash`) !== b.ref.hash)
+        throw new RetryableError(
+          `${chain.id}: receipt in block ${n} is from another block (reorg during fetch)`,
+        );
+      return r;
+    });
+  }
+
+  /** Receipts of the given transactions of one block each (null: eth_getBlockReceipts is missing). */
+  async function blockReceipts(blocks: FetchedBlock[]): Promise<Record<string, unknown>[][] | null> {
+    if (perTxReceipts) return null;
+    try {
+      const raw = await client.batch<unknown>(
+        blocks.map((b) => ({ method: "eth_getBlockReceipts", params: [b.ref.hash] })),
+      );
+      return raw.map((receipts, i) => checkReceipts(blocks[i]!, receipts));
+    } catch (e) {
+      if (!isMissingMethod(e)) throw e;
+      perTxReceipts = true;
+      logger?.warn(
+        { chain: chain.id, err: (e as Error).message },
+        "eth_getBlockReceipts unsupported; using per-transaction receipts",
+      );
+      return null;
+    }
+  }
+
+  /** eth_getTransactionReceipt for each pair, checked against the transaction and block asked for. */
+  async function txReceipts(pairs: [string, FetchedBlock][]): Promise<Record<string, unknown>[]> {
+    const raw = await client.batch<unknown>(
+      pairs.map(([h]) => ({ method: "eth_getTransactionReceipt", params: [h] })),
+    );
+    return raw.map((item, i) => {
+      const [h, b] = pairs[i]!;
+      if (item === null) throw new RetryableError(`${chain.id}: receipt of ${h} unavailable (reorg?)`);
+      const r = object(item, `receipt of ${h}`);
+      if (hash(r.transactionHash, `receipt of ${h} transactionHash`) !== h)
+        incomplete(`asked for the receipt of ${h}, got another transaction's`);
+      if (hash(r.blockHash, `receipt of ${h} blockHash`) !== b.ref.hash)
+        throw new RetryableError(`${chain.id}: receipt of ${h} is from another block (reorg during fetch)`);
+      return r;
+    });
+  }
+
   /** status of each candidate transaction: true = succeeded */
   async function fetchStatuses(candidates: Map<FetchedBlock, NativeTx[]>): Promise<Map<string, boolean>> {
     const statuses = new Map<string, boolean>();
     if (candidates.size === 0) return statuses;
     const wanted = new Set<string>();
     for (const txs of candidates.values()) for (const t of txs) wanted.add(t.hash);
-
-    const record = (raw: unknown, blockHash: string, what: string) => {
-      const r = object(raw, what);
-      const txHash = hash(r.transactionHash, `${what} transactionHash`);
-      if (!wanted.has(txHash)) return;
-      if (hash(r.blockHash, `${what} blockHash`) !== blockHash) {
-        throw new RetryableError(
-          `${chain.id}: receipt of ${txHash} is from another block (reorg during fetch)`,
-        );
-      }
-      if (r.status !== "0x1" && r.status !== "0x0") bad(`${what} status ${String(r.status)}`);
-      statuses.set(txHash, r.status === "0x1");
+    const record = (r: Record<string, unknown>) => {
+      const txHash = r.transactionHash as string; // checked by checkReceipts / txReceipts
+      if (!wanted.has(txHash.toLowerCase())) return;
+      if (r.status !== "0x1" && r.status !== "0x0") bad(`receipt of ${txHash} status ${String(r.status)}`);
+      statuses.set(txHash.toLowerCase(), r.status === "0x1");
     };
-
-    if (!perTxReceipts) {
-      const blocks = [...candidates.keys()];
-      try {
-        const raw = await client.batch<unknown>(
-          blocks.map((b) => ({ method: "eth_getBlockReceipts", params: [b.ref.hash] })),
-        );
-        raw.forEach((receipts, i) => {
-          const b = blocks[i]!;
-          if (receipts === null) {
-            throw new RetryableError(`${chain.id}: receipts of block ${b.ref.number} unavailable (reorg?)`);
-          }
-          if (!Array.isArray(receipts)) bad(`receipts of block ${b.ref.number} are not an array`);
-          for (const r of receipts) record(r, b.ref.hash, `receipt in block ${b.ref.number}`);
-        });
-      } catch (e) {
-        if (!isMissingMethod(e)) throw e;
-        perTxReceipts = true;
-        logger?.warn(
-          { chain: chain.id, err: (e as Error).message },
-          "eth_getBlockReceipts unsupported; using per-transaction receipts",
-        );
-        statuses.clear();
-      }
-    }
-    if (perTxReceipts) {
-      const pairs: [NativeTx, FetchedBlock][] = [];
-      for (const [b, txs] of candidates) for (const t of txs) pairs.push([t, b]);
-      const raw = await client.batch<unknown>(
-        pairs.map(([t]) => ({ method: "eth_getTransactionReceipt", params: [t.hash] })),
-      );
-      raw.forEach((r, i) => {
-        const [t, b] = pairs[i]!;
-        if (r === null) throw new RetryableError(`${chain.id}: receipt of ${t.hash} unavailable (reorg?)`);
-        record(r, b.ref.hash, `receipt of ${t.hash}`);
-      });
+    const perBlock = await blockReceipts([...candidates.keys()]);
+    if (perBlock) {
+      for (const receipts of perBlock) for (const r of receipts) record(r);
+    } else {
+      const pairs: [string, FetchedBlock][] = [];
+      for (const [b, txs] of candidates) for (const t of txs) pairs.push([t.hash, b]);
+      for (const r of await txReceipts(pairs)) record(r);
     }
     for (const h of wanted) if (!statuses.has(h)) bad(`no receipt for transaction ${h}`);
     return statuses;
+  }
+
+  /**
+   * Completeness of a logs answer (the bloom rule, README "How it decides"): a block whose bloom may
+   * hold a configured token's Transfer but for which eth_getLogs gave nothing is judged by its
+   * receipts, a second and independent answer. Receipts holding such a log prove the logs answer
+   * incomplete (retry, next URL; the cursor stays). Complete receipts without one: a bloom false
+   * positive, accepted, counted.
+   */
+  async function checkLogsComplete(blocks: FetchedBlock[], logs: unknown[]): Promise<void> {
+    const logged = new Set<number>();
+    for (const l of logs) logged.add(smallInt(object(l, "log").blockNumber, "log blockNumber"));
+    const suspects = blocks.filter(
+      (b) =>
+        !logged.has(b.ref.number) &&
+        bloomMayHave(b.logsBloom, transferBits) &&
+        tokenBits.some((bits) => bloomMayHave(b.logsBloom, bits)),
+    );
+    if (suspects.length === 0) return;
+    let receipts = await blockReceipts(suspects);
+    if (!receipts) {
+      const pairs = suspects.flatMap((b) => b.txHashes.map((h): [string, FetchedBlock] => [h, b]));
+      const flat = await txReceipts(pairs);
+      let at = 0;
+      receipts = suspects.map((b) => flat.slice(at, (at += b.txHashes.length)));
+    }
+    suspects.forEach((b, i) => {
+      for (const r of receipts[i]!) {
+        if (!Array.isArray(r.logs)) bad(`receipt in block ${b.ref.number} has no logs array`);
+        for (const item of r.logs) {
+          const l = object(item, "receipt log");
+          const topic0 = Array.isArray(l.topics) ? l.topics[0] : undefined;
+          if (
+            typeof l.address === "string" &&
+            tokens.has(l.address.toLowerCase()) &&
+            typeof topic0 === "string" &&
+            topic0.toLowerCase() === TRANSFER_TOPIC
+          ) {
+            incomplete(
+              `eth_getLogs gave no Transfer for block ${b.ref.number}, its receipts hold one (log index lagging?)`,
+            );
+          }
+        }
+      }
+      counters.bloomFalsePositives++;
+    });
   }
 
   function tokenTransfer(
@@ -269,11 +390,10 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     const block = blocks[blockNumber - from];
     if (!block || block.ref.number !== blockNumber)
       bad(`log of block ${blockNumber} outside the range asked for`);
-    if (hash(l.blockHash, "log blockHash") !== block.ref.hash) {
-      throw new RetryableError(
-        `${chain.id}: log of block ${blockNumber} has another block hash (reorg during fetch)`,
+    if (hash(l.blockHash, "log blockHash") !== block.ref.hash)
+      incomplete(
+        `a log of block ${blockNumber} names another block hash (reorg during fetch, or a stale index)`,
       );
-    }
     const txid = hash(l.transactionHash, "log transactionHash");
     const index = smallInt(l.logIndex, "log logIndex");
     const address = "0x" + topics[2]!.slice(26).toLowerCase();
@@ -299,14 +419,17 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     kind: "evm",
     chain: chain.id,
 
-    async init() {
-      const got = Number(quantity(await client.call("eth_chainId"), "eth_chainId"));
-      if (got !== chain.chain_id) {
+    async init(known) {
+      const stored = normalizeGenesis(known?.genesis);
+      if (genesis !== undefined && stored !== undefined && stored !== genesis)
         throw new NonRetryableError(
-          `chain ${chain.id}: node ${transport.current} reports chain id ${got}, config says chain_id ${chain.chain_id}`,
+          `chain ${chain.id}: config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
         );
-      }
+      genesis ??= stored;
+      await client.call("eth_chainId"); // the first URL is identified before it answers
+      return { genesis: genesis! };
     },
+    quarantined: () => transport.quarantined(),
 
     async heads(): Promise<Heads> {
       if (chain.finality === "latest") {
@@ -332,40 +455,24 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       const ranges: [number, number][] = [];
       for (let a = from; a <= to; a += chain.batch_size)
         ranges.push([a, Math.min(to, a + chain.batch_size - 1)]);
-      const parts: {
-        blocks: FetchedBlock[];
-        candidates: Map<FetchedBlock, NativeTx[]>;
-        statuses: Map<string, boolean>;
-      }[] = new Array(ranges.length);
-      // Each worker fetches a batch of blocks and at once the receipts it needs, so receipts
-      // overlap with the other batches instead of waiting for the whole range.
-      let next = 0;
-      let failed = false;
-      const worker = async () => {
-        while (next < ranges.length && !failed) {
-          const i = next++;
-          const [a, b] = ranges[i]!;
-          try {
-            const blocks = await fetchBlocks(a, b, full);
-            const candidates = new Map<FetchedBlock, NativeTx[]>();
-            if (native) {
-              for (const blk of blocks) {
-                const hits = blk.txs.filter((t) => t.to !== null && t.value > 0n && watched.has(t.to));
-                if (hits.length) candidates.set(blk, hits);
-              }
+      // Each batch of blocks fetches at once the receipts it needs, so receipts overlap with the
+      // other batches instead of waiting for the whole range.
+      const [parts, logs] = await Promise.all([
+        mapLimit(ranges, IN_FLIGHT, async ([a, b]) => {
+          const blocks = await fetchBlocks(a, b, full);
+          const candidates = new Map<FetchedBlock, NativeTx[]>();
+          if (native) {
+            for (const blk of blocks) {
+              const hits = blk.txs.filter((t) => t.to !== null && t.value > 0n && watched.has(t.to));
+              if (hits.length) candidates.set(blk, hits);
             }
-            parts[i] = { blocks, candidates, statuses: await fetchStatuses(candidates) };
-          } catch (e) {
-            failed = true;
-            throw e;
           }
-        }
-      };
-      const [, logs] = await Promise.all([
-        Promise.all(Array.from({ length: Math.min(IN_FLIGHT, ranges.length) }, worker)),
+          return { blocks, candidates, statuses: await fetchStatuses(candidates) };
+        }),
         tokenList.length ? fetchLogs(from, to) : Promise.resolve([] as unknown[]),
       ]);
       const blocks = parts.flatMap((p) => p.blocks);
+      if (tokenList.length) await checkLogsComplete(blocks, logs);
       for (let i = 1; i < blocks.length; i++) {
         if (blocks[i]!.ref.parentHash !== blocks[i - 1]!.ref.hash) {
           throw new RetryableError(`${chain.id}: reorg during fetch at block ${blocks[i]!.ref.number}`);
@@ -397,6 +504,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       return { blocks: blocks.map((b) => b.ref), transfers };
     },
 
+    stats: () => ({ ...counters }),
     close: () => transport.close(),
   };
 }

@@ -1,4 +1,5 @@
-// EVM chain kind: adapter, address rules, and the local anvil node used by `depositd dev`.
+// EVM chain kind: adapter and address rules (the local anvil node and test token of `depositd dev`
+// live in src/dev/).
 export {
   type EvmAdapterArgs,
   type EvmChainConfig,
@@ -7,11 +8,3 @@ export {
   createEvmAdapter,
 } from "./adapter.js";
 export { createEvmAddressCodec, createEvmDeriver } from "./address.js";
-export { type AnvilOptions, type AnvilProcess, anvilBinary, freePort, spawnAnvil } from "./anvil.js";
-export {
-  type TestTokenArtifact,
-  deployTestToken,
-  loadTestToken,
-  testTokenDeployData,
-  testTokenInterface,
-} from "./test-token.js";

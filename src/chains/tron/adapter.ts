@@ -3,7 +3,8 @@
 // Nothing here depends on how many addresses are watched: matching is local.
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
-import { createTransport } from "../../rpc/transport.js";
+import { mapLimit } from "../../rpc/map-limit.js";
+import { type Transport, UnusableUrlError, createTransport, limitsOf } from "../../rpc/transport.js";
 import {
   type BlockRef,
   type ChainAdapter,
@@ -41,20 +42,6 @@ export interface TronAdapterArgs {
   onRequest?: (url: string, ok: boolean, ms: number) => void;
 }
 
-/** Run `fn` over `items`, at most `limit` at a time, results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export function createTronAdapter(args: TronAdapterArgs): ChainAdapter {
   const { chain, logger } = args;
   const codec = createTronAddressCodec();
@@ -74,7 +61,27 @@ export function createTronAdapter(args: TronAdapterArgs): ChainAdapter {
     tokens.set(tronBase58ToHex(canonical).slice(2), a.id);
   }
 
-  const transportFor = (urls: string[]) =>
+  /** block 0's blockID every URL must have: pinned, stored at first start, or the first URL's */
+  let genesis = chain.genesis?.toLowerCase().replace(/^0x/, "");
+  /** Chain identity of one URL: its genesis block (a Nile or Shasta URL has another). */
+  const identifyVia =
+    (prefix: "/wallet" | "/walletsolidity") => async (probe: Transport, primary: boolean) => {
+      const path = `${prefix}/getblockbynum`;
+      const block0 = parseTronBlock(await probe.post(path, { num: 0 }), `${path} 0`);
+      if (!block0) throw new RetryableError(`${path} 0 answered {} at ${probe.current}`);
+      const id = block0.ref.hash.toLowerCase();
+      // at first start the genesis is learned from the first full-node URL only, never a failover
+      if (genesis === undefined && !(primary && prefix === "/wallet"))
+        throw new RetryableError(
+          `${chain.id}: genesis not known yet; ${probe.current} waits for the first RPC URL`,
+        );
+      if (genesis === undefined) genesis = id;
+      else if (id !== genesis)
+        throw new UnusableUrlError(
+          `chain ${chain.id}: the node at ${probe.current} has genesis block ${id}, expected ${genesis} (another Tron network?)`,
+        );
+    };
+  const transportFor = (urls: string[], prefix: "/wallet" | "/walletsolidity") =>
     createTransport({
       chain: chain.id,
       urls,
@@ -82,9 +89,11 @@ export function createTronAdapter(args: TronAdapterArgs): ChainAdapter {
       headers: args.apiKey ? { "TRON-PRO-API-KEY": args.apiKey } : undefined,
       logger,
       onRequest: args.onRequest,
+      identify: identifyVia(prefix),
+      ...limitsOf(chain),
     });
-  const transport = transportFor(chain.rpc);
-  const solidity = args.solidityRpc?.length ? transportFor(args.solidityRpc) : transport;
+  const transport = transportFor(chain.rpc, "/wallet");
+  const solidity = args.solidityRpc?.length ? transportFor(args.solidityRpc, "/walletsolidity") : transport;
 
   async function nowBlock(path: "/wallet/getnowblock" | "/walletsolidity/getnowblock"): Promise<TronBlock> {
     const via = path.startsWith("/walletsolidity/") ? solidity : transport;
@@ -111,8 +120,16 @@ export function createTronAdapter(args: TronAdapterArgs): ChainAdapter {
     kind: "tron",
     chain: chain.id,
 
-    async init() {
+    async init(known) {
+      const stored = known?.genesis?.toLowerCase().replace(/^0x/, "");
+      if (genesis !== undefined && stored !== undefined && stored !== genesis)
+        throw new NonRetryableError(
+          `chain ${chain.id}: config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
+        );
+      genesis ??= stored;
+      // each URL is identified before it answers
       const head = await nowBlock("/wallet/getnowblock");
+      if (solidity !== transport) await nowBlock("/walletsolidity/getnowblock");
       const ageS = Math.round((Date.now() - head.ref.timestamp) / 1000);
       // a node far behind still works (we only read), but the operator should know
       if (ageS > 600)
@@ -124,7 +141,12 @@ export function createTronAdapter(args: TronAdapterArgs): ChainAdapter {
         { chain: chain.id, head: head.ref.number, native: nativeAsset ?? null, tokens: [...tokens.values()] },
         "tron node ok",
       );
+      return { genesis: genesis! };
     },
+    quarantined: () => [
+      ...transport.quarantined(),
+      ...(solidity === transport ? [] : solidity.quarantined()),
+    ],
 
     async heads(): Promise<Heads> {
       const [head, solid] = await Promise.all([

@@ -43,7 +43,9 @@ afterAll(async () => {
 
 describe("init", () => {
   test("default: a regtest node passes for network regtest", async () => {
-    await expect(core().init()).resolves.toBeUndefined();
+    await expect(core().init()).resolves.toEqual({
+      genesis: "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206",
+    });
   });
 
   test("error: network mismatch is refused at init", async () => {
@@ -176,8 +178,8 @@ describe("scan", () => {
     };
     const one = await counted(1);
     expect(await counted(10_000)).toBe(one);
-    // 30 hashes in one batch, 30 verbose blocks in batches of 10.
-    expect(one).toBe(1 + 3);
+    // the URL's identity check once, 30 hashes in one batch, 30 verbose blocks in batches of 10.
+    expect(one).toBe(1 + 1 + 3);
   });
 
   test("error: a range past the tip fails (retryable) instead of returning a short result", async () => {
@@ -279,7 +281,7 @@ describe("mempool", () => {
     await node.send(address, "0.02");
     const watched = watchedSet([address]);
     expect((await watcher.mempool!(watched)).map((t) => t.amount)).toEqual([2000000n]);
-    expect(requests).toBe(2); // getrawmempool + one batch of getrawtransaction
+    expect(requests).toBe(3); // identity check (once) + getrawmempool + one batch of getrawtransaction
     requests = 0;
     expect((await watcher.mempool!(watched)).map((t) => t.amount)).toEqual([2000000n]);
     expect(requests).toBe(1); // nothing new: getrawmempool only

@@ -144,11 +144,14 @@ describe("bitcoin orders", () => {
     const w = await harness({ mempool: false, now: () => now });
     const o = w.createOrder({ merchant_order_id: "B-6", currency: "BTC", amount: "0.1", valid_minutes: 1 });
     now += 5 * 60_000;
-    w.ledger.tick(now);
-    expect(w.order(o.id).status).toBe("expired");
-    // the node's clock moves too, so the paying block is stamped after expires_at
+    // the node's clock moves too, so the next blocks are stamped after expires_at; the order
+    // expires once the watcher has scanned one of them
     await node.rpc("setmocktime", [Math.floor(now / 1000)]);
     try {
+      await node.mine(1);
+      await w.sync();
+      w.ledger.tick(now);
+      expect(w.order(o.id).status).toBe("expired");
       await node.send(o.options[0]!.address, "0.1");
       await node.mine(2);
       await w.sync();

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TRON_BLOCKS_PER_REQUEST, createTronAdapter } from "../../../src/chains/tron/adapter.js";
 import { type ChainAdapter, type WatchedSet } from "../../../src/chains/types.js";
@@ -82,23 +84,52 @@ describe("createTronAdapter", () => {
       "/walletsolidity/getnowblock",
     ]);
     expect(last.every((r) => r.headers["tron-pro-api-key"] === "k-123")).toBe(true);
-    expect(calls).toHaveLength(5);
+    expect(calls).toHaveLength(6); // + the URL's identity check (block 0), once
     expect(calls.every((c) => c === `${server.url} true`)).toBe(true);
   });
 
   it("args: solidityRpc sends /walletsolidity/* to another base URL (java-tron's port 8091)", async () => {
-    const other = await startTronServer({ initialBlocks: 3, solidLag: 1 });
+    // the solidity port of the same node: a relay to the test server that records its paths
+    // (a server of its own would be another chain, and is refused: see the chain identity tests)
+    const paths: string[] = [];
+    const relay = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        paths.push(req.url ?? "");
+        void fetch(server.url + (req.url ?? ""), { method: "POST", body: Buffer.concat(chunks) })
+          .then(async (r) =>
+            res.writeHead(r.status, { "content-type": "application/json" }).end(await r.text()),
+          )
+          .catch(() => res.destroy());
+      });
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+    const other = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
     const split = createTronAdapter({
       chain: tronChain(server.url),
       assets: ASSETS,
-      solidityRpc: [other.url],
+      solidityRpc: [other],
     });
     try {
-      expect(await split.heads()).toEqual({ head: server.chain.head, solid: 2 });
-      expect(other.requests.map((r) => r.path)).toEqual(["/walletsolidity/getnowblock"]);
+      const before = server.requests.length;
+      expect(await split.heads()).toEqual({ head: server.chain.head, solid: server.chain.head - 19 });
+      // identity (block 0) first, then the solidified head; the full node is asked for its own head
+      expect(paths).toEqual(["/walletsolidity/getblockbynum", "/walletsolidity/getnowblock"]);
+      expect(
+        server.requests
+          .slice(before)
+          .map((r) => r.path)
+          .sort(),
+      ).toEqual([
+        "/wallet/getblockbynum",
+        "/wallet/getnowblock",
+        "/walletsolidity/getblockbynum",
+        "/walletsolidity/getnowblock",
+      ]);
     } finally {
       await split.close?.();
-      await other.stop();
+      await new Promise((r) => relay.close(r));
     }
   });
 
@@ -239,6 +270,7 @@ describe("createTronAdapter", () => {
       chain.mine();
     }
     const to = chain.head;
+    await adapter.init(); // the URL's identity check, once, is not part of a scan
     const count = async (watched: WatchedSet) => {
       const before = server.requests.length;
       const r = await adapter.scan(from, to, watched);

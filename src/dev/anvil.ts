@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
-import { NonRetryableError } from "../../errors.js";
+import { NonRetryableError } from "../errors.js";
 
 /** Path of the anvil binary shipped in node_modules (linux x64 package). */
 export function anvilBinary(): string {
