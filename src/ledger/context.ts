@@ -5,6 +5,7 @@ import type { Catalog } from "./catalog.js";
 import { type Outbox, createOutbox } from "./outbox.js";
 import { ProblemError } from "../errors.js";
 import { type Statements, createStatements } from "./statements.js";
+import { paymentVia } from "../core/payment.js";
 import { type OptionRow, type OrderRow, type Views, createViews } from "./view.js";
 
 export interface LedgerHooks {
@@ -57,7 +58,12 @@ export function createContext(db: DB, common: Common, catalog: Catalog, hooks: L
     if (!row || row.merchant !== merchant) throw new ProblemError("not_found", `order ${id} not found`);
     return row;
   }
-  const views = createViews(s, (asset) => catalog.asset(asset)?.decimals ?? 0, optionsOf);
+  const views = createViews(
+    s,
+    (asset) => catalog.asset(asset)?.decimals ?? 0,
+    optionsOf,
+    (p) => paymentVia(catalog.chain(p.chain)?.kind, catalog.asset(p.asset)?.contract !== undefined),
+  );
   const outbox = createOutbox(s, views, loadOrder, common.config.notify.unattributed_url);
   return { db, s, common, catalog, hooks, views, outbox, optionsOf, loadOrder, ownedOrder };
 }

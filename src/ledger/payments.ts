@@ -73,6 +73,7 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement) {
       late: found.late ? 1 : 0,
       status: found.status,
       min_confirmations: minConfirmations,
+      via: t.via ?? null,
       now,
     };
     if (s.insertPayment.run(row).changes === 0) return;
