@@ -1,6 +1,7 @@
 // The only place that knows which chain kinds exist.
 import type { Logger } from "pino";
-import type { AssetConfig, ChainConfig, SecretRef } from "../config/schema.js";
+import type { AssetConfig, ChainConfig } from "../config/schema.js";
+export { chainSecretOf } from "./secrets.js";
 import { createBitcoinAdapter } from "./bitcoin/adapter.js";
 import { createBitcoinAddressCodec, createBitcoinDeriver } from "./bitcoin/address.js";
 import { createEvmAdapter } from "./evm/adapter.js";
@@ -31,18 +32,6 @@ export function deriverFor(chain: ChainConfig): AddressDeriver | null {
       return createTronDeriver(pool.xpub, { path: pool.path });
     case "bitcoin":
       return createBitcoinDeriver(pool.xpub, pool.script, chain.network, { path: pool.path });
-  }
-}
-
-/** The chain's one secret (sent to its nodes) and the config field it is read from; none: undefined. */
-export function chainSecretOf(chain: ChainConfig): { field: string; ref: SecretRef } | undefined {
-  switch (chain.kind) {
-    case "evm":
-      return undefined; // keys live in the URLs (redacted everywhere)
-    case "tron":
-      return chain.api_key === undefined ? undefined : { field: "api_key", ref: chain.api_key };
-    case "bitcoin":
-      return chain.rpc_auth === undefined ? undefined : { field: "rpc_auth", ref: chain.rpc_auth };
   }
 }
 

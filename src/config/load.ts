@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { addressCodecFor, chainSecretOf, deriverFor } from "../chains/index.js";
+import { addressCodecFor, deriverFor } from "../chains/index.js";
+import { chainSecretOf } from "../chains/secrets.js";
 import { DepositdError } from "../errors.js";
 import { parsePoolFile } from "../pool/index.js";
 import { type Config, type SecretRef, configSchema } from "./schema.js";

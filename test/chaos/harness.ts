@@ -170,6 +170,7 @@ export function writeDaemonConfig(a: ChaosConfigArgs): { path: string; dbPath: s
         rpc: a.rpc,
         chain_id: 31337,
         poll_interval_ms: 50,
+        rpc_max_rps: 10_000, // a local anvil: no free-tier budget to respect
         start_block: a.startBlock,
         request_timeout_ms: 2000,
         max_lag_blocks: 5,
