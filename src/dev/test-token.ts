@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AbiCoder, Interface, type InterfaceAbi } from "ethers";
-import { packageRoot } from "../paths.js";
 import { NonRetryableError } from "../errors.js";
+import { packageRoot } from "../paths.js";
 
 export interface TestTokenArtifact {
   abi: InterfaceAbi;

@@ -1,5 +1,6 @@
 // After a payment changed: load the order and its payments, let core's reconcileOrder decide its
 // status and events, then store the status and append the events (inside the caller's transaction).
+import { deadlineClock } from "../core/deadline.js";
 import { parseUnits } from "../core/amount.js";
 import type { PaymentEventType } from "../core/payment.js";
 import {
@@ -10,7 +11,6 @@ import {
   parseTolerance,
   reconcileOrder,
 } from "../core/reconcile.js";
-import { deadlineClock } from "../core/deadline.js";
 import type { LedgerContext } from "./context.js";
 import type { OptionRow, OrderRow, PaymentRow } from "./view.js";
 
@@ -55,7 +55,7 @@ export function createSettlement(ctx: LedgerContext): Settlement {
   const { s, outbox, views, common } = ctx;
 
   /** The time this order's deadlines are judged by: the wall clock, held back by its chains' scans. */
-  function clockOf(options: readonly OptionRow[], now: number): number {
+  function clockOf(options: readonly { chain: string }[], now: number): number {
     const scanned = ctx.hooks.scannedTime;
     return scanned ? deadlineClock(now, [...new Set(options.map((o) => o.chain))].map(scanned)) : now;
   }

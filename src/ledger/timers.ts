@@ -30,8 +30,10 @@ export function createTimers(ctx: LedgerContext, settle: Settlement) {
   /** End the bindings of settled or closed orders past late_until; a static address rests for its cooldown. */
   function releaseDue(now: number): number {
     let released = 0;
+    const scanned = ctx.hooks.scannedTime;
     for (const chain of ctx.common.config.chains) {
-      const until = ctx.hooks.scannedTime ? deadlineClock(now, [ctx.hooks.scannedTime(chain.id)]) : now;
+      // a binding ends once its chain's scan, not only the clock, is past late_until
+      const until = scanned ? deadlineClock(now, [scanned(chain.id)]) : now;
       for (const b of s.dueToRelease.all(chain.id, until)) {
         s.release.run(now, b.id);
         s.restAddress.run(now + cooldownMs(b.chain), b.chain, b.address);
