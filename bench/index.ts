@@ -9,4 +9,5 @@ export function registerAll(register: Register): void {
   register("watch", () => import("./watch.bench.js"));
   register("deliver", () => import("./deliver.bench.js"));
   register("bitcoin", () => import("./bitcoin.bench.js"));
+  register("checkout", () => import("./checkout.bench.js"));
 }

@@ -6,6 +6,7 @@ import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
 import { type DB, openDatabase } from "./db/index.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
+import { type Checkout, createCheckout } from "./checkout/index.js";
 import { type Catalog, createCatalog } from "./ledger/catalog.js";
 import { type Ledger, createLedger } from "./ledger/index.js";
 import { registerMetrics } from "./metrics.js";
@@ -22,6 +23,8 @@ export interface Daemon {
   api: Api;
   watchers: Map<string, Watcher>;
   address: { host: string; port: number };
+  /** the checkout page's listener (null when checkout.enabled is false) */
+  checkout: { server: Checkout; address: { host: string; port: number } } | null;
   health(): HealthReport;
   /** wake the delivery worker */
   notify(): void;
@@ -92,8 +95,10 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   // Deadlines follow the chains, not the wall clock; a watcher that has not reported since this
   // start holds its chain's deadlines (the timer may run before the watchers).
   const progress = createScanProgress(db, (id) => (watchers.get(id)?.status().lastOkAt ?? null) !== null);
+  const checkout = cfg.checkout.enabled ? createCheckout({ db, catalog, common }) : null;
   const ledger = createLedger(db, common, catalog, {
     scannedTime: progress.scannedTime,
+    onCommit: checkout ? (c) => checkout.onCommit(c) : undefined,
     onWrite: (kind, ms) => metrics.write(kind, ms),
     topUpPool(chainId, now) {
       const chain = catalog.chain(chainId);
@@ -202,6 +207,10 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const timer = options.noTimers ? null : setInterval(tick, cfg.orders.timer_interval_ms);
 
   const api = createApi({ db, ledger, catalog, common, health, onEvents: notify });
+  // the checkout page listens first: once the API answers, the daemon is up (main.ts handles signals)
+  const checkoutAddress = checkout ? await checkout.listen() : null;
+  if (checkoutAddress)
+    log.info({ listen: `${checkoutAddress.host}:${checkoutAddress.port}` }, "checkout page listening");
   const address = await api.listen();
   log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
 
@@ -216,12 +225,14 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     api,
     watchers,
     address,
+    checkout: checkout && checkoutAddress ? { server: checkout, address: checkoutAddress } : null,
     health,
     notify,
     stop() {
       stopped ??= (async () => {
         log.info("shutting down: closing the API, finishing watcher batches and deliveries");
         if (timer) clearInterval(timer);
+        await checkout?.close();
         await api.close();
         await Promise.all([...watchers.values()].map((w) => w.stop()));
         await worker?.stop(5_000);

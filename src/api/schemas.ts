@@ -49,6 +49,19 @@ const pathId = (description: string, example?: string) =>
     .regex(/^[A-Za-z0-9_]{1,64}$/)
     .meta({ description, ...(example ? { examples: [example] } : {}) });
 
+/** a URL the shop gives us: http(s), no credentials */
+const webUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === "http:" || u.protocol === "https:") && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) URL without credentials");
+
 // ---- requests ----------------------------------------------------------------------------------
 
 export const createOrderBody = named(
@@ -83,21 +96,15 @@ export const createOrderBody = named(
       .max(10080)
       .optional()
       .meta({ description: "default orders.valid_minutes" }),
-    callback_url: z
-      .string()
-      .max(2048)
-      .refine((s) => {
-        try {
-          const u = new URL(s);
-          return (u.protocol === "http:" || u.protocol === "https:") && !u.username && !u.password;
-        } catch {
-          return false;
-        }
-      }, "must be an http(s) URL without credentials")
-      .meta({
-        format: "uri",
-        description: "http(s), no credentials; private/loopback targets only if the config allows them",
-      }),
+    callback_url: webUrl.meta({
+      format: "uri",
+      description: "http(s), no credentials; private/loopback targets only if the config allows them",
+    }),
+    return_url: webUrl.optional().meta({
+      format: "uri",
+      description:
+        'http(s), no credentials: where the checkout page\'s "back to the shop" button leads once paid',
+    }),
     metadata: z
       .record(z.string(), z.unknown())
       .superRefine((m, ctx) => {
@@ -210,6 +217,12 @@ export const orderJson = named(
     expires_at: timestamp,
     late_until: timestamp.meta({ description: "payments are still attributed until then" }),
     callback_url: z.string(),
+    checkout_url: z.string().meta({
+      format: "uri",
+      description:
+        "the customer's payment page: checkout.public_url + /pay/ + an unguessable per-order token (docs/checkout.md)",
+    }),
+    return_url: z.string().optional().meta({ description: "present when the create request gave one" }),
     metadata: z.record(z.string(), z.unknown()),
     options: z.array(orderOption),
   }),

@@ -375,6 +375,124 @@ export const configSchema = z
       .strict()
       .default({ static: {}, decimals: {} })
       .describe("prices for orders in currencies other than the asset paid"),
+    checkout: z
+      .object({
+        enabled: z.boolean().default(true).describe("serve the customer's payment page"),
+        listen: listenAddress
+          .default("127.0.0.1:8788")
+          .describe(
+            "host:port of the checkout page's own listener (separate from the API, so the API can stay on loopback)",
+          ),
+        public_url: httpUrl
+          .optional()
+          .describe(
+            "base URL customers reach the page at (behind a proxy); default http://<checkout.listen>",
+          ),
+        brand: z
+          .object({
+            name: z.string().min(1).max(80).default("depositd").describe("shop name in the page header"),
+            color: z
+              .string()
+              .regex(/^#[0-9a-fA-F]{6}$/, "must be #rrggbb")
+              .default("#1d4ed8")
+              .describe("accent colour (#rrggbb)"),
+            logo_file: z
+              .string()
+              .regex(/\.(png|svg|jpe?g|webp)$/i, "must be a .png, .svg, .jpg or .webp file")
+              .optional()
+              .describe("logo image read at start and served by depositd itself (no third-party request)"),
+          })
+          .strict()
+          .default({ name: "depositd", color: "#1d4ed8" })
+          .describe("what the customer sees of the shop"),
+        qr: z
+          .enum(["uri", "address"])
+          .default("uri")
+          .describe("QR content: a payment URI with the amount (BIP21, EIP-681), or the bare address"),
+        tron_qr: z
+          .enum(["address", "tip17"])
+          .default("address")
+          .describe(
+            "Tron QR content: the bare address (every Tron wallet reads it) or tron:ADDR?amount= (TIP-17)",
+          ),
+        metadata_keys: z
+          .array(z.string().min(1).max(64))
+          .max(20)
+          .default([])
+          .describe("order metadata keys shown on the page (none by default)"),
+        frame_ancestors: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/,
+                "must be an origin like https://shop.example",
+              ),
+          )
+          .max(20)
+          .default([])
+          .describe("origins allowed to embed the page in an iframe (CSP frame-ancestors); none by default"),
+        default_language: z
+          .enum(["en", "zh", "es"])
+          .default("en")
+          .describe("when Accept-Language names none we have"),
+        trust_proxy: z
+          .array(z.string().regex(/^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$/, "must be an IP address or CIDR"))
+          .max(20)
+          .default([])
+          .describe(
+            "reverse proxies (IPs/CIDRs) whose X-Forwarded-For names the customer, for the per-IP limits; none by default",
+          ),
+        rate_limit_per_minute: z
+          .number()
+          .int()
+          .min(1)
+          .max(100000)
+          .default(240)
+          .describe("requests per client IP per minute on the public routes (429 after)"),
+        max_streams_per_ip: z
+          .number()
+          .int()
+          .min(1)
+          .max(100000)
+          .default(20)
+          .describe("open live-status streams (SSE) per client IP"),
+        max_streams: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000000)
+          .default(20000)
+          .describe("open live-status streams in total"),
+        network_labels: z
+          .record(chainId, z.string().min(1).max(40))
+          .default({})
+          .describe(
+            "chain id → network name shown to customers (default from the chain kind and EIP-155 id)",
+          ),
+        asset_labels: z
+          .record(assetId, z.string().min(1).max(20))
+          .default({})
+          .describe("asset id → symbol shown to customers (default: the id up to its first '-')"),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        listen: "127.0.0.1:8788",
+        brand: { name: "depositd", color: "#1d4ed8" },
+        qr: "uri",
+        tron_qr: "address",
+        metadata_keys: [],
+        frame_ancestors: [],
+        trust_proxy: [],
+        default_language: "en",
+        rate_limit_per_minute: 240,
+        max_streams_per_ip: 20,
+        max_streams: 20000,
+        network_labels: {},
+        asset_labels: {},
+      })
+      .describe("the customer's checkout page (src/checkout/)"),
     chains: z.array(chainSchema).min(1).describe("watched networks"),
     assets: z.array(assetSchema).min(1).describe("payable assets"),
     log: z

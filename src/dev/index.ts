@@ -143,6 +143,7 @@ export async function runDev(o: DevOptions): Promise<DevRun> {
       listen: `127.0.0.1:${o.port}`,
       keys: [{ name: "dev", sha256: createHash("sha256").update(DEV_API_KEY).digest("hex") }],
     },
+    checkout: { listen: `127.0.0.1:${await freePort()}` },
     notify: {
       secrets: [{ id: "dev", value: DEV_SECRET }],
       allow_private_targets: true,
@@ -242,6 +243,7 @@ async function demo(
   const order = (await res.json()) as {
     id: string;
     status: string;
+    checkout_url: string;
     options: { asset: string; address: string; amount_due: string }[];
   };
   if (res.status !== 201) throw new Error(`demo order failed: ${JSON.stringify(order)}`);
@@ -249,6 +251,7 @@ async function demo(
   print(
     `  order ${order.id}: pay ${option.amount_due} USDT-DEV to ${option.address} (or ${order.options.find((x) => x.asset === "ETH")?.amount_due} ETH)`,
   );
+  print(`  the customer's page: ${order.checkout_url}`);
   const tx = await devPay(state, option.address, "USDT-DEV", option.amount_due);
   print(`  paid: tx ${tx}`);
   let last = order.status;

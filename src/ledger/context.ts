@@ -2,6 +2,7 @@
 import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
 import type { Catalog } from "./catalog.js";
+import { checkoutUrl } from "../checkout/url.js";
 import { type Outbox, createOutbox } from "./outbox.js";
 import { ProblemError } from "../errors.js";
 import { type Statements, createStatements } from "./statements.js";
@@ -17,6 +18,11 @@ export interface LedgerHooks {
    *  pass only once every involved chain has passed them (src/core/deadline.ts); absent, the
    *  wall clock alone decides. */
   scannedTime?: (chain: string) => number | null;
+  /**
+   * after a write committed: the orders it appended events for, and the chain head a scan stored
+   * (the checkout page's live status fans out from here); never called for a rolled-back write
+   */
+  onCommit?: (c: { orders: string[]; chain?: string; head?: number }) => void;
 }
 
 export interface LedgerContext {
@@ -62,6 +68,7 @@ export function createContext(db: DB, common: Common, catalog: Catalog, hooks: L
     s,
     (asset) => catalog.asset(asset)?.decimals ?? 0,
     optionsOf,
+    (token) => checkoutUrl(common.config, token),
     (p) => paymentVia(catalog.chain(p.chain)?.kind, catalog.asset(p.asset)?.contract !== undefined),
   );
   const outbox = createOutbox(s, views, loadOrder, common.config.notify.unattributed_url);

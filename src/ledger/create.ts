@@ -1,6 +1,6 @@
 // Creating orders: load (an earlier create under the same merchant_order_id) → price in core →
 // write the order, its address bindings and its options.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { type PriceRequest, priceOrder } from "../core/pricing.js";
 import { newId } from "../ids.js";
 import { poolReuses } from "../pool/index.js";
@@ -13,6 +13,8 @@ export interface CreateOrderInput extends PriceRequest {
   merchant_order_id: string;
   assets?: string[];
   callback_url: string;
+  /** where the checkout page's "back to the shop" button leads */
+  return_url?: string;
   metadata?: Record<string, unknown>;
 }
 
@@ -88,6 +90,8 @@ export function createOrderCreation(ctx: LedgerContext) {
       now,
       expires_at: p.expiresAt,
       late_until: p.lateUntil,
+      checkout_token: randomBytes(24).toString("hex"),
+      return_url: input.return_url ?? null,
     });
     const addresses = bindAddresses(id, p.chains, now);
     for (const o of p.options) {

@@ -86,22 +86,47 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     }
   }
 
+  /** Run one write transaction; once it committed, tell onCommit what changed (its error is not the write's). */
+  function committed<T>(fn: () => T, head?: { chain: string; head: number }): T {
+    outbox.takeChanged(); // whatever a rolled-back write left behind
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      outbox.takeChanged();
+      throw e;
+    }
+    const orders = outbox.takeChanged();
+    if (hooks.onCommit && (orders.length || head)) {
+      try {
+        hooks.onCommit({ orders, ...head });
+      } catch (e) {
+        common.logger.error({ err: (e as Error).message }, "onCommit hook failed");
+      }
+    }
+    return result;
+  }
+  const assign = createAssignment(ctx, settle);
+
   return {
     ...book,
     createOrder: (merchant, input, now) => create.createOne(merchant, input, now),
     createOrders: (batch, now) => timed("create", () => create.createBatch(batch, now)).result,
-    assignPayment: createAssignment(ctx, settle),
+    cancelOrder: (merchant, id, now) => committed(() => book.cancelOrder(merchant, id, now)),
+    acceptOrder: (merchant, id, now) => committed(() => book.acceptOrder(merchant, id, now)),
+    assignPayment: (merchant, paymentId, orderId, now) =>
+      committed(() => assign(merchant, paymentId, orderId, now)),
     recordScan(w, now) {
-      const { events } = timed("scan", () => payments.recordScan(w, now));
+      const head = { chain: w.chain, head: w.heads.head };
+      const { events } = timed("scan", () => committed(() => payments.recordScan(w, now), head));
       return { payments: w.transfers.length, events };
     },
     recordMempool(chain, transfers, now, settleMissing) {
-      return {
-        events: timed("mempool", () => payments.recordMempool(chain, transfers, now, settleMissing)).events,
-      };
+      const write = () => payments.recordMempool(chain, transfers, now, settleMissing);
+      return { events: timed("mempool", () => committed(write)).events };
     },
     tick(now) {
-      const { result, events } = timed("tick", () => timers.tick(now));
+      const { result, events } = timed("tick", () => committed(() => timers.tick(now)));
       return { ...result, events };
     },
     cursor: (chain) => s.cursor.get(chain),

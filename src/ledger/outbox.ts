@@ -33,6 +33,8 @@ export interface Outbox {
   render(row: OrderRow): RenderedOrder;
   /** events appended so far */
   written(): number;
+  /** the orders events were appended for since the last call (the commit hook's list) */
+  takeChanged(): string[];
 }
 
 export function createOutbox(
@@ -42,6 +44,7 @@ export function createOutbox(
   unattributedUrl: string | undefined,
 ): Outbox {
   let written = 0;
+  const changed = new Set<string>();
   const render = (row: OrderRow): RenderedOrder => ({
     json: JSON.stringify(views.order(row)),
     url: row.callback_url,
@@ -49,12 +52,18 @@ export function createOutbox(
   return {
     render,
     written: () => written,
+    takeChanged() {
+      const orders = [...changed];
+      changed.clear();
+      return orders;
+    },
     append(e) {
       const id = newId("evt", e.now);
       let seq: number | null = null;
       let url: string | null;
       let orderJson = "null";
       if (e.orderId) {
+        changed.add(e.orderId);
         seq = e.seq ?? s.bumpSeq.get(1, e.orderId)!.event_seq;
         const rendered = e.order ?? render(loadOrder(e.orderId));
         orderJson = rendered.json;

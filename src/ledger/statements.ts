@@ -58,10 +58,10 @@ export function createStatements(db: DB) {
     insertOrder: db.prepare(
       `INSERT INTO orders (id, merchant, merchant_order_id, status, amount, currency, currency_decimals,
          underpaid_tolerance, overpaid_tolerance, callback_url, metadata, request_hash, created_at, updated_at,
-         expires_at, late_until)
+         expires_at, late_until, checkout_token, return_url)
        VALUES (@id, @merchant, @merchant_order_id, ${is("pending")}, @amount, @currency, @currency_decimals,
          @underpaid_tolerance, @overpaid_tolerance, @callback_url, @metadata, @request_hash, @now, @now,
-         @expires_at, @late_until)`,
+         @expires_at, @late_until, @checkout_token, @return_url)`,
     ),
     insertOption: db.prepare(
       `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate)

@@ -27,6 +27,9 @@ export interface OrderRow {
   updated_at: number;
   expires_at: number;
   late_until: number;
+  /** set at create; migration 0004 gave older orders one (the column is nullable only because ALTER TABLE must) */
+  checkout_token: string;
+  return_url: string | null;
 }
 
 export interface OptionRow {
@@ -71,6 +74,7 @@ export function createViews(
   s: Pick<Statements, "paymentSums" | "chainHead">,
   decimalsOf: (asset: string) => number,
   optionsOf: (orderId: string) => OptionRow[],
+  checkoutUrl: (token: string) => string,
   viaOf: (row: PaymentRow) => FoundVia = () => "transaction",
 ): Views {
   return {
@@ -95,6 +99,8 @@ export function createViews(
         expires_at: iso(row.expires_at),
         late_until: iso(row.late_until),
         callback_url: row.callback_url,
+        checkout_url: checkoutUrl(row.checkout_token),
+        ...(row.return_url ? { return_url: row.return_url } : {}),
         metadata: JSON.parse(row.metadata) as Record<string, unknown>,
         options: optionsOf(row.id).map((o) => ({
           asset: o.asset,

@@ -51,6 +51,8 @@ export function rawConfig(over: Record<string, unknown> = {}): Record<string, un
       },
     ],
     log: { level: "silent" },
+    // a daemon's checkout page on a free port (tests run in parallel)
+    checkout: { listen: "127.0.0.1:0" },
     ...over,
   };
 }

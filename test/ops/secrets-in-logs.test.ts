@@ -104,6 +104,7 @@ describe("secrets never reach the logs", () => {
           listen: "127.0.0.1:0",
           keys: [{ name: "shop", sha256: { file: join(dir, "api-key.sha256") } }],
         },
+        checkout: { listen: "127.0.0.1:0" },
         notify: {
           secrets: [{ id: "k1", value: { file: join(dir, "callback-secret") } }],
           allow_private_targets: true,
