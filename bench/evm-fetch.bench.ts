@@ -111,6 +111,7 @@ async function adapterScan(
     request_timeout_ms: 30_000,
     finality: "latest",
     receipts: "block",
+    native_internal: "none",
     pool: { source: "static", cooldown_minutes: 0, low_water: 0 },
   };
   const assets: AssetConfig[] = [

@@ -12,6 +12,7 @@ import { startDaemon } from "./daemon.js";
 import { createCatalog } from "./ledger/catalog.js";
 import { createLedger } from "./ledger/index.js";
 import { ProblemError } from "./errors.js";
+import { AuditError, formatAudit, runAudit } from "./audit/index.js";
 import { redeliverDead, redeliverEvent } from "./notify/redeliver.js";
 import { PoolError, ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
 import { type RateBook, createRateBook } from "./rates/index.js";
@@ -96,6 +97,42 @@ program
     const applied = migrate(db);
     db.close();
     console.log(applied.length ? `applied migrations: ${applied.join(", ")}` : "database is up to date");
+  });
+
+program
+  .command("audit")
+  .description(
+    "rescan a block range (through another RPC URL than the watcher's when there is one) and compare it with the ledger; exit 0 only when it matches",
+  )
+  .requiredOption("--chain <id>", "chain id")
+  .option("--from <n>", "first block (default: the chain's oldest stored payment)")
+  .option("--to <m>", "last block (default: the last block the watcher scanned)")
+  .option("--rpc <url>", "audit through this URL")
+  .option("--repair", "record what is missing through the normal write path (events and all)")
+  .action(async (opts: { chain: string; from?: string; to?: string; rpc?: string; repair?: boolean }) => {
+    const cfg = config();
+    const block = (v: string | undefined, flag: string) => {
+      if (v === undefined) return undefined;
+      if (!/^\d+$/.test(v)) throw new AuditError(`${flag} must be a block number, got "${v}"`);
+      return Number(v);
+    };
+    const deps = open(cfg);
+    try {
+      const report = await runAudit(deps, {
+        chain: opts.chain,
+        from: block(opts.from, "--from"),
+        to: block(opts.to, "--to"),
+        rpc: opts.rpc,
+        repair: opts.repair,
+      });
+      const { rows, summary } = formatAudit(report);
+      if (rows.length) console.table(rows);
+      console.log(summary);
+      const unrepaired = report.findings.length - report.repaired;
+      process.exitCode = unrepaired === 0 && (report.findings.length === 0 || opts.repair) ? 0 : 1;
+    } finally {
+      deps.db.close();
+    }
   });
 
 const configCmd = program.command("config").description("configuration tools");
@@ -369,7 +406,7 @@ program.parseAsync(process.argv).catch((e: unknown) => {
     console.error(e.message);
     process.exit(2);
   }
-  if (e instanceof ProblemError || e instanceof PoolError) {
+  if (e instanceof ProblemError || e instanceof PoolError || e instanceof AuditError) {
     console.error(`error: ${e.message}`);
     // the API's field problems, one per line, as config check prints them
     if (e instanceof ProblemError) for (const f of e.errors ?? []) console.error(`  ${f.path}: ${f.message}`);

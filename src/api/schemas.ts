@@ -275,6 +275,11 @@ export const orderJson = named(
 );
 export type OrderJson = z.infer<typeof orderJson>;
 
+const paymentVia = z.enum(["transaction", "log", "trace", "output"]).meta({
+  description:
+    "how it was found: a top-level transaction's value, a token Transfer log, a call frame inside contract execution (EVM native_internal: trace), a Bitcoin output",
+});
+
 export const paymentJson = named(
   "Payment",
   z.strictObject({
@@ -284,11 +289,11 @@ export const paymentJson = named(
     asset: z.string(),
     address: z.string(),
     txid: z.string(),
-    index: z
-      .number()
-      .int()
-      .min(0)
-      .meta({ description: "log index (tokens), output index (Bitcoin), 0 for a native transfer" }),
+    index: z.number().int().min(0).meta({
+      description:
+        "log index (tokens), output index (Bitcoin), 0 for a native transfer, the call frame's depth-first position (≥ 1) for a traced one",
+    }),
+    via: paymentVia,
     amount: decimal("in the asset"),
     block_number: z.number().int().nullable().meta({ description: "null while in the mempool" }),
     block_hash: z.string().nullable(),
@@ -536,6 +541,7 @@ export const depositJson = named(
     address: z.string(),
     txid: z.string(),
     index: z.number().int().min(0),
+    via: paymentVia,
     amount: decimal("in the asset"),
     block_number: z.number().int().nullable().meta({ description: "null while in the mempool" }),
     block_hash: z.string().nullable(),

@@ -11,11 +11,18 @@ export interface BlockRef {
   timestamp: number;
 }
 
+/** How a payment was found: a top-level transaction's value, a token's Transfer log, a call
+ *  frame inside contract execution (EVM native_internal: trace), a Bitcoin output. */
+export type FoundVia = "transaction" | "log" | "trace" | "output";
+
 /** One transfer INTO a watched address, as found on chain. */
 export interface Transfer {
   txid: string;
-  /** log index (EVM/Tron tokens), output index (Bitcoin), 0 for a native top-level transfer */
+  /** log index (EVM/Tron tokens), output index (Bitcoin), 0 for a native top-level transfer, the
+   *  call frame's depth-first position (≥ 1; the top-level call is frame 0) for a traced one */
   index: number;
+  /** how it was found; absent: inferred from the chain kind and asset (see paymentVia) */
+  via?: FoundVia;
   /** asset id from the config (the adapter maps contracts to assets) */
   asset: string;
   /** canonical address form (see AddressCodec.parse) */

@@ -208,6 +208,12 @@ const chainSchema = z
           .enum(["block", "transaction"])
           .default("block")
           .describe("eth_getBlockReceipts (block) or per-transaction receipts"),
+        native_internal: z
+          .enum(["none", "trace"])
+          .default("none")
+          .describe(
+            "trace: also find native coin sent to watched addresses inside contract execution (debug_traceBlockByNumber with callTracer, one call per non-empty block)",
+          ),
       })
       .strict(),
     z

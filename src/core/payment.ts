@@ -1,5 +1,6 @@
 // What a payment found on chain means (SPEC §2.3): which order it belongs to, whether it counts
 // yet, and which events its change produces. Pure; the ledger loads the rows and writes the answer.
+import type { FoundVia } from "../chains/types.js";
 import type { PaymentStatus } from "./reconcile.js";
 
 export type PaymentEventType =
@@ -99,4 +100,10 @@ export function assignedPayment(
     unexpectedAsset: !order.assets.includes(p.asset),
     events: p.status === "confirmed" ? ["payment.confirmed"] : ["payment.seen"],
   };
+}
+
+/** How a payment stored before the via column (migration 0009) was found: exact, since every
+ *  payment then was a Bitcoin output, a token log, or a top-level native transaction. */
+export function paymentVia(kind: "evm" | "tron" | "bitcoin" | undefined, token: boolean): FoundVia {
+  return kind === "bitcoin" ? "output" : token ? "log" : "transaction";
 }

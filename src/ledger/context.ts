@@ -7,6 +7,7 @@ import { checkoutUrl } from "../checkout/url.js";
 import { type Outbox, createOutbox } from "./outbox.js";
 import { ProblemError } from "../errors.js";
 import { type Statements, createStatements } from "./statements.js";
+import { paymentVia } from "../core/payment.js";
 import { type OptionRow, type OrderRow, type Views, createViews } from "./view.js";
 
 export interface LedgerHooks {
@@ -73,6 +74,7 @@ export function createContext(db: DB, common: Common, catalog: Catalog, hooks: L
     (asset) => catalog.asset(asset)?.decimals ?? 0,
     optionsOf,
     (token) => checkoutUrl(common.config, token),
+    (p) => paymentVia(catalog.chain(p.chain)?.kind, catalog.asset(p.asset)?.contract !== undefined),
   );
   const outbox = createOutbox(s, views, loadOrder, common.config.notify.unattributed_url, a);
   return { db, s, a, common, catalog, hooks, views, outbox, optionsOf, loadOrder, ownedOrder };

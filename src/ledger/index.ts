@@ -3,7 +3,7 @@
 // operation loads rows (statements.ts), lets src/core/ decide, then writes rows and events.
 import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
-import type { Transfer } from "../chains/types.js";
+import type { Heads, Transfer } from "../chains/types.js";
 import type { Catalog } from "./catalog.js";
 import { type LedgerHooks, createContext } from "./context.js";
 import { type CreateOrderInput, createOrderCreation } from "./create.js";
@@ -95,6 +95,8 @@ export interface Ledger {
   recentBlocks(chain: string): Map<number, string>;
   /** canonical pool addresses of a chain added after row `afterId` (the watched set grows by these) */
   watchedAddresses(chain: string, afterId?: number): { id: number; address: string }[];
+  /** depositd audit --repair: record transfers the ledger misses through the scan's write path */
+  recordRepair(chain: string, transfers: Transfer[], heads: Heads, now: number): number;
 }
 
 type WriteKind = Parameters<NonNullable<LedgerHooks["onWrite"]>>[0];
@@ -179,5 +181,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     },
     recentBlocks: (chain) => new Map(s.recentBlocks.all(chain).map((b) => [b.number, b.hash])),
     watchedAddresses: (chain, afterId = 0) => s.poolAddresses.all(chain, afterId),
+    recordRepair: (chain, transfers, heads, now) =>
+      timed("scan", () => payments.recordRepair(chain, transfers, heads, now)).result,
   };
 }

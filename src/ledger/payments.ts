@@ -83,6 +83,7 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement, acco
       late: found.late ? 1 : 0,
       status: found.status,
       min_confirmations: minConfirmations,
+      via: t.via ?? null,
       now,
     };
     if (s.insertPayment.run(row).changes === 0) return;
@@ -197,7 +198,21 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement, acco
     },
   );
 
-  return { recordScan, recordMempool };
+  /** depositd audit --repair: transfers a rescan found and the ledger lacks (or holds reverted), written
+   *  the way a scan writes them, events and all; the cursor and block hashes stay. Returns how many. */
+  const recordRepair = db.transaction((chain: string, transfers: Transfer[], heads: Heads, now: number) => {
+    let n = 0;
+    for (const t of transfers) {
+      const existing = s.paymentByKey.get(chain, t.txid, t.index, t.asset);
+      if (!existing) insertTransfer(chain, t, now, heads);
+      else if (t.block && existing.status === "reverted") move(existing, t.block, heads, now);
+      else continue;
+      n++;
+    }
+    return n;
+  });
+
+  return { recordScan, recordMempool, recordRepair };
 }
 
 /** An unattributed payment assigned to an order by the operator. */

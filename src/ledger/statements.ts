@@ -149,9 +149,9 @@ export function createStatements(db: DB) {
     paymentById: db.prepare<[string], PaymentRow>("SELECT * FROM payments WHERE id = ?"),
     insertPayment: db.prepare(
       `INSERT INTO payments (id, chain, txid, idx, asset, address, amount, block_number, block_hash, block_time,
-         status, order_id, account_id, unexpected_asset, late, min_confirmations, created_at, updated_at)
+         status, order_id, account_id, unexpected_asset, late, min_confirmations, via, created_at, updated_at)
        VALUES (@id, @chain, @txid, @idx, @asset, @address, @amount, @block_number, @block_hash, @block_time,
-         @status, @order_id, @account_id, @unexpected_asset, @late, @min_confirmations, @now, @now)
+         @status, @order_id, @account_id, @unexpected_asset, @late, @min_confirmations, @via, @now, @now)
        ON CONFLICT (chain, txid, idx, asset) DO NOTHING`,
     ),
     movePayment: db.prepare(

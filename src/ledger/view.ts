@@ -2,6 +2,7 @@
 import { formatAmount, parseUnits } from "../core/amount.js";
 import { iso } from "../time.js";
 import type { OrderJson, PaymentJson } from "../api/schemas.js";
+import type { FoundVia } from "../chains/types.js";
 
 export type { OrderJson, PaymentJson };
 import type { Statements } from "./statements.js";
@@ -63,6 +64,8 @@ export interface PaymentRow {
   unexpected_asset: number;
   late: number;
   min_confirmations: number;
+  /** null: stored before migration 0009 (inferred, see paymentVia) */
+  via: FoundVia | null;
   created_at: number;
   updated_at: number;
 }
@@ -78,6 +81,7 @@ export function createViews(
   decimalsOf: (asset: string) => number,
   optionsOf: (orderId: string) => OptionRow[],
   checkoutUrl: (token: string) => string,
+  viaOf: (row: PaymentRow) => FoundVia = () => "transaction",
 ): Views {
   return {
     order(row) {
@@ -129,6 +133,7 @@ export function createViews(
         address: row.address,
         txid: row.txid,
         index: row.idx,
+        via: row.via ?? viaOf(row),
         amount: formatAmount(parseUnits(row.amount), decimalsOf(row.asset)),
         block_number: row.block_number,
         block_hash: row.block_hash,

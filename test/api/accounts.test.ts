@@ -111,7 +111,7 @@ describe("deposit accounts API", () => {
     t.ledger.recordScan({ chain: "anvil", heads: { head: 3 }, blocks, transfers, keepBlocks: 64 }, now);
 
     const p1 = await t.call("GET", `/v1/deposit-accounts/${acc.id}/deposits?limit=2`);
-    expect(p1.status).toBe(200);
+    expect(p1.status, JSON.stringify(p1.body)).toBe(200);
     expect(p1.body.deposits).toHaveLength(2);
     const p2 = await t.call(
       "GET",

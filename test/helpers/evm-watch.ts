@@ -12,6 +12,8 @@ export interface EvmWatchOptions {
   dbPath?: string;
   blocksPerScan?: number;
   reorgDepth?: number;
+  /** EVM native_internal (default none) */
+  nativeInternal?: "none" | "trace";
   /** the daemon's clock (default the machine's) */
   now?: () => number;
   lateWindowMinutes?: number;
@@ -36,6 +38,7 @@ export function createEvmWatch(o: EvmWatchOptions) {
       start_block: o.startBlock,
       blocks_per_scan: o.blocksPerScan ?? 500,
       ...(o.reorgDepth ? { reorg_depth: o.reorgDepth } : {}),
+      ...(o.nativeInternal ? { native_internal: o.nativeInternal } : {}),
       request_timeout_ms: 2000,
       pool: { source: "static", cooldown_minutes: 10, low_water: 0 },
     },

@@ -81,6 +81,7 @@ function outputsToWatched(
     out.push({
       txid,
       index: intFromText(vout.n, `tx ${txid} vout n`),
+      via: "output",
       asset,
       address,
       amount: satsFromBtcText(vout.value),

@@ -147,6 +147,7 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
         transfers.push({
           txid,
           index,
+          via: "output",
           asset,
           address,
           amount: parseUnits(vout.value),

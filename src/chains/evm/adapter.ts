@@ -25,6 +25,12 @@ export const TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11
 /** widest eth_getLogs range per call; many providers cap ranges at a few thousand blocks */
 export const LOG_RANGE = 2000;
 const IN_FLIGHT = 4;
+/** native_internal: trace — the tracer asked for, per block */
+const TRACE_OPTIONS = { tracer: "callTracer" };
+/** frame types that move value to `to`; DELEGATECALL, STATICCALL and CALLCODE move none to another account */
+const VALUE_FRAMES = new Set(["CALL", "CREATE", "CREATE2", "SELFDESTRUCT"]);
+/** a block number no node has: the start-up probe that the trace method exists costs no tracing */
+const NO_SUCH_BLOCK = "0x1fffffffffffff";
 
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
 const HASH = /^0x[0-9a-fA-F]{64}$/;
@@ -70,6 +76,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
   const transferBits = bloomBits(TRANSFER_TOPIC);
   const tokenBits = tokenList.map(bloomBits);
   const counters = { incompleteAnswers: 0, bloomFalsePositives: 0 };
+  const traceInternal = chain.native_internal === "trace" && native !== undefined;
 
   /** the genesis hash every URL must have: pinned, stored at first start, or the first URL's */
   let genesis = normalizeGenesis(chain.genesis);
@@ -185,6 +192,23 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       throw new UnusableUrlError(
         `chain ${chain.id}: node ${probe.current} has genesis ${hash0}, expected ${genesis} (another chain with the same chain id)`,
       );
+    if (traceInternal) await checkTraceMethod(probe);
+  }
+
+  /** native_internal: trace needs debug_traceBlockByNumber on every URL; one without it is never used. */
+  async function checkTraceMethod(probe: Transport): Promise<void> {
+    try {
+      await createJsonRpcClient(probe, { batchSize: 1, inFlight: 1 }).call("debug_traceBlockByNumber", [
+        NO_SUCH_BLOCK,
+        TRACE_OPTIONS,
+      ]);
+    } catch (e) {
+      // any other error ("block not found") means the method exists
+      if (isMissingMethod(e))
+        throw new UnusableUrlError(
+          `chain ${chain.id}: native_internal: trace needs debug_traceBlockByNumber (callTracer), and node ${probe.current} does not serve it: ${(e as Error).message}`,
+        );
+    }
   }
 
   function isRangeLimit(e: unknown): boolean {
@@ -370,6 +394,82 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     });
   }
 
+  /**
+   * native_internal: trace. Native coin moved into watched addresses by call frames inside contract
+   * execution: one debug_traceBlockByNumber per block that has transactions. A frame counts only
+   * when it and every frame above it (the top-level call included) did not revert. Its index is the
+   * frame's depth-first position in the transaction's call tree: stable for the same block, never 0
+   * (frame 0 is the transaction itself, found by the block scan).
+   */
+  async function fetchInternal(blocks: FetchedBlock[], watched: WatchedSet): Promise<Transfer[]> {
+    const busy = blocks.filter((b) => b.txHashes.length > 0);
+    if (busy.length === 0) return [];
+    const raw = await client.batch<unknown>(
+      busy.map((b) => ({ method: "debug_traceBlockByNumber", params: [hex(b.ref.number), TRACE_OPTIONS] })),
+    );
+    const out: Transfer[] = [];
+    raw.forEach((answer, k) => {
+      const b = busy[k]!;
+      const n = b.ref.number;
+      if (!Array.isArray(answer)) bad(`trace of block ${n} is not an array`);
+      if (answer.length !== b.txHashes.length)
+        incomplete(`block ${n} has ${b.txHashes.length} transactions but its trace ${answer.length}`);
+      answer.forEach((item, i) => {
+        const entry = object(item, `trace ${i} of block ${n}`);
+        const txid = b.txHashes[i]!;
+        // geth ≥ 1.11 and anvil name the transaction: a trace of another block's transactions is a reorg
+        if (entry.txHash !== undefined && hash(entry.txHash, `trace ${i} of block ${n} txHash`) !== txid)
+          throw new RetryableError(
+            `${chain.id}: trace ${i} of block ${n} is of another transaction (reorg?)`,
+          );
+        if (entry.result === undefined || entry.result === null)
+          throw new RetryableError(
+            `${chain.id}: tracing transaction ${txid} failed at ${transport.current}: ${String(entry.error)}`,
+          );
+        out.push(...framesInto(object(entry.result, `trace of ${txid}`), txid, b, watched));
+      });
+    });
+    return out;
+  }
+
+  function framesInto(
+    root: Record<string, unknown>,
+    txid: string,
+    b: FetchedBlock,
+    watched: WatchedSet,
+  ): Transfer[] {
+    const out: Transfer[] = [];
+    // depth-first, pre-order, without recursion (call trees go 1024 deep)
+    const stack: { f: Record<string, unknown>; ok: boolean }[] = [{ f: root, ok: true }];
+    for (let position = 0; stack.length; position++) {
+      const { f, ok: above } = stack.pop()!;
+      // a frame with an error reverted, and with it everything it called
+      const ok = above && (f.error === undefined || f.error === null);
+      const type = typeof f.type === "string" ? f.type.toUpperCase() : bad(`frame type in ${txid}`);
+      if (position > 0 && ok && VALUE_FRAMES.has(type) && f.value !== undefined && f.value !== null) {
+        const value = quantity(f.value, `frame value in ${txid}`);
+        const to = f.to;
+        if (typeof to !== "string" || !ADDRESS.test(to)) bad(`frame to in ${txid}`);
+        const address = to.toLowerCase();
+        if (value > 0n && watched.has(address))
+          out.push({
+            txid,
+            index: position,
+            via: "trace",
+            asset: native!.id,
+            address,
+            amount: value,
+            block: { number: b.ref.number, hash: b.ref.hash, timestamp: b.ref.timestamp },
+          });
+      }
+      if (f.calls === undefined || f.calls === null) continue;
+      if (!Array.isArray(f.calls)) bad(`frame calls in ${txid} is not an array`);
+      for (let j = f.calls.length - 1; j >= 0; j--)
+        stack.push({ f: object(f.calls[j], `frame in ${txid}`), ok });
+    }
+    return out;
+  }
+
   function tokenTransfer(
     raw: unknown,
     from: number,
@@ -408,6 +508,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     return {
       txid,
       index,
+      via: "log",
       asset,
       address,
       amount,
@@ -467,7 +568,11 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
               if (hits.length) candidates.set(blk, hits);
             }
           }
-          return { blocks, candidates, statuses: await fetchStatuses(candidates) };
+          const [statuses, internal] = await Promise.all([
+            fetchStatuses(candidates),
+            traceInternal ? fetchInternal(blocks, watched) : Promise.resolve([]),
+          ]);
+          return { blocks, candidates, statuses, internal };
         }),
         tokenList.length ? fetchLogs(from, to) : Promise.resolve([] as unknown[]),
       ]);
@@ -480,13 +585,14 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       }
 
       const transfers: Transfer[] = [];
-      for (const { candidates, statuses } of parts) {
+      for (const { candidates, statuses, internal } of parts) {
         for (const [b, txs] of candidates) {
           for (const t of txs) {
             if (!statuses.get(t.hash)) continue; // failed transactions move nothing
             transfers.push({
               txid: t.hash,
               index: 0,
+              via: "transaction",
               asset: native!.id,
               address: t.to!,
               amount: t.value,
@@ -494,12 +600,13 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
             });
           }
         }
+        transfers.push(...internal);
       }
       for (const l of logs) {
         const t = tokenTransfer(l, from, blocks, watched);
         if (t) transfers.push(t);
       }
-      // Stable: within a block natives (tx order) come before token logs (log order).
+      // Stable: within a block traced and top-level natives come before token logs (log order).
       transfers.sort((a, b) => a.block!.number - b.block!.number);
       return { blocks: blocks.map((b) => b.ref), transfers };
     },

@@ -226,7 +226,15 @@ export function findTrxTransfers(block: TronBlock, watched: WatchedSet, asset: s
     if (amount === undefined)
       throw malformed(where, "amount above 2^53 without raw_data_hex to read it exactly");
     if (amount <= 0n || amount > INT64_MAX) return;
-    out.push({ txid: tx.txID, index: 0, asset, address, amount, block: blockOf(block.ref) });
+    out.push({
+      txid: tx.txID,
+      index: 0,
+      via: "transaction",
+      asset,
+      address,
+      amount,
+      block: blockOf(block.ref),
+    });
   });
   return out;
 }
@@ -273,7 +281,7 @@ export function findTrc20Transfers(
       if (!watched.has(address)) return;
       const amount = BigInt("0x" + log.data);
       if (amount === 0n) return;
-      out.push({ txid: info.id, index, asset, address, amount, block: blockOf(block.ref) });
+      out.push({ txid: info.id, index, via: "log", asset, address, amount, block: blockOf(block.ref) });
     });
   }
   return out;

@@ -121,6 +121,7 @@ describe("scan", () => {
       expected.push({
         txid: s.txid,
         index: await voutOf(s.txid, s.address),
+        via: "output",
         asset: "BTC",
         address: s.address,
         amount: s.sats,
@@ -251,7 +252,7 @@ describe("mempool", () => {
       return tx.vout.find((o) => o.scriptPubKey.address === address)!.n;
     })();
     expect(await watcher.mempool!(watched)).toEqual([
-      { txid: original, index, asset: "BTC", address, amount: 25000000n, block: null },
+      { txid: original, index, via: "output", asset: "BTC", address, amount: 25000000n, block: null },
     ]);
     // Unwatched mempool transactions are not reported.
     expect(await watcher.mempool!(watchedSet(manyAddresses(10)))).toEqual([]);

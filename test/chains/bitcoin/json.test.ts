@@ -75,6 +75,7 @@ describe("parseCoreBlock (getblock <hash> 2 fixture, regtest height 406)", () =>
       {
         txid: "9536e1ed08a56b89e45a69d2ade2a84b1068d62a92997b5b6e084d7ef486042e",
         index: 1,
+        via: "output",
         asset: "BTC",
         address: "bcrt1qxqcfnx6tk79lmat8vau9vfquz440rm9ztdx9v7",
         amount: 50000000n,

@@ -106,6 +106,7 @@ async function expectMatches(
     out.push({
       txid: e.tx.hash,
       index: e.index,
+      via: e.asset === "ETH" ? "transaction" : "log",
       asset: e.asset,
       address: e.address,
       amount: e.amount,

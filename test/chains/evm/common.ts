@@ -13,6 +13,7 @@ export function chainConfig(url: string, over: Partial<EvmChainConfig> = {}): Ev
     ...CHAIN_TEST_DEFAULTS,
     finality: "latest",
     receipts: "block",
+    native_internal: "none",
     ...over,
   };
 }

@@ -157,6 +157,7 @@ describe("createTronAdapter", () => {
       {
         txid,
         index: 0,
+        via: "transaction",
         asset: "TRX",
         address: shop.address,
         amount: 12_345_678n,

@@ -94,6 +94,7 @@ describe("findTrxTransfers", () => {
       {
         txid: TRX_TXID,
         index: 0,
+        via: "transaction",
         asset: "TRX",
         address: TRX_TO,
         amount: 50_000_000n,
@@ -215,6 +216,7 @@ describe("transaction infos", () => {
       {
         txid: "d6161e2819feaa74ee44113ccb525f79cc2d9fa1f290554804988d1223d2e3b6",
         index: 0,
+        via: "log",
         asset: "USDT-TRC20",
         address: USDT_TO,
         amount: 1_000_000n,
