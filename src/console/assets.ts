@@ -29,6 +29,8 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;font-variant-numeric:tabular-nums;
 .scroll{overflow-x:auto;max-width:100%}
 .scroll td,.scroll th{white-space:nowrap}
 .scroll td.wrap{white-space:normal;min-width:14rem;max-width:28rem}
+.scroll.fit td,.scroll.fit th{white-space:normal}
+.grid.chains{grid-template-columns:repeat(auto-fill,minmax(min(100%,30rem),1fr))}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600;white-space:nowrap}

@@ -79,7 +79,11 @@ function stateBadge(state: string): Html {
   const cls =
     state === "ok" || state === "delivered" || state === "paid" || state === "confirmed"
       ? "ok"
-      : state === "behind" || state === "failing" || state === "pending" || state === "seen"
+      : state === "behind" ||
+          state === "failing" ||
+          state === "throttled" ||
+          state === "pending" ||
+          state === "seen"
         ? "warn"
         : state === "stopped" || state === "dead" || state === "reverted" || state === "quarantined"
           ? "bad"
@@ -112,7 +116,7 @@ export function renderOverview(f: Frame, o: Overview): string {
   const from = o.now - LAG_WINDOW_MS;
   const body = html`<h1>Overview</h1>
     <h2>Chains</h2>
-    <div class="grid">
+    <div class="grid chains">
       ${o.chains.map(
         (c) =>
           html`<section class="card" aria-labelledby="chain-${c.id}" data-chain="${c.id}">
@@ -144,23 +148,30 @@ export function renderOverview(f: Frame, o: Overview): string {
               `${c.id} lag over the last ${LAG_WINDOW_MS / HOUR} hours`,
               "s",
             )}
-            <div class="scroll" role="region" aria-label="${c.id} RPC URLs" tabindex="0">
-              <table>
+            <div class="scroll fit" role="region" aria-label="${c.id} RPC URLs" tabindex="0">
+              <table class="rpc">
                 <thead>
                   <tr>
                     <th>RPC URL</th>
                     <th>State</th>
-                    <th>Errors</th>
+                    <th>Error rate</th>
                     <th>Last error</th>
                   </tr>
                 </thead>
                 <tbody>
                   ${c.rpc.map(
                     (r) =>
-                      html`<tr>
+                      html`<tr data-url="${r.url}">
                         <td class="mono">${r.url}</td>
-                        <td>${stateBadge(r.state)}</td>
-                        <td class="num">${r.errors}/${r.requests} (${Math.round(r.error_rate * 100)}%)</td>
+                        <td>
+                          ${stateBadge(r.state)}${r.reason ? html` <span class="muted">${r.reason}</span>` : ""}
+                        </td>
+                        <td class="num">
+                          ${Math.round(r.error_rate * 100)}%
+                          <span class="muted"
+                            >${r.errors}/${r.requests}${r.throttled ? ` · ${r.throttled}×429` : ""}</span
+                          >
+                        </td>
                         <td>${r.last_error_at === null ? "—" : ago(o.now - r.last_error_at) + " ago"}</td>
                       </tr>`,
                   )}

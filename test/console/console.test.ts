@@ -11,11 +11,13 @@ import type { BrowserContext, Page } from "playwright-core";
 import { validateConfig } from "../../src/config/load.js";
 import { parseAmount } from "../../src/core/amount.js";
 import { recordLagSamples } from "../../src/console/index.js";
+import { displayUrl } from "../../src/console/rpc.js";
 import { type Daemon, startDaemon } from "../../src/daemon.js";
 import type { OrderJson } from "../../src/ledger/index.js";
 import { launchChromium } from "../helpers/browser.js";
 import { API_KEY, clock, evmPoolText, rawConfig, testCommon } from "../helpers/config.js";
 import { type TokenChain, startTokenChain } from "../helpers/evm.js";
+import { type FlakyProxy, startFlakyProxy } from "../helpers/flaky-proxy.js";
 import { tempDir } from "../chaos/harness.js";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -39,11 +41,14 @@ let receiverUrl: string;
 let receiverStatus = 500;
 let pool: string[];
 let config: ReturnType<typeof validateConfig>;
+/** the chain's first RPC URL: passes through to anvil until a test makes it answer 429 */
+let throttler: FlakyProxy;
 const tmp = tempDir("console");
 const requested: string[] = [];
 
 beforeAll(async () => {
   chain = await startTokenChain();
+  throttler = await startFlakyProxy(chain.anvil.url, { seed: 19, failRate: 0, modes: ["429"] });
   receiver = createServer((req, res) => {
     req.resume();
     req.on("end", () =>
@@ -63,7 +68,7 @@ beforeAll(async () => {
       {
         id: "anvil",
         kind: "evm",
-        rpc: [chain.anvil.url],
+        rpc: [throttler.url, chain.anvil.url],
         chain_id: 31337,
         poll_interval_ms: 100,
         start_block: start + 1,
@@ -104,6 +109,7 @@ afterAll(async () => {
   await browserKit?.close();
   await daemon?.stop();
   await chain?.stop().catch(() => undefined);
+  await throttler?.stop();
   await new Promise((r) => receiver?.close(r));
   tmp.remove();
 });
@@ -393,6 +399,41 @@ describe("the operator console", () => {
     await ctx.close();
   });
 
+  it("behavior: an RPC URL whose proxy answers 429 shows throttled with its error rate, and the URL table fits its card", async () => {
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    throttler.setFailRate(1);
+    const row = page.locator(`[data-chain="anvil"] tr[data-url="${displayUrl(throttler.url)}"]`);
+    const direct = page.locator(`[data-chain="anvil"] tr[data-url="${displayUrl(chain.anvil.url)}"]`);
+    const states = await until(
+      async () => {
+        await page.goto(`${base}/console/overview`);
+        return `${await row.locator(".badge").textContent()} ${await direct.locator(".badge").textContent()}`;
+      },
+      (s) => s === "throttled ok",
+    );
+    expect(states).toBe("throttled ok");
+    expect(throttler.stats["429"]).toBeGreaterThan(0);
+    // error rate, then errors / requests and how many of them were 429s
+    expect(await row.locator("td").nth(2).textContent()).toMatch(/\d+%\s+\d+\/\d+ · \d+×429/);
+    throttler.setFailRate(0);
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      // every column of the RPC URL table is inside its card: nothing clipped at the card's edge
+      const clipped = await page.evaluate(() => {
+        const g = globalThis as unknown as {
+          document: { querySelectorAll(s: string): { scrollWidth: number; clientWidth: number }[] };
+        };
+        return [...g.document.querySelectorAll(".scroll.fit")].map((e) => e.scrollWidth - e.clientWidth);
+      });
+      expect(clipped.length, `${vp.width}`).toBeGreaterThan(0);
+      for (const c of clipped) expect(c, `${vp.width}`).toBeLessThanOrEqual(0);
+      await shoot(page, `overview-throttled-${vp.width}x${vp.height}.png`);
+    }
+    await ctx.close();
+  });
+
   it("behavior: a chain whose anvil stopped turns behind on the overview", async () => {
     const ctx = await newContext();
     const page = await ctx.newPage();
@@ -412,7 +453,9 @@ describe("the operator console", () => {
     }
     // passes fail from now on; the harness clock moves past the silence limit (10 s)
     time.advance(15_000);
-    const rpcBadge = page.locator('[data-chain="anvil"] td .badge').first();
+    const rpcBadge = page.locator(
+      `[data-chain="anvil"] tr[data-url="${displayUrl(chain.anvil.url)}"] .badge`,
+    );
     const state = await until(
       async () => {
         await page.reload();
