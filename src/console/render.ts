@@ -1,8 +1,17 @@
 // The console's pages as HTML strings (server-rendered; see docs/console.md for why).
 import type { OrderHit } from "./statements.js";
-import type { HostGroup, InboxRow, Overview, OrderPage } from "./data.js";
-import { HOUR, LAG_WINDOW_MS } from "./data.js";
-import { barChart, lineChart } from "./chart.js";
+import { ORDER_STATUSES } from "../core/reconcile.js";
+import type {
+  FilteredOrders,
+  HostGroup,
+  InboxRow,
+  JobProgress,
+  Overview,
+  OrderPage,
+  StatusBuckets,
+} from "./data.js";
+import { CHAIN_SCAN, HOUR, LAG_WINDOW_MS, REDELIVER_MAX } from "./data.js";
+import { STATUS_COLORS, barChart, lineChart, stackedBars } from "./chart.js";
 import { type Html, html } from "./html.js";
 
 export interface Frame {
@@ -27,7 +36,14 @@ export function csrfField(f: Frame): Html {
   return html`<input type="hidden" name="csrf" value="${f.csrf ?? ""}" />`;
 }
 
-export function layout(f: Frame, section: Section, title: string, body: Html, refresh = false): string {
+/** `refresh`: the script reloads <main> in place every 10 s (true) or every `refresh` ms */
+export function layout(
+  f: Frame,
+  section: Section,
+  title: string,
+  body: Html,
+  refresh: boolean | number = false,
+): string {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -57,7 +73,9 @@ export function layout(f: Frame, section: Section, title: string, body: Html, re
               : ""
           }
         </header>
-        <main id="main" ${refresh ? html` data-refresh` : ""}>${body}</main>
+        <main id="main" ${refresh ? html` data-refresh="${refresh === true ? 10000 : refresh}"` : ""}>
+          ${body}
+        </main>
       </body>
     </html>`.text;
 }
@@ -209,8 +227,8 @@ export function renderOverview(f: Frame, o: Overview): string {
                   <dd>0</dd>`
           }
         </dl>
-        <h3>Created per hour, last 24 h</h3>
-        ${barChart(o.ordersPerHour, "orders created per hour, last 24 hours")}
+        ${statusChart("day", "Created in the last 24 h, by status now", "per hour", o.ordersByStatus.day)}
+        ${statusChart("week", "Created in the last 7 d, by status now", "per 6 hours", o.ordersByStatus.week)}
       </section>
       <section class="card" aria-labelledby="pay-h">
         <h2 id="pay-h">Payments per hour</h2>
@@ -220,6 +238,30 @@ export function renderOverview(f: Frame, o: Overview): string {
     </div>
     <p class="muted">As of ${iso(o.now)}.</p>`;
   return layout(f, "overview", "Overview", body, true);
+}
+
+function statusChart(id: string, title: string, per: string, b: StatusBuckets): Html {
+  const totals = ORDER_STATUSES.map(
+    (st) => [st, b.buckets.reduce((a, x) => a + (x[st] ?? 0), 0)] as const,
+  ).filter(([, n]) => n > 0);
+  return html`<figure class="status-chart" data-window="${id}">
+    <h3>${title}</h3>
+    ${stackedBars(b.buckets, ORDER_STATUSES, STATUS_COLORS, `${title}, ${per}`)}
+    <figcaption>
+      ${
+        totals.length
+          ? html`<ul class="legend">
+              ${totals.map(
+                ([st, n]) =>
+                  html`<li data-status="${st}">
+                    <span class="sw sw-${st}"></span><a href="/console/orders?status=${st}">${st}</a> ${n}
+                  </li>`,
+              )}
+            </ul>`
+          : html`<p class="muted">No orders created.</p>`
+      }
+    </figcaption>
+  </figure>`;
 }
 
 function orderTable(rows: OrderHit[]): Html {
@@ -253,45 +295,75 @@ function orderTable(rows: OrderHit[]): Html {
   </div>`;
 }
 
-export const ORDER_STATUS_FILTER = [
-  "pending",
-  "processing",
-  "partially_paid",
-  "paid",
-  "overpaid",
-  "expired",
-  "paid_late",
-  "cancelled",
-];
+export interface OrdersForm {
+  /** the fields as typed (shown back) */
+  form: Record<string, string>;
+  errors: string[];
+  merchants: readonly string[];
+  chains: readonly string[];
+}
 
-export function renderOrders(
-  f: Frame,
-  q: string,
-  status: string,
-  rows: OrderHit[],
-  searched: boolean,
-): string {
+function select(id: string, label: string, options: readonly string[], value: string): Html {
+  return html`<div>
+    <label for="${id}">${label}</label
+    ><select id="${id}" name="${id}">
+      <option value="">any</option>
+      ${options.map((x) => html`<option${x === value ? html` selected` : ""}>${x}</option>`)}
+    </select>
+  </div>`;
+}
+
+export function renderOrders(f: Frame, o: OrdersForm, r: FilteredOrders): string {
+  const v = o.form;
+  const parts = [
+    v.status && `status ${v.status}`,
+    v.merchant && `merchant ${v.merchant}`,
+    v.chain && `chain ${v.chain}`,
+    v.from && `from ${v.from}`,
+    v.to && `to ${v.to}`,
+  ].filter(Boolean);
+  const title = v.q
+    ? `Matches for “${v.q}”${parts.length ? ` (${parts.join(", ")})` : ""}`
+    : parts.length
+      ? `Newest orders: ${parts.join(", ")}`
+      : "Newest orders";
+  const keep = new URLSearchParams(Object.entries(v).filter(([, x]) => x !== ""));
+  if (r.next) keep.set("before", r.next);
   return layout(
     f,
     "orders",
     "Orders",
     html`<h1>Orders</h1>
-      <form method="get" action="/console/orders" class="row" role="search">
-        <div>
+      ${o.errors.length ? html`<div class="error" role="alert">${o.errors.map((e) => html`<p>${e}</p>`)}</div>` : ""}
+      <form method="get" action="/console/orders" class="filters" role="search">
+        <div class="wide">
           <label for="q">Order id, merchant order id, address or txid</label
-          ><input id="q" name="q" value="${q}" size="44" />
+          ><input id="q" name="q" value="${v.q ?? ""}" />
+        </div>
+        ${select("status", "Status", ORDER_STATUSES, v.status ?? "")}
+        ${select("merchant", "Merchant", o.merchants, v.merchant ?? "")}
+        ${select("chain", "Chain", o.chains, v.chain ?? "")}
+        <div>
+          <label for="from">Created from (UTC)</label
+          ><input id="from" name="from" type="datetime-local" value="${v.from ?? ""}" />
         </div>
         <div>
-          <label for="status">Status</label
-          ><select id="status" name="status">
-            <option value="">any</option>
-            ${ORDER_STATUS_FILTER.map((s) => html`<option${s === status ? html` selected` : ""}>${s}</option>`)}
-          </select>
+          <label for="to">Created to (UTC)</label
+          ><input id="to" name="to" type="datetime-local" value="${v.to ?? ""}" />
         </div>
-        <div><button type="submit">Search</button></div>
+        <div class="row"><button type="submit">Search</button> <a href="/console/orders">Clear</a></div>
       </form>
-      <h2>${searched ? `Matches for “${q}”` : status ? `Newest ${status} orders` : "Newest orders"}</h2>
-      ${orderTable(rows)}`,
+      <h2>${title}</h2>
+      ${orderTable(r.rows)}
+      ${
+        r.capped
+          ? html`<p class="muted" role="status">
+              The chain filter looked at the newest ${CHAIN_SCAN} orders on ${v.chain} in this window and
+              stopped: narrow the time window to see older ones.
+            </p>`
+          : ""
+      }
+      ${r.next ? html`<p class="pager"><a href="/console/orders?${keep.toString()}" rel="next">Older orders →</a></p>` : ""}`,
   );
 }
 
@@ -542,7 +614,7 @@ export function renderDeliveries(
           html`<section class="card" aria-labelledby="host-${g.host}">
             <h2 id="host-${g.host}" class="mono">${g.host}</h2>
             <p>${g.dead} dead · ${g.failing} failing</p>
-            ${g.dead ? html`<form method="post" action="/console/deliveries/redeliver-host">${csrfField(f)}<input type="hidden" name="host" value="${g.host}" /><button type="submit">Redeliver all dead for ${g.host} (up to 200)</button></form>` : ""}
+            ${g.dead ? html`<form method="post" action="/console/deliveries/redeliver-host">${csrfField(f)}<input type="hidden" name="host" value="${g.host}" /><button type="submit">Redeliver all dead for ${g.host} (up to ${REDELIVER_MAX})</button></form>` : ""}
             <div class="scroll" role="region" aria-label="Events to ${g.host}" tabindex="0">
               <table>
                 <thead>
@@ -631,6 +703,62 @@ export function renderInbox(
           </section>`,
       )}`,
   );
+}
+
+export function renderJob(f: Frame, j: JobProgress, bound: number): string {
+  const settled = j.delivered + j.dead;
+  const body = html`<h1>Redelivery to <span class="mono">${j.host}</span></h1>
+    <section class="card" aria-labelledby="job-h" data-job="${j.id}" data-done="${j.done ? "yes" : "no"}">
+      <h2 id="job-h">
+        ${j.done ? "Done" : "In progress"} ${stateBadge(j.done ? (j.dead ? "dead" : "delivered") : "pending")}
+      </h2>
+      <p>
+        Queued again: <strong class="queued">${j.total}</strong> dead event${j.total === 1 ? "" : "s"} (at
+        most ${bound} per click), by ${j.operator} at ${iso(j.created_at)}.
+      </p>
+      <label for="job-progress">Settled: <span class="settled">${settled}</span> of ${j.total}</label>
+      <progress id="job-progress" max="${j.total}" value="${settled}">${settled} of ${j.total}</progress>
+      <dl class="kv">
+        <dt>Delivered</dt>
+        <dd class="delivered">${j.delivered}</dd>
+        <dt>Dead again</dt>
+        <dd class="dead">${j.dead}</dd>
+        <dt>Waiting</dt>
+        <dd class="pending">${j.pending}</dd>
+        <dt>Attempted since</dt>
+        <dd class="attempted">${j.attempted} of ${j.total}</dd>
+      </dl>
+      ${j.done ? "" : html`<p class="muted">This page refreshes itself every 2 s. <a href="/console/deliveries/jobs/${j.id}">Refresh</a></p>`}
+      <p><a href="/console/deliveries">Back to deliveries</a></p>
+    </section>
+    <div class="scroll" role="region" aria-label="Events of this redelivery" tabindex="0">
+      <table>
+        <thead>
+          <tr>
+            <th>Event</th>
+            <th>Order</th>
+            <th>State</th>
+            <th>Attempts since</th>
+            <th>Last answer</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${j.events.map(
+            (e) =>
+              html`<tr data-event="${e.id}">
+                <td>${e.type}</td>
+                <td class="mono">
+                  ${e.order_id ? html`<a href="/console/orders/${e.order_id}">${e.order_id}</a>` : "—"}
+                </td>
+                <td>${stateBadge(e.state)}</td>
+                <td class="num since">${e.since}</td>
+                <td class="num">${e.last_code ?? "—"}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>`;
+  return layout(f, "deliveries", `Redelivery to ${j.host}`, body, j.done ? false : 2000);
 }
 
 export function renderMessage(f: Frame, title: string, text: string): string {

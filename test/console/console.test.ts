@@ -279,6 +279,64 @@ describe("the operator console", () => {
     await ctx.close();
   });
 
+  it("behavior: redeliver all for a host queues its dead events as one bounded job whose page shows them delivered", async () => {
+    receiverStatus = 500;
+    // another name for the same receiver: its own host group
+    const port = new URL(receiverUrl).port;
+    const host = `localhost:${port}`;
+    const orders = [0, 1, 2].map(() => createOrder(`http://${host}/cb`));
+    for (const o of orders) daemon.ledger.cancelOrder("shop", o.id, time.now());
+    daemon.notify();
+    const deadOf = () =>
+      daemon.db
+        .prepare("SELECT id, attempts FROM events WHERE url LIKE ? AND state = 'dead' ORDER BY id")
+        .all(`http://${host}/%`) as { id: string; attempts: number }[];
+    const dead = await until(deadOf, (r) => r.length >= orders.length, 30_000);
+    expect(dead.length).toBeGreaterThanOrEqual(orders.length);
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    await page.goto(`${base}/console/deliveries`);
+    const card = page.locator("section.card", { has: page.locator(`h2:text-is("${host}")`) });
+    expect(await card.locator("p").first().textContent()).toContain(`${dead.length} dead`);
+    receiverStatus = 200;
+    await Promise.all([
+      page.waitForURL(`${base}/console/deliveries/jobs/*`),
+      card.locator("button", { hasText: "(up to 1000)" }).click(),
+    ]);
+    const job = page.locator("[data-job]");
+    expect(await job.locator(".queued").textContent()).toBe(String(dead.length));
+    // no reload: the page's script refreshes it until the job is done, then stops
+    const done = await until(
+      () => job.getAttribute("data-done"),
+      (d) => d === "yes",
+      20_000,
+    );
+    expect(done).toBe("yes");
+    expect(await job.locator(".delivered").textContent()).toBe(String(dead.length));
+    expect(await job.locator(".dead").textContent()).toBe("0");
+    expect(await job.locator(".attempted").textContent()).toBe(`${dead.length} of ${dead.length}`);
+    expect(await page.locator("main").getAttribute("data-refresh")).toBeNull();
+    for (const e of dead) {
+      expect(await page.locator(`tr[data-event="${e.id}"] .since`).textContent()).toBe("1");
+      const after = daemon.db.prepare("SELECT attempts FROM events WHERE id = ?").pluck().get(e.id) as number;
+      expect(after).toBe(e.attempts + 1);
+      const last = daemon.db
+        .prepare("SELECT status_code FROM delivery_attempts WHERE event_id = ? ORDER BY attempt DESC LIMIT 1")
+        .pluck()
+        .get(e.id);
+      expect(last).toBe(200);
+    }
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      await shoot(page, `redeliver-job-${vp.width}x${vp.height}.png`);
+    }
+    // the host has no dead event left: the button is gone and a replay of the form queues nothing
+    await page.goto(`${base}/console/deliveries`);
+    expect(await page.locator("h2.mono").allTextContents()).not.toContain(host);
+    await ctx.close();
+  });
+
   it("behavior: an unattributed payment is assigned from the inbox and its order turns paid", async () => {
     const order = createOrder();
     const bound = new Set(daemon.db.prepare("SELECT address FROM bindings").pluck().all() as string[]);
@@ -346,6 +404,92 @@ describe("the operator console", () => {
     await ctx.close();
   });
 
+  it("behavior: the Orders screen filters by status, merchant, chain and time, alone or with a search, and names a bad field", async () => {
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    const all = daemon.db
+      .prepare("SELECT id, merchant, status, created_at FROM orders ORDER BY created_at DESC, id DESC")
+      .all() as { id: string; merchant: string; status: string; created_at: number }[];
+    const cancelled = all.filter((o) => o.status === "cancelled");
+    expect(cancelled.length).toBeGreaterThan(0);
+    const shown = async () => page.locator("table tbody tr td:first-child a").allTextContents();
+    await page.goto(`${base}/console/orders`);
+    await page.selectOption("#status", "cancelled");
+    await page.selectOption("#merchant", "shop");
+    await page.selectOption("#chain", "anvil");
+    // the harness clock's day, as the datetime-local inputs take it (UTC)
+    const day = new Date(time.now()).toISOString().slice(0, 10);
+    await page.fill("#from", `${day}T00:00`);
+    await page.fill("#to", `${day}T23:59`);
+    await Promise.all([page.waitForURL(`${base}/console/orders?*`), page.click("form[role=search] button")]);
+    const inDay = (o: { created_at: number }) => new Date(o.created_at).toISOString().slice(0, 10) === day;
+    expect(await shown()).toEqual(cancelled.filter(inDay).map((o) => o.id));
+    expect(await page.locator("h2").first().textContent()).toContain("status cancelled");
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      await shoot(page, `orders-filtered-${vp.width}x${vp.height}.png`);
+    }
+    await page.setViewportSize(VIEWPORTS[0]!);
+    // a window before any order: nothing
+    await page.goto(`${base}/console/orders?to=2000-01-01`);
+    expect(await page.locator("main").textContent()).toContain("No orders found.");
+    // another merchant has none
+    await page.goto(`${base}/console/orders?merchant=other`);
+    expect(await shown()).toEqual([]);
+    // a search term with a status it does not have: no match; with its own: the order page
+    const paid = all.find((o) => o.status === "paid")!;
+    await page.goto(`${base}/console/orders?q=${paid.id}&status=cancelled`);
+    expect(await shown()).toEqual([]);
+    await page.goto(`${base}/console/orders?q=${paid.id}&status=paid&chain=anvil`);
+    expect(page.url()).toBe(`${base}/console/orders/${paid.id}`);
+    // a bad field is named, and the page still answers with what was valid
+    const res = await page.goto(`${base}/console/orders?status=lost&from=yesterday`);
+    expect(res!.status()).toBe(400);
+    const alert = await page.locator("[role=alert]").textContent();
+    expect(alert).toContain("status: “lost” is not one of");
+    expect(alert).toContain("from: “yesterday” is not a date");
+    expect(await shown()).toEqual(all.slice(0, 50).map((o) => o.id));
+    await ctx.close();
+  });
+
+  it("behavior: the overview charts orders by status over 24 h and 7 d from order_status_hours, matching the orders", async () => {
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    await page.goto(`${base}/console/overview`);
+    const now = time.now();
+    const counts = (since: number) => {
+      const out: Record<string, number> = {};
+      for (const r of daemon.db
+        .prepare("SELECT status, created_at FROM orders WHERE created_at >= ?")
+        .all(since) as { status: string }[])
+        out[r.status] = (out[r.status] ?? 0) + 1;
+      return out;
+    };
+    const hour = Math.floor(now / 3_600_000);
+    for (const [win, since] of [
+      ["day", (hour - 23) * 3_600_000],
+      ["week", (hour - 7 * 24 + 1) * 3_600_000],
+    ] as const) {
+      const fig = page.locator(`figure[data-window="${win}"]`);
+      const legend: Record<string, number> = {};
+      for (const li of await fig.locator("li").all())
+        legend[(await li.getAttribute("data-status"))!] = Number(
+          (await li.textContent())!.trim().split(/\s+/).pop(),
+        );
+      expect(legend, win).toEqual(counts(since));
+      expect(Object.keys(legend).length).toBeGreaterThanOrEqual(2);
+      // one coloured bar segment per status present, drawn in the SVG
+      const drawn = new Set(
+        await fig.locator("svg rect").evaluateAll((rs) => rs.map((r) => r.getAttribute("data-status"))),
+      );
+      expect([...drawn].sort()).toEqual(Object.keys(legend).sort());
+      expect(await fig.locator("svg").getAttribute("aria-label")).toContain(`${legend.paid ?? 0} paid`);
+    }
+    await ctx.close();
+  });
+
   it("behavior: the session expires on the harness clock; sign-out ends it at once", async () => {
     const ctx = await newContext();
     const page = await ctx.newPage();
@@ -369,7 +513,12 @@ describe("the operator console", () => {
     expect(await axe(page)).toEqual([]);
     await signIn(page);
     const order = daemon.db.prepare("SELECT id FROM orders LIMIT 1").pluck().get() as string;
+    const job = daemon.db.prepare("SELECT id FROM console_jobs LIMIT 1").pluck().get() as string;
+    expect(job).toMatch(/^[A-Za-z0-9_-]{16}$/);
     for (const path of [
+      `/console/deliveries/jobs/${job}`,
+      "/console/orders?status=paid&merchant=shop&chain=anvil&from=2000-01-01&to=2100-01-01",
+      "/console/orders?status=lost",
       "/console/overview",
       "/console/orders",
       `/console/orders/${order}`,
