@@ -14,7 +14,6 @@ import type { Ledger } from "../ledger/index.js";
 import { redeliverEvent } from "../notify/redeliver.js";
 import { SCRIPT, STYLESHEET, type StaticAsset, staticAsset } from "./assets.js";
 import {
-  deadEventsOfHost,
   loadDeliveries,
   loadInbox,
   loadOrder,
