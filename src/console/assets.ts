@@ -86,7 +86,10 @@ export const SCRIPT = `(function () {
         if (!next) return;
         main.replaceChildren.apply(main, Array.prototype.slice.call(next.childNodes));
         // a page that is finished (a done job) stops asking
-        if (!next.hasAttribute("data-refresh")) clearInterval(timer);
+        if (!next.hasAttribute("data-refresh")) {
+          clearInterval(timer);
+          main.removeAttribute("data-refresh");
+        }
       })
       .catch(function () {});
   }, every);

@@ -3,7 +3,11 @@
 import { randomBytes } from "node:crypto";
 import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
-import type { HealthReport } from "../api/schemas.js";
+import type { HealthReport, RateJson } from "../api/schemas.js";
+import type { AuditFinding, AuditKind } from "../core/audit.js";
+import type { Catalog } from "../ledger/catalog.js";
+import type { ProviderState, RateBook } from "../rates/index.js";
+import { listAssets, listRates } from "../rates/handlers.js";
 import { ORDER_STATUSES, type OrderStatus } from "../core/reconcile.js";
 import type { Ledger, OrderJson, PaymentJson } from "../ledger/index.js";
 import { listOrderEvents, type OrderEventView } from "../notify/redeliver.js";
@@ -436,6 +440,74 @@ export function loadJob(db: DB, id: string): JobProgress | null {
     attempted: events.filter((e) => e.since > 0).length,
     done: pending === 0,
     events,
+  };
+}
+
+export interface RatesView {
+  /** rates.live is configured */
+  live: boolean;
+  /** every configured pair: static ones, and live ones with their sources (GET /v1/rates' body) */
+  pairs: RateJson[];
+  /** enabled assets without a rate in a configured currency: orders cannot offer them there */
+  unpriced: { asset: string; currency: string; reason: string }[];
+  /** each market: requests, errors, last success, pairs whose last ask failed */
+  providers: ProviderState[];
+}
+
+/** The live-rates state, from the rate book in memory and the config (no database read). */
+export function loadRates(
+  catalog: Catalog,
+  config: Common["config"],
+  book: RateBook | undefined,
+  now: number,
+): RatesView {
+  const pairs = listRates(catalog, config, book, now).rates;
+  const unpriced = listAssets(catalog, config).assets.flatMap((a) =>
+    a.unpriced.map((currency) => ({
+      asset: a.id,
+      currency,
+      reason:
+        pairs.find((p) => p.asset === a.id && p.currency === currency)?.reason ??
+        `no static rate for ${a.id} in ${currency}`,
+    })),
+  );
+  return { live: book !== undefined, pairs, unpriced, providers: book?.providers() ?? [] };
+}
+
+/**
+ * Where the console reads audit findings (the self-audit, src/core/audit.ts). The background audit
+ * persists them (its migration and statements); this branch has no such table, so the console is
+ * given none and says "audit: not enabled". A source reads the stored verdict, newest first.
+ */
+export interface AuditFindingsSource {
+  /** findings per kind over every audited chain */
+  counts(): { kind: AuditKind; n: number }[];
+  /** the newest `limit` findings, each with its chain and when it was found (ms) */
+  recent(limit: number): { chain: string; found_at: number; finding: AuditFinding }[];
+  /** per chain: the audit's progress (next block to audit), when it last ran, its last error */
+  cursors(): { chain: string; next_block: number; last_run_at: number | null; last_error: string | null }[];
+}
+
+export type AuditView =
+  | { enabled: false }
+  | {
+      enabled: true;
+      total: number;
+      counts: { kind: AuditKind; n: number }[];
+      recent: { chain: string; found_at: number; finding: AuditFinding }[];
+      cursors: ReturnType<AuditFindingsSource["cursors"]>;
+    };
+
+/** The overview's audit section: the one function that reads findings (through `source`). */
+export function loadAudit(source: AuditFindingsSource | undefined, limit = 20): AuditView {
+  if (!source) return { enabled: false };
+  const counts = source.counts().filter((c) => c.n > 0);
+  return {
+    enabled: true,
+    total: counts.reduce((a, c) => a + c.n, 0),
+    counts,
+    recent: source.recent(limit),
+    cursors: source.cursors(),
   };
 }
 

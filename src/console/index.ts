@@ -10,15 +10,20 @@ import type { HealthReport } from "../api/schemas.js";
 import { decideAccept, decideCancel } from "../core/resolution.js";
 import { ORDER_STATUSES, type OrderStatus } from "../core/reconcile.js";
 import { ProblemError } from "../errors.js";
+import type { Catalog } from "../ledger/catalog.js";
 import type { Ledger } from "../ledger/index.js";
+import type { RateBook } from "../rates/index.js";
 import { redeliverEvent } from "../notify/redeliver.js";
 import { SCRIPT, STYLESHEET, type StaticAsset, staticAsset } from "./assets.js";
 import {
   loadDeliveries,
   loadInbox,
   loadOrder,
+  type AuditFindingsSource,
   filterOrders,
+  loadAudit,
   loadJob,
+  loadRates,
   loadOverview,
   merchantOfOrder,
   type OrderFilter,
@@ -43,7 +48,7 @@ import type { RpcLog } from "./rpc.js";
 import { consoleStatements } from "./statements.js";
 
 export { createRpcLog, type RpcLog } from "./rpc.js";
-export { recordLagSamples } from "./data.js";
+export { type AuditFindingsSource, recordLagSamples } from "./data.js";
 
 export interface ConsoleArgs {
   db: DB;
@@ -53,6 +58,11 @@ export interface ConsoleArgs {
   /** after a write that stored events (wakes the delivery worker) */
   onEvents?: () => void;
   rpc?: RpcLog;
+  catalog: Catalog;
+  /** live rates, when configured */
+  rates?: RateBook;
+  /** persisted audit findings, when the background audit keeps them (else "audit: not enabled") */
+  audit?: AuditFindingsSource;
 }
 
 const COOKIE = "depositd_console";
@@ -255,7 +265,16 @@ export function registerConsole(app: FastifyInstance, args: ConsoleArgs): void {
   });
 
   guarded("GET", "/console/overview", (_req, reply, session) =>
-    page(reply, 200, renderOverview(frame(session), loadOverview(db, common, args.health(), args.rpc))),
+    page(
+      reply,
+      200,
+      renderOverview(
+        frame(session),
+        loadOverview(db, common, args.health(), args.rpc),
+        loadRates(args.catalog, cfg, args.rates, common.now()),
+        loadAudit(args.audit),
+      ),
+    ),
   );
 
   const merchantNames = [...new Set(cfg.api.keys.filter((k) => k.role !== "operator").map((k) => k.name))];

@@ -2,7 +2,9 @@
 import type { OrderHit } from "./statements.js";
 import { ORDER_STATUSES } from "../core/reconcile.js";
 import type {
+  AuditView,
   FilteredOrders,
+  RatesView,
   HostGroup,
   InboxRow,
   JobProgress,
@@ -100,10 +102,15 @@ function stateBadge(state: string): Html {
       : state === "behind" ||
           state === "failing" ||
           state === "throttled" ||
+          state === "unpriced" ||
           state === "pending" ||
           state === "seen"
         ? "warn"
-        : state === "stopped" || state === "dead" || state === "reverted" || state === "quarantined"
+        : state === "stopped" ||
+            state === "dead" ||
+            state === "reverted" ||
+            state === "quarantined" ||
+            state === "findings"
           ? "bad"
           : "neutral";
   return html`<span class="badge ${cls}">${state}</span>`;
@@ -130,7 +137,7 @@ export function renderLogin(f: Frame, message: string | null, notice: string | n
   );
 }
 
-export function renderOverview(f: Frame, o: Overview): string {
+export function renderOverview(f: Frame, o: Overview, rates: RatesView, audit: AuditView): string {
   const from = o.now - LAG_WINDOW_MS;
   const body = html`<h1>Overview</h1>
     <h2>Chains</h2>
@@ -236,8 +243,127 @@ export function renderOverview(f: Frame, o: Overview): string {
         <p class="muted">Last 24 h: ${o.paymentsPerHour.reduce((a, b) => a + b, 0)} payments.</p>
       </section>
     </div>
+    <div class="grid">${ratesCard(rates)} ${auditCard(audit, o.now)}</div>
     <p class="muted">As of ${iso(o.now)}.</p>`;
   return layout(f, "overview", "Overview", body, true);
+}
+
+function ratesCard(r: RatesView): Html {
+  return html`<section class="card" aria-labelledby="rates-h" data-section="rates">
+    <h2 id="rates-h">
+      Rates
+      ${r.live ? stateBadge(r.unpriced.length ? "unpriced" : "ok") : html`<span class="muted">static only</span>`}
+    </h2>
+    <div class="scroll fit" role="region" aria-label="Rates" tabindex="0">
+      <table>
+        <thead>
+          <tr>
+            <th>Pair</th>
+            <th>Rate</th>
+            <th>From</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${r.pairs.map(
+            (p) =>
+              html`<tr data-pair="${p.asset}/${p.currency}">
+                <td>${p.asset}/${p.currency}</td>
+                <td class="num">${p.rate ?? html`<span class="badge bad">none</span>`}</td>
+                <td>
+                  ${
+                    p.source === "static"
+                      ? "static table"
+                      : p.rate
+                        ? html`${p.sources.map((q) => `${q.source} ${q.price}`).join(", ")}
+                            <span class="muted">· ${p.age_seconds} s old</span>`
+                        : html`<span class="muted">${p.reason ?? ""}</span>`
+                  }
+                  ${p.dropped.length ? html`<span class="muted">· dropped ${p.dropped.map((q) => `${q.source} (${q.reason ?? ""})`).join(", ")}</span>` : ""}
+                </td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+    ${
+      r.unpriced.length
+        ? html`<h3>Unpriced</h3>
+            <ul class="unpriced">
+              ${r.unpriced.map((u) => html`<li data-pair="${u.asset}/${u.currency}"><strong>${u.asset}/${u.currency}</strong> <span class="muted">${u.reason}</span></li>`)}
+            </ul>`
+        : html`<p class="muted">Every enabled asset has a rate in every configured currency.</p>`
+    }
+    ${
+      r.providers.length
+        ? html`<h3>Markets</h3>
+            <dl class="kv">
+              ${r.providers.map(
+                (p) =>
+                  html`<dt>${p.kind}</dt>
+                    <dd data-provider="${p.kind}">
+                      ${p.errors}/${p.requests} failed · last answer
+                      ${p.lastOkAt === null ? "never" : iso(p.lastOkAt)}
+                      ${Object.keys(p.failing).length ? html`<span class="muted">· failing ${Object.keys(p.failing).join(", ")}</span>` : ""}
+                    </dd>`,
+              )}
+            </dl>`
+        : ""
+    }
+  </section>`;
+}
+
+function auditCard(a: AuditView, now: number): Html {
+  if (!a.enabled)
+    return html`<section class="card" aria-labelledby="audit-h" data-section="audit">
+      <h2 id="audit-h">Audit</h2>
+      <p class="muted">audit: not enabled</p>
+    </section>`;
+  return html`<section class="card" aria-labelledby="audit-h" data-section="audit">
+    <h2 id="audit-h">Audit ${stateBadge(a.total ? "findings" : "ok")}</h2>
+    <dl class="kv">
+      ${a.cursors.map(
+        (c) =>
+          html`<dt>${c.chain}</dt>
+            <dd>
+              next block ${c.next_block} · ran
+              ${c.last_run_at === null ? "never" : `${ago(now - c.last_run_at)} ago`}
+              ${c.last_error ? html`<span class="mono">${c.last_error}</span>` : ""}
+            </dd>`,
+      )}
+      ${a.counts.map(
+        (c) =>
+          html`<dt>${c.kind}</dt>
+            <dd>${c.n}</dd>`,
+      )}
+    </dl>
+    ${
+      a.recent.length
+        ? html`<div class="scroll fit" role="region" aria-label="Audit findings" tabindex="0">
+            <table>
+              <thead>
+                <tr>
+                  <th>Chain</th>
+                  <th>Kind</th>
+                  <th>Transaction</th>
+                  <th>Detail</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${a.recent.map(
+                  (r) =>
+                    html`<tr>
+                      <td>${r.chain}</td>
+                      <td>${r.finding.kind}</td>
+                      <td class="mono">${r.finding.txid}#${r.finding.index} ${r.finding.asset}</td>
+                      <td>${r.finding.detail}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
+        : html`<p>No findings: the ledger matches the chains over what was audited.</p>`
+    }
+  </section>`;
 }
 
 function statusChart(id: string, title: string, per: string, b: StatusBuckets): Html {
@@ -434,7 +560,7 @@ export function renderOrder(
         </section>
         <section class="card" aria-labelledby="opt-h">
           <h2 id="opt-h">Options</h2>
-          <div class="scroll" role="region" aria-label="Payment options" tabindex="0">
+          <div class="scroll fit" role="region" aria-label="Payment options" tabindex="0">
             <table>
               <thead>
                 <tr>
@@ -443,6 +569,7 @@ export function renderOrder(
                   <th>Address</th>
                   <th>Due</th>
                   <th>Rate</th>
+                  <th>Rate from</th>
                 </tr>
               </thead>
               <tbody>
@@ -454,6 +581,10 @@ export function renderOrder(
                       <td class="mono">${op.address}</td>
                       <td class="num">${op.amount_due}</td>
                       <td class="num">${op.rate}</td>
+                      <td class="rate-sources">
+                        ${op.rate_sources.length ? op.rate_sources.map((r) => `${r.source} ${r.price}`).join(", ") : "the order's own currency"}
+                        <span class="muted">at ${when(op.rate_at)}</span>
+                      </td>
                     </tr>`,
                 )}
               </tbody>

@@ -18,6 +18,7 @@ import { launchChromium } from "../helpers/browser.js";
 import { API_KEY, clock, evmPoolText, rawConfig, testCommon } from "../helpers/config.js";
 import { type TokenChain, startTokenChain } from "../helpers/evm.js";
 import { type FlakyProxy, startFlakyProxy } from "../helpers/flaky-proxy.js";
+import { type PriceServer, startPriceServer } from "../../src/dev/prices.js";
 import { tempDir } from "../chaos/harness.js";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -43,12 +44,15 @@ let pool: string[];
 let config: ReturnType<typeof validateConfig>;
 /** the chain's first RPC URL: passes through to anvil until a test makes it answer 429 */
 let throttler: FlakyProxy;
+/** a market on 127.0.0.1 that prices ETH in EUR only: ETH/GBP stays unpriced */
+let market: PriceServer;
 const tmp = tempDir("console");
 const requested: string[] = [];
 
 beforeAll(async () => {
   chain = await startTokenChain();
   throttler = await startFlakyProxy(chain.anvil.url, { seed: 19, failRate: 0, modes: ["429"] });
+  market = await startPriceServer({ prices: { "ETH/EUR": "2800.5" }, now: () => time.now() });
   receiver = createServer((req, res) => {
     req.resume();
     req.on("end", () =>
@@ -77,7 +81,14 @@ beforeAll(async () => {
       },
     ],
     assets: [{ id: "ETH", chain: "anvil", decimals: 18, confirmations: 1 }],
-    rates: { static: { USD: { ETH: "3000" } } },
+    rates: {
+      static: { USD: { ETH: "3000" } },
+      live: {
+        providers: [{ kind: "coinbase", url: market.url }],
+        currencies: ["EUR", "GBP"],
+        min_sources: 1,
+      },
+    },
   });
   const api = raw.api as { keys: Record<string, unknown>[] };
   api.keys.push({
@@ -88,7 +99,11 @@ beforeAll(async () => {
   config = validateConfig(raw, {});
   const block = (await chain.kit.provider.getBlock("latest"))!;
   time = clock(block.timestamp * 1000);
-  daemon = await startDaemon(testCommon(config, time.now), { manualWatchers: true, noTimers: true });
+  daemon = await startDaemon(testCommon(config, time.now), {
+    manualWatchers: true,
+    noTimers: true,
+    manualRates: true,
+  });
   base = `http://${daemon.address.host}:${daemon.address.port}`;
   // the watcher and the delivery worker run as in `serve`; the harness clock moves with the loop
   const watcher = daemon.watchers.get("anvil")!;
@@ -110,6 +125,7 @@ afterAll(async () => {
   await daemon?.stop();
   await chain?.stop().catch(() => undefined);
   await throttler?.stop();
+  await market?.close();
   await new Promise((r) => receiver?.close(r));
   tmp.remove();
 });
@@ -486,6 +502,54 @@ describe("the operator console", () => {
       );
       expect([...drawn].sort()).toEqual(Object.keys(legend).sort());
       expect(await fig.locator("svg").getAttribute("aria-label")).toContain(`${legend.paid ?? 0} paid`);
+    }
+    await ctx.close();
+  });
+
+  it("behavior: an order's page shows where each option's rate came from; the overview shows the live rates, the unpriced pairs, the markets, and that audit is not enabled", async () => {
+    await daemon.rates!.refresh();
+    const eur = daemon.ledger.createOrder(
+      "shop",
+      {
+        merchant_order_id: `M-${++seq}`,
+        amount: "28.00",
+        currency: "EUR",
+        callback_url: "http://127.0.0.1:9/cb",
+      },
+      time.now(),
+    ).order;
+    expect(eur.options[0]!.rate_sources).toEqual([{ source: "coinbase", price: "2800.5" }]);
+    const usd = createOrder();
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    await page.goto(`${base}/console/orders/${eur.id}`);
+    const at = eur.options[0]!.rate_at.replace(/\.\d{3}Z$/, "Z").replace("T", " ");
+    expect((await page.locator("td.rate-sources").textContent())!.replace(/\s+/g, " ").trim()).toBe(
+      `coinbase 2800.5 at ${at}`,
+    );
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      await shoot(page, `order-rates-${vp.width}x${vp.height}.png`);
+    }
+    await page.setViewportSize(VIEWPORTS[0]!);
+    await page.goto(`${base}/console/orders/${usd.id}`);
+    expect(await page.locator("td.rate-sources").textContent()).toContain("static 3000");
+    await page.goto(`${base}/console/overview`);
+    const rates = page.locator('[data-section="rates"]');
+    const text = async (sel: string) =>
+      ((await rates.locator(sel).textContent()) ?? "").replace(/\s+/g, " ").trim();
+    expect(await text('tr[data-pair="ETH/EUR"]')).toMatch(/^ETH\/EUR 2800\.5 coinbase 2800\.5 · \d+ s old$/);
+    expect(await text('tr[data-pair="ETH/USD"]')).toBe("ETH/USD 3000 static table");
+    expect(await text('tr[data-pair="ETH/GBP"]')).toContain("none");
+    expect(await text('li[data-pair="ETH/GBP"]')).toMatch(/^ETH\/GBP 0 fresh source\(s\), 1 needed$/);
+    expect(await rates.locator("h2 .badge").textContent()).toBe("unpriced");
+    expect(await text('[data-provider="coinbase"]')).toMatch(/^1\/2 failed · last answer \d{4}-/);
+    expect(await text('[data-provider="coinbase"]')).toContain("failing ETH/GBP");
+    expect(await page.locator('[data-section="audit"]').textContent()).toContain("audit: not enabled");
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      await shoot(page, `overview-rates-${vp.width}x${vp.height}.png`);
     }
     await ctx.close();
   });
