@@ -21,6 +21,7 @@ h3{font-size:1rem;margin:0 0 .4rem}
 .grid{display:grid;gap:1rem;margin:0 0 1rem;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr))}
 .card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:.9rem 1rem;min-width:0;margin:0 0 1rem}
 .grid>.card{margin:0}
+.grid>.card.span{grid-column:1/-1}
 .card>h2:first-child,.card>h3:first-child{margin-top:0}
 .badge{display:inline-block;border-radius:999px;padding:.05rem .55rem;font-size:.8rem;font-weight:700;vertical-align:middle}
 .ok{background:#d1fae5;color:#064e3b}.bad{background:#fee2e2;color:#7f1d1d}.warn{background:#fef3c7;color:#78350f}.neutral{background:#e5e7eb;color:#1f2937}

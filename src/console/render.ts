@@ -558,9 +558,9 @@ export function renderOrder(
               : ""
           }
         </section>
-        <section class="card" aria-labelledby="opt-h">
+        <section class="card span" aria-labelledby="opt-h">
           <h2 id="opt-h">Options</h2>
-          <div class="scroll fit" role="region" aria-label="Payment options" tabindex="0">
+          <div class="scroll" role="region" aria-label="Payment options" tabindex="0">
             <table>
               <thead>
                 <tr>
