@@ -103,6 +103,19 @@ export function stackedBars<K extends string>(
   const byKey = keys
     .map((k) => [k, buckets.reduce((a, b) => a + (b[k] ?? 0), 0)] as const)
     .filter(([, n]) => n > 0);
+  // one path per key (a few hundred bytes), not one rect per bucket and key
+  const d = {} as Record<K, string>;
+  buckets.forEach((b, i) => {
+    let y = H - 4;
+    for (const k of keys) {
+      const v = b[k] ?? 0;
+      if (v <= 0) continue;
+      const h = (v / max) * (H - 16);
+      y -= h;
+      d[k] =
+        `${d[k] ?? ""}M${(i * bw + 0.5).toFixed(1)} ${y.toFixed(1)}h${Math.max(1, bw - 1).toFixed(1)}v${h.toFixed(1)}h-${Math.max(1, bw - 1).toFixed(1)}z`;
+    }
+  });
   const summary = `${label}: ${totals.reduce((a, b) => a + b, 0)} orders${byKey.length ? ", " : ""}${byKey.map(([k, n]) => `${n} ${k}`).join(", ")}`;
   return html`<svg
     class="chart"
@@ -115,22 +128,6 @@ export function stackedBars<K extends string>(
     <title>${summary}</title>
     <line x1="0" y1="${H - 4}" x2="${W}" y2="${H - 4}" stroke="#9ca3af" stroke-width="1" />
     <text x="2" y="10" font-size="10" fill="#4b5563">${Math.max(0, ...totals)}</text>
-    ${buckets.map((b, i) => {
-      let y = H - 4;
-      return keys.map((k) => {
-        const v = b[k] ?? 0;
-        if (v <= 0) return "";
-        const h = (v / max) * (H - 16);
-        y -= h;
-        return html`<rect
-          x="${(i * bw + 0.5).toFixed(1)}"
-          y="${y.toFixed(1)}"
-          width="${Math.max(1, bw - 1).toFixed(1)}"
-          height="${h.toFixed(1)}"
-          fill="${colors[k]}"
-          data-status="${k}"
-        />`;
-      });
-    })}
+    ${keys.map((k) => (d[k] ? html`<path d="${d[k]}" fill="${colors[k]}" data-status="${k}" />` : ""))}
   </svg>`;
 }

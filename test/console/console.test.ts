@@ -498,7 +498,7 @@ describe("the operator console", () => {
       expect(Object.keys(legend).length).toBeGreaterThanOrEqual(2);
       // one coloured bar segment per status present, drawn in the SVG
       const drawn = new Set(
-        await fig.locator("svg rect").evaluateAll((rs) => rs.map((r) => r.getAttribute("data-status"))),
+        await fig.locator("svg path").evaluateAll((rs) => rs.map((r) => r.getAttribute("data-status"))),
       );
       expect([...drawn].sort()).toEqual(Object.keys(legend).sort());
       expect(await fig.locator("svg").getAttribute("aria-label")).toContain(`${legend.paid ?? 0} paid`);
