@@ -12,7 +12,8 @@ import {
   limitsOf,
 } from "../../rpc/transport.js";
 import { RpcError } from "../../rpc/jsonrpc.js";
-import { intFromText, parseJsonKeepingNumbers } from "./json.js";
+import { intFromText } from "./json.js";
+import { parseJsonKeepingNumbers } from "../../rpc/json.js";
 import {
   type BitcoinAdapterArgs,
   COINBASE_MATURITY,
