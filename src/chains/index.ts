@@ -1,4 +1,4 @@
-// The only place that knows which chain kinds exist.
+// Each chain kind's adapter, address codec and deriver (their config fragments: src/chains/kinds.ts).
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../config/schema.js";
 export { chainSecretOf, reorgDepthOf } from "./kinds.js";
