@@ -1,7 +1,7 @@
 // Bitcoin Core (or Knots) JSON-RPC backend: block hashes for a range in one batch, then
 // `getblock <hash> 2` in batches; outputs matched locally against the watched set.
 import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } from "../types.js";
-import { NonRetryableError, RetryableError } from "../../errors.js";
+import { RetryableError } from "../../errors.js";
 import { type JsonRpcClient, RpcError, createJsonRpc } from "../../rpc/jsonrpc.js";
 import { intFromText, satsFromBtcText } from "./json.js";
 import { UnusableUrlError, limitsOf } from "../../rpc/transport.js";
@@ -13,6 +13,7 @@ import {
   canonicalAddress,
   chunks,
   mapLimit,
+  startGenesis,
   nativeAssetOf,
   range,
 } from "./shared.js";
@@ -218,12 +219,7 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     chain: chain.id,
 
     async init(known) {
-      const stored = known?.genesis?.toLowerCase().replace(/^0x/, "");
-      if (genesis !== undefined && stored !== undefined && stored !== genesis)
-        throw new NonRetryableError(
-          `chain "${chain.id}": config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
-        );
-      genesis ??= stored;
+      genesis = startGenesis(chain, genesis, known);
       // the first URL is identified (network, genesis, version) before it answers this
       const info = await rpc.call<{
         pruned?: unknown;
