@@ -3,7 +3,7 @@
 // Answers are checked for shape before anyone trusts them.
 import { NonRetryableError, RetryableError } from "../errors.js";
 import { parseJsonKeepingNumbers } from "./json.js";
-import { mapLimit } from "./map-limit.js";
+import { chunks, mapLimit } from "./map-limit.js";
 import { type Transport, type TransportOptions, createTransport } from "./transport.js";
 
 export interface RpcCall {
@@ -138,9 +138,7 @@ export function createJsonRpcClient(transport: Transport, opts: JsonRpcOptions =
     },
     async batch<T>(calls: RpcCall[]): Promise<T[]> {
       const size = opts.batchSize ?? Math.max(1, calls.length);
-      const chunks: RpcCall[][] = [];
-      for (let i = 0; i < calls.length; i += size) chunks.push(calls.slice(i, i + size));
-      const answers = (await mapLimit(chunks, inFlight, outcomes)).flat();
+      const answers = (await mapLimit(chunks(calls, size), inFlight, outcomes)).flat();
       return answers.map((o, i) => unwrap(o, calls[i]!.method)) as T[];
     },
     get current() {

@@ -3,6 +3,7 @@
 import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } from "../types.js";
 import { RetryableError } from "../../errors.js";
 import { type JsonRpcClient, RpcError, createJsonRpc } from "../../rpc/jsonrpc.js";
+import { chunks, mapLimit } from "../../rpc/map-limit.js";
 import { intFromText, satsFromBtcText } from "./json.js";
 import { UnusableUrlError, limitsOf } from "../../rpc/transport.js";
 import {
@@ -11,8 +12,6 @@ import {
   GENESIS_HASHES,
   GENESIS_PARENT,
   canonicalAddress,
-  chunks,
-  mapLimit,
   startGenesis,
   nativeAssetOf,
   range,

@@ -12,6 +12,7 @@ import {
   limitsOf,
 } from "../../rpc/transport.js";
 import { RpcError } from "../../rpc/jsonrpc.js";
+import { mapLimit } from "../../rpc/map-limit.js";
 import { intFromText } from "./json.js";
 import { parseJsonKeepingNumbers } from "../../rpc/json.js";
 import {
@@ -20,7 +21,6 @@ import {
   GENESIS_HASHES,
   GENESIS_PARENT,
   canonicalAddress,
-  mapLimit,
   startGenesis,
   nativeAssetOf,
   range,

@@ -59,14 +59,6 @@ export function startGenesis(
   return genesis ?? stored;
 }
 
-export { mapLimit } from "../../rpc/map-limit.js";
-
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 export function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 }
