@@ -157,9 +157,9 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
       adapterFor(chain, catalog.assetsOfChain(chain.id), {
         logger: log.child({ chain: chain.id }),
         secret: cfg.chainSecrets[chain.id],
-        onRequest: (url, ok, ms) => {
+        onRequest: (url, ok, ms, status) => {
           metrics.rpc(chain.id, url, ok, ms);
-          rpcLog.record(chain.id, url, ok, common.now());
+          rpcLog.record(chain.id, url, ok, common.now(), status === 429);
         },
       });
     watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify, store }));
