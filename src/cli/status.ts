@@ -1,11 +1,12 @@
 // `depositd status`: one screen for an operator, read straight from the database.
 import type { ResolvedConfig } from "../config/load.js";
-import { openDatabase } from "../db/index.js";
+import { openDatabase, sqliteDatabase } from "../db/index.js";
 import { poolReuses, poolStatus } from "../pool/index.js";
 
 export function printStatus(cfg: ResolvedConfig, now = Date.now()): void {
-  const db = openDatabase(cfg.database.path);
-  console.log(`depositd status — ${new Date(now).toISOString()} — ${cfg.database.path}\n`);
+  const { path } = sqliteDatabase(cfg.database);
+  const db = openDatabase(path);
+  console.log(`depositd status — ${new Date(now).toISOString()} — ${path}\n`);
   const cursors = db.prepare<[string], { next_block: number; head: number; updated_at: number }>(
     "SELECT next_block, head, updated_at FROM chain_cursors WHERE chain = ?",
   );
