@@ -3,8 +3,11 @@
 // BEGIN … COMMIT on one client and is retried whole when PostgreSQL says a retry resolves it.
 // Side effects (logs, counters, wake-ups) are registered with afterCommit and run only after
 // COMMIT succeeded, so a rolled-back or retried attempt leaves none behind.
+import { join } from "node:path";
 import pg from "pg";
 import type { ResolvedDatabase } from "../config/load.js";
+import { packageRoot } from "../paths.js";
+import { type Migration, readMigrations } from "./index.js";
 
 export type PostgresConfig = Extract<ResolvedDatabase, { engine: "postgres" }>;
 
@@ -127,5 +130,62 @@ export async function unitOfWork<T>(
     }
     if (failed.length) throw new AfterCommitError(failed);
     return result;
+  }
+}
+
+/** PostgreSQL's migrations: the same version numbers as migrations/*.sql, in migrations/postgres/. */
+export function readPostgresMigrations(dir = join(packageRoot(), "migrations", "postgres")): Migration[] {
+  return readMigrations(dir);
+}
+
+// pg_advisory_lock key held while migrating ("depositd" in ASCII): two instances that start at once
+// migrate one after the other, and the second finds nothing left to do.
+const MIGRATE_LOCK = "7234316346693184612";
+
+/** Database time in ms, for every time the PostgreSQL engine writes on its own behalf. */
+export const DB_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::int8";
+
+/**
+ * Apply every migration not yet recorded in schema_migrations, each in its own transaction, under
+ * an advisory lock. Returns the versions applied (by this call; none when another did them).
+ */
+export async function migratePostgres(
+  pool: pg.Pool,
+  migrations = readPostgresMigrations(),
+): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATE_LOCK]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+      const rows = (await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows;
+      const done = new Set(rows.map((r) => r.version));
+      const applied: number[] = [];
+      for (const m of migrations) {
+        if (done.has(m.version)) continue;
+        await client.query("BEGIN");
+        try {
+          await client.query(m.sql);
+          await client.query(
+            `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, ${DB_NOW_MS})`,
+            [m.version, m.name],
+          );
+          await client.query("COMMIT");
+        } catch (e) {
+          await client.query("ROLLBACK");
+          throw new Error(
+            `migration ${String(m.version).padStart(4, "0")}_${m.name} failed: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }
+        applied.push(m.version);
+      }
+      return applied;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATE_LOCK]);
+    }
+  } finally {
+    client.release();
   }
 }
