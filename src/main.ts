@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { addressCodecFor, deriverFor } from "./chains/index.js";
 import { createCommon, createLogger } from "./common.js";
 import { ConfigError, type ResolvedConfig, loadConfig } from "./config/load.js";
-import { openDatabase, migrate } from "./db/index.js";
+import { openDatabase, migrateDatabase } from "./db/index.js";
 import { startDaemon } from "./daemon.js";
 import { createCatalog } from "./ledger/catalog.js";
 import { createLedger } from "./ledger/index.js";
@@ -90,12 +90,9 @@ program
 
 program
   .command("migrate")
-  .description("apply pending database migrations")
-  .action(() => {
-    const cfg = config();
-    const db = openDatabase(cfg.database, { migrate: false });
-    const applied = migrate(db);
-    db.close();
+  .description("apply pending database migrations (SQLite or PostgreSQL, as configured)")
+  .action(async () => {
+    const applied = await migrateDatabase(config().database);
     console.log(applied.length ? `applied migrations: ${applied.join(", ")}` : "database is up to date");
   });
 

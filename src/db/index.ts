@@ -90,3 +90,22 @@ export function migrate(db: DB, migrations = readMigrations()): number[] {
   }
   return applied;
 }
+
+/** `depositd migrate`: the configured engine's migrations (PostgreSQL: migrations/postgres/). */
+export async function migrateDatabase(database: ResolvedDatabase): Promise<number[]> {
+  if (database.engine === "sqlite") {
+    const db = openDatabase(database.path, { migrate: false });
+    try {
+      return migrate(db);
+    } finally {
+      db.close();
+    }
+  }
+  const { createPool, migratePostgres } = await import("./postgres.js");
+  const pool = createPool(database);
+  try {
+    return await migratePostgres(pool);
+  } finally {
+    await pool.end();
+  }
+}
