@@ -8,6 +8,7 @@ import pg from "pg";
 import type { ResolvedDatabase } from "../config/load.js";
 import { packageRoot } from "../paths.js";
 import { type Migration, readMigrations } from "./index.js";
+import { DB_NOW_MS } from "./postgres-statements.js";
 
 export type PostgresConfig = Extract<ResolvedDatabase, { engine: "postgres" }>;
 
@@ -141,9 +142,6 @@ export function readPostgresMigrations(dir = join(packageRoot(), "migrations", "
 // pg_advisory_lock key held while migrating ("depositd" in ASCII): two instances that start at once
 // migrate one after the other, and the second finds nothing left to do.
 const MIGRATE_LOCK = "7234316346693184612";
-
-/** Database time in ms, for every time the PostgreSQL engine writes on its own behalf. */
-export const DB_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::int8";
 
 /**
  * Apply every migration not yet recorded in schema_migrations, each in its own transaction, under
