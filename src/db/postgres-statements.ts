@@ -21,9 +21,8 @@ export const ledgerStatements = {
 
   /**
    * A free address, locked; one another transaction has locked is skipped, not waited for. Without
-   * SKIP LOCKED two creates pick the same row and the second fails on
-   * bindings_one_live_per_address (plain FOR UPDATE makes it wait, then find the row taken and
-   * return nothing: "pool exhausted" with free addresses left).
+   * a lock two creates pick the same row and the second fails on bindings_one_live_per_address;
+   * with plain FOR UPDATE every create on a chain waits for the one before it to commit.
    */
   freeUnused: `SELECT id, address, display FROM pool_addresses
     WHERE chain = $1 AND bound = 0 AND used = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
