@@ -58,8 +58,10 @@ function runAsServer(user: PgUser | undefined, tool: string, args: string[]): vo
 
 /** An empty folder the server's user owns (the global setup's half). */
 export function makePostgresDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "depositd-pg-"));
   const user = serverUser();
+  // the postgres user must reach the folder (a root-only TMPDIR would not do) and a unix socket
+  // path must stay under ~100 bytes: /tmp as root
+  const dir = mkdtempSync(join(user ? "/tmp" : tmpdir(), "depositd-pg-"));
   if (user) chownSync(dir, user.uid, user.gid);
   return dir;
 }
