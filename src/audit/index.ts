@@ -5,13 +5,14 @@ import { adapterFor } from "../chains/index.js";
 import type { ChainAdapter, Transfer } from "../chains/types.js";
 import type { ChainConfig } from "../config/schema.js";
 import type { Common } from "../common.js";
-import { type AuditFinding, type StoredPayment, compareRange } from "../core/audit.js";
+import { type AuditFinding, compareRange } from "../core/audit.js";
 import type { DB } from "../db/index.js";
 import { DepositdError } from "../errors.js";
 import type { Catalog } from "../ledger/catalog.js";
 import type { Ledger } from "../ledger/index.js";
 import { redactUrl } from "../rpc/transport.js";
 import { createChainStore } from "../watch/store.js";
+import { auditStatements } from "./statements.js";
 
 export interface AuditOptions {
   chain: string;
@@ -56,10 +57,7 @@ export async function runAudit(
   const cursor = ledger.cursor(chain.id);
   if (!cursor) throw new AuditError(`chain ${chain.id} has not been scanned yet: nothing to audit`);
   const to = opts.to ?? cursor.next_block - 1;
-  const lowest = db
-    .prepare<[string], number | null>("SELECT min(block_number) FROM payments WHERE chain = ?")
-    .pluck()
-    .get(chain.id);
+  const lowest = auditStatements(db).lowestBlock.get(chain.id);
   const from = opts.from ?? Math.min(lowest ?? to, to);
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from)
     throw new AuditError(`bad range --from ${from} --to ${to}`);
@@ -85,12 +83,7 @@ export async function runAudit(
       for (const b of r.blocks) canonical.set(b.number, b.hash);
       found.push(...r.transfers);
     }
-    const stored = db
-      .prepare<[string, number, number], StoredPayment>(
-        `SELECT id, txid, idx, asset, address, amount, block_number, block_hash, status FROM payments
-         WHERE chain = ? AND block_number BETWEEN ? AND ? ORDER BY block_number, id`,
-      )
-      .all(chain.id, from, to);
+    const stored = auditStatements(db).storedPayments.all(chain.id, from, to);
     const findings = compareRange(found, stored, canonical);
     let repaired = 0;
     if (opts.repair) {

@@ -8,6 +8,20 @@
 /** The database server's clock in ms: every time a lease compares (never an instance's clock). */
 export const DB_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::int8";
 
+// pg_advisory_lock key held while migrating ("depositd" in ASCII): two instances that start at once
+// migrate one after the other, and the second finds nothing left to do.
+const MIGRATE_LOCK = "7234316346693184612";
+
+/** The migration runner's own statements (src/db/postgres.ts: migratePostgres). */
+export const migrationStatements = {
+  lock: `SELECT pg_advisory_lock(${MIGRATE_LOCK})`,
+  unlock: `SELECT pg_advisory_unlock(${MIGRATE_LOCK})`,
+  createTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+  done: "SELECT version FROM schema_migrations",
+  record: `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, ${DB_NOW_MS})`,
+} as const;
+
 export const ledgerStatements = {
   /**
    * The order row, locked until commit. Every path that reconciles an order (scan, cancel, accept,

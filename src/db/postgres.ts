@@ -8,7 +8,7 @@ import pg from "pg";
 import type { ResolvedDatabase } from "../config/load.js";
 import { packageRoot } from "../paths.js";
 import { type Migration, readMigrations } from "./index.js";
-import { DB_NOW_MS } from "./postgres-statements.js";
+import { migrationStatements as sql } from "./postgres-statements.js";
 
 export type PostgresConfig = Extract<ResolvedDatabase, { engine: "postgres" }>;
 
@@ -139,10 +139,6 @@ export function readPostgresMigrations(dir = join(packageRoot(), "migrations", "
   return readMigrations(dir);
 }
 
-// pg_advisory_lock key held while migrating ("depositd" in ASCII): two instances that start at once
-// migrate one after the other, and the second finds nothing left to do.
-const MIGRATE_LOCK = "7234316346693184612";
-
 /**
  * Apply every migration not yet recorded in schema_migrations, each in its own transaction, under
  * an advisory lock. Returns the versions applied (by this call; none when another did them).
@@ -153,11 +149,10 @@ export async function migratePostgres(
 ): Promise<number[]> {
   const client = await pool.connect();
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATE_LOCK]);
+    await client.query(sql.lock);
     try {
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
-      const rows = (await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows;
+      await client.query(sql.createTable);
+      const rows = (await client.query<{ version: number }>(sql.done)).rows;
       const done = new Set(rows.map((r) => r.version));
       const applied: number[] = [];
       for (const m of migrations) {
@@ -165,10 +160,7 @@ export async function migratePostgres(
         await client.query("BEGIN");
         try {
           await client.query(m.sql);
-          await client.query(
-            `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, ${DB_NOW_MS})`,
-            [m.version, m.name],
-          );
+          await client.query(sql.record, [m.version, m.name]);
           await client.query("COMMIT");
         } catch (e) {
           await client.query("ROLLBACK");
@@ -181,7 +173,7 @@ export async function migratePostgres(
       }
       return applied;
     } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATE_LOCK]);
+      await client.query(sql.unlock);
     }
   } finally {
     client.release();
