@@ -106,6 +106,38 @@ describe("on PostgreSQL", () => {
     expect(committed).toEqual([2]);
   });
 
+  it("behavior: of two units of work in a real deadlock, the victim is retried and both commit", async () => {
+    await pool.query("INSERT INTO t (id, v, amount) VALUES (10, 0, '0'), (11, 0, '0')");
+    // each holds its first row and waits for the other's (on the first try only)
+    let arrived = 0;
+    let release!: () => void;
+    const bothHoldOne = new Promise<void>((r) => (release = r));
+    const retries: RetryReason[] = [];
+    const unit = (p: pg.Pool, first: number, second: number) =>
+      unitOfWork(
+        p,
+        async ({ client, attempt }) => {
+          await client.query("SET LOCAL deadlock_timeout = '50ms'");
+          await client.query("UPDATE t SET v = v + 1 WHERE id = $1", [first]);
+          if (attempt === 1) {
+            if (++arrived === 2) release();
+            await bothHoldOne;
+          }
+          await client.query("UPDATE t SET v = v + 1 WHERE id = $1", [second]);
+          return attempt;
+        },
+        { onRetry: (reason) => retries.push(reason) },
+      );
+    const attempts = await Promise.all([unit(pool, 10, 11), unit(other, 11, 10)]);
+    expect(retries).toEqual(["deadlock"]);
+    expect(attempts.sort()).toEqual([1, 2]);
+    const rows = await pool.query("SELECT id, v FROM t WHERE id IN (10, 11) ORDER BY id");
+    expect(rows.rows).toEqual([
+      { id: 10, v: 2 },
+      { id: 11, v: 2 },
+    ]);
+  });
+
   it("error: a rollback runs no afterCommit and writes nothing", async () => {
     let ran = false;
     await expect(
