@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // a folder for the run's throw-away PostgreSQL, started only if a test file asks for a database
+    globalSetup: ["test/global-setup.ts"],
     pool: "forks",
     maxWorkers: 2,
     // the JSON report lets .ci/run print a plain "N passed, N failed" closing line

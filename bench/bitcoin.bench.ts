@@ -70,7 +70,7 @@ export async function run(): Promise<BenchRow[]> {
       {},
     );
     const common = createCommon(config, { logger: pino({ level: "silent" }) });
-    const db = openDatabase(config.database.path);
+    const db = openDatabase(config.database);
     const catalog = createCatalog(config);
     const ledger = createLedger(db, common, catalog);
     importPoolFile(db, "btc", createBitcoinAddressCodec("regtest"), addresses.join("\n"), Date.now());

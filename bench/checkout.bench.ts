@@ -107,7 +107,7 @@ export async function run(): Promise<BenchRow[]> {
   );
   let now = Date.parse("2026-11-22T10:00:00.000Z");
   const common = createCommon(config, { logger: pino({ level: "silent" }), now: () => now });
-  const db = openDatabase(config.database.path, { synchronous: "NORMAL" });
+  const db = openDatabase(config.database, { synchronous: "NORMAL" });
   const catalog = createCatalog(config);
   const checkout = createCheckout({ db, catalog, common });
   let hookCpu = 0;

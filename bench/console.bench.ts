@@ -53,7 +53,7 @@ async function measure(dir: string): Promise<BenchRow[]> {
   // a fixed clock: the fill spreads rows over the week before it
   const now = Date.parse("2026-11-22T10:00:00.000Z");
   const common = createCommon(config, { logger: pino({ level: "silent" }), now: () => now });
-  const db = openDatabase(config.database.path, { synchronous: "NORMAL" });
+  const db = openDatabase(config.database, { synchronous: "NORMAL" });
   const fillStarted = performance.now();
   db.exec(`
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${N})

@@ -168,7 +168,7 @@ async function measure(
     {},
   );
   const common = createCommon(config, { logger: pino({ level: "silent" }) });
-  const db = openDatabase(config.database.path, { synchronous: "FULL" });
+  const db = openDatabase(config.database, { synchronous: "FULL" });
   let book: RateBook | undefined;
   if (live) {
     book = createRateBook({

@@ -106,7 +106,7 @@ export async function prepareDatabase(dbPath: string, url: string, chain: BenchC
 async function catchUp(url: string, chain: BenchChain, dbPath: string) {
   const config = benchConfig(dbPath, url, chain);
   const common = createCommon(config, { logger: pino({ level: "silent" }) });
-  const db = openDatabase(config.database.path, { synchronous: "FULL" });
+  const db = openDatabase(config.database, { synchronous: "FULL" });
   const catalog = createCatalog(config);
   const ledger = createLedger(db, common, catalog);
   let requests = 0;
@@ -376,7 +376,7 @@ async function detectionLatency(): Promise<BenchRow[]> {
       poll_interval_ms: pollMs,
     });
     const common = createCommon(config, { logger: pino({ level: "silent" }) });
-    const db = openDatabase(config.database.path, { synchronous: "FULL" });
+    const db = openDatabase(config.database, { synchronous: "FULL" });
     const catalog = createCatalog(config);
     const ledger = createLedger(db, common, catalog);
     const addrs = Array.from({ length: 20 }, (_, i) =>

@@ -115,7 +115,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const derivers = createDerivers();
   const cfg = common.config;
   const log = common.logger;
-  const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
+  const db = openDatabase(cfg.database);
   const rateMetrics = registerRateMetrics(common, () => rates);
   const rates = cfg.rates.live
     ? createRateBook({

@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { addressCodecFor, deriverFor } from "./chains/index.js";
 import { createCommon, createLogger } from "./common.js";
 import { ConfigError, type ResolvedConfig, loadConfig } from "./config/load.js";
-import { openDatabase, migrate } from "./db/index.js";
+import { openDatabase, migrateDatabase } from "./db/index.js";
 import { startDaemon } from "./daemon.js";
 import { createCatalog } from "./ledger/catalog.js";
 import { createLedger } from "./ledger/index.js";
@@ -40,7 +40,7 @@ function config(): ResolvedConfig {
 function open(cfg: ResolvedConfig, rates?: RateBook) {
   // CLI commands print their own results; the ledger only logs warnings and worse
   const common = createCommon(cfg, { logger: createLogger("warn") });
-  const db = openDatabase(cfg.database.path, { synchronous: cfg.database.synchronous });
+  const db = openDatabase(cfg.database);
   const catalog = createCatalog(cfg, rates);
   return { common, db, catalog, ledger: createLedger(db, common, catalog) };
 }
@@ -90,12 +90,9 @@ program
 
 program
   .command("migrate")
-  .description("apply pending database migrations")
-  .action(() => {
-    const cfg = config();
-    const db = openDatabase(cfg.database.path, { migrate: false });
-    const applied = migrate(db);
-    db.close();
+  .description("apply pending database migrations (SQLite or PostgreSQL, as configured)")
+  .action(async () => {
+    const applied = await migrateDatabase(config().database);
     console.log(applied.length ? `applied migrations: ${applied.join(", ")}` : "database is up to date");
   });
 
@@ -156,7 +153,7 @@ pool
     if (!chain) throw new PoolError(`unknown chain "${opts.chain}"`);
     if (chain.pool.source !== "static")
       throw new PoolError(`chain ${chain.id} has an ${chain.pool.source} pool; import needs a static one`);
-    const db = openDatabase(cfg.database.path);
+    const db = openDatabase(cfg.database);
     const r = importPoolFile(
       db,
       chain.id,
@@ -173,7 +170,7 @@ pool
   .description("free / bound / resting addresses per chain, and the next xpub index")
   .action(() => {
     const cfg = config();
-    const db = openDatabase(cfg.database.path);
+    const db = openDatabase(cfg.database);
     const rows = cfg.chains.map((c) => ({
       ...poolStatus(db, c.id, Date.now(), poolReuses(c.pool)),
       low_water: c.pool.low_water,
@@ -201,7 +198,7 @@ pool
     }
     for (let i = from; i < from + count; i++) console.log(`${i}\t${deriver.derive(i).display}`);
     if (opts.store) {
-      const db = openDatabase(cfg.database.path);
+      const db = openDatabase(cfg.database);
       ensureDerived(db, chain.id, deriver, chain.pool.lookahead, Date.now());
       db.close();
     }
@@ -350,7 +347,7 @@ program
   .option("--since <time>", "with --dead: RFC 3339 time or a duration like 24h", "24h")
   .action((id: string | undefined, o: { dead?: boolean; since: string }) => {
     const cfg = config();
-    const db = openDatabase(cfg.database.path);
+    const db = openDatabase(cfg.database);
     if (id) {
       if (!redeliverEvent(db, id, Date.now()))
         throw new ProblemError("not_found", `event ${id} not found or has no URL`);

@@ -6,7 +6,7 @@ import { chainSecretOf } from "../chains/kinds.js";
 import { DepositdError } from "../errors.js";
 import { parsePoolFile } from "../pool/index.js";
 import type { SecretRef } from "./fields.js";
-import { type Config, configSchema } from "./schema.js";
+import { type Config, type DatabaseConfig, configSchema } from "./schema.js";
 
 export class ConfigError extends DepositdError {
   override name = "ConfigError";
@@ -16,7 +16,9 @@ export class ConfigError extends DepositdError {
 }
 
 /** A config whose secrets have been read: every SecretRef is now its value. */
-export interface ResolvedConfig extends Omit<Config, "api" | "notify"> {
+export interface ResolvedConfig extends Omit<Config, "api" | "notify" | "database"> {
+  /** the database; a postgres password has been read */
+  database: ResolvedDatabase;
   api: Omit<Config["api"], "keys"> & {
     keys: (Omit<Config["api"]["keys"][number], "sha256"> & { sha256: string })[];
   };
@@ -24,6 +26,10 @@ export interface ResolvedConfig extends Omit<Config, "api" | "notify"> {
   /** secrets by chain id (tron api key, bitcoin rpc auth) */
   chainSecrets: Record<string, string | undefined>;
 }
+
+export type ResolvedDatabase =
+  | Extract<DatabaseConfig, { engine: "sqlite" }>
+  | (Omit<Extract<DatabaseConfig, { engine: "postgres" }>, "password"> & { password: string | undefined });
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
@@ -80,10 +86,21 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
     const secret = chainSecretOf(c);
     if (secret) chainSecrets[c.id] = read(secret.ref, `chains[${i}].${secret.field}`);
   });
+  const database: ResolvedDatabase =
+    cfg.database.engine === "postgres"
+      ? {
+          ...cfg.database,
+          password:
+            cfg.database.password === undefined
+              ? undefined
+              : read(cfg.database.password, "database.password"),
+        }
+      : cfg.database;
   problems.push(...poolProblems(cfg));
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     ...cfg,
+    database,
     api: { ...cfg.api, keys },
     notify: { ...cfg.notify, secrets },
     chainSecrets,

@@ -251,20 +251,63 @@ const liveRatesSchema = z
   .strict()
   .describe("live exchange rates: the median of several markets, refreshed in the background");
 
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+  .refine((u) => {
+    try {
+      return new URL(u).password === "";
+    } catch {
+      return false;
+    }
+  }, "must be a valid URL without a password (put it in database.password)");
+
+const databaseSchema = z
+  .discriminatedUnion(
+    "engine",
+    [
+      z
+        .object({
+          engine: z
+            .literal("sqlite")
+            .default("sqlite")
+            .describe("the embedded default: one file, nothing to run"),
+          path: z
+            .string()
+            .min(1)
+            .default("./data/depositd.sqlite")
+            .describe("SQLite file (WAL mode); :memory: for tests"),
+          synchronous: z.enum(["FULL", "NORMAL"]).default("FULL").describe("SQLite synchronous pragma"),
+        })
+        .strict(),
+      z
+        .object({
+          engine: z
+            .literal("postgres")
+            .describe(
+              "PostgreSQL ≥ 15: `depositd migrate` only in this version; the ledger does not run on it yet (docs/scaling.md)",
+            ),
+          url: postgresUrl.describe(
+            "postgres://user@host:port/database (a unix socket: postgres://user@%2Frun%2Fpostgresql/database)",
+          ),
+          pool_size: z.number().int().min(1).max(100).default(10).describe("connections per instance"),
+          password: secretRef
+            .optional()
+            .describe("the database user's password (none: trust, peer or .pgpass)"),
+        })
+        .strict(),
+    ],
+    {
+      error: (iss) =>
+        iss.code === "invalid_union" ? 'must be "sqlite" (the default) or "postgres"' : undefined,
+    },
+  )
+  .default({ engine: "sqlite", path: "./data/depositd.sqlite", synchronous: "FULL" })
+  .describe("where the state lives");
+
 export const configSchema = z
   .object({
-    database: z
-      .object({
-        path: z
-          .string()
-          .min(1)
-          .default("./data/depositd.sqlite")
-          .describe("SQLite file (WAL mode); :memory: for tests"),
-        synchronous: z.enum(["FULL", "NORMAL"]).default("FULL").describe("SQLite synchronous pragma"),
-      })
-      .strict()
-      .default({ path: "./data/depositd.sqlite", synchronous: "FULL" })
-      .describe("where the state lives"),
+    database: databaseSchema,
     api: z
       .object({
         listen: listenAddress.default("127.0.0.1:8787").describe("host:port of the merchant API"),
@@ -604,6 +647,7 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+export type DatabaseConfig = Config["database"];
 export type ChainConfig = Config["chains"][number];
 export type AssetConfig = Config["assets"][number];
 export type LiveRatesConfig = NonNullable<Config["rates"]["live"]>;

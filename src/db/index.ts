@@ -1,6 +1,8 @@
 import Database from "better-sqlite3";
 import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { ResolvedDatabase } from "../config/load.js";
+import { DepositdError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 
 export type DB = Database.Database;
@@ -11,7 +13,30 @@ export interface OpenOptions {
   migrate?: boolean;
 }
 
-export function openDatabase(path: string, options: OpenOptions = {}): DB {
+/** The ledger runs on SQLite only until its PostgreSQL port lands (docs/scaling.md). */
+export class LedgerEngineError extends DepositdError {
+  override name = "LedgerEngineError";
+  constructor() {
+    super(
+      "database.engine: postgres: the ledger does not run on PostgreSQL in this version yet; " +
+        "only `depositd migrate` does (docs/scaling.md)",
+    );
+  }
+}
+
+/** The SQLite side of a database config; a PostgreSQL one throws LedgerEngineError. */
+export function sqliteDatabase(database: ResolvedDatabase): Extract<ResolvedDatabase, { engine: "sqlite" }> {
+  if (database.engine !== "sqlite") throw new LedgerEngineError();
+  return database;
+}
+
+/** Open the ledger's SQLite file: a path, or the config's database (its synchronous unless given). */
+export function openDatabase(target: string | ResolvedDatabase, options: OpenOptions = {}): DB {
+  if (typeof target !== "string") {
+    const sqlite = sqliteDatabase(target);
+    return openDatabase(sqlite.path, { synchronous: sqlite.synchronous, ...options });
+  }
+  const path = target;
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
@@ -64,4 +89,23 @@ export function migrate(db: DB, migrations = readMigrations()): number[] {
     applied.push(m.version);
   }
   return applied;
+}
+
+/** `depositd migrate`: the configured engine's migrations (PostgreSQL: migrations/postgres/). */
+export async function migrateDatabase(database: ResolvedDatabase): Promise<number[]> {
+  if (database.engine === "sqlite") {
+    const db = openDatabase(database.path, { migrate: false });
+    try {
+      return migrate(db);
+    } finally {
+      db.close();
+    }
+  }
+  const { createPool, migratePostgres } = await import("./postgres.js");
+  const pool = createPool(database);
+  try {
+    return await migratePostgres(pool);
+  } finally {
+    await pool.end();
+  }
 }

@@ -33,6 +33,8 @@ const PATHS: (string | number)[][] = [
   ["database"],
   ["database", "path"],
   ["database", "synchronous"],
+  ["database", "engine"],
+  ["database", "url"],
   ["api", "listen"],
   ["api", "keys"],
   ["api", "keys", 0, "sha256"],

@@ -13,7 +13,7 @@ export async function startApi(
   opts: { pool?: number; now?: () => number; dbPath?: string } = {},
 ) {
   const common = testCommon(config, opts.now);
-  const db = openDatabase(opts.dbPath ?? config.database.path, { synchronous: "NORMAL" });
+  const db = openDatabase(opts.dbPath ?? config.database, { synchronous: "NORMAL" });
   const catalog = createCatalog(config);
   const ledger = createLedger(db, common, catalog);
   const pool = evmPoolText(opts.pool ?? 10);

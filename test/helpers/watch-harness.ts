@@ -38,7 +38,7 @@ export function createWatchHarness(o: HarnessOptions) {
     {},
   );
   const common = testCommon(config, o.now ?? Date.now);
-  const db = openDatabase(config.database.path, { synchronous: "NORMAL" });
+  const db = openDatabase(config.database, { synchronous: "NORMAL" });
   const catalog = createCatalog(config);
   // as the daemon: deadlines pass once the watcher (after it reported) has scanned past them
   const made: { watcher?: Watcher } = {};

@@ -49,7 +49,7 @@ describe("config/depositd.example.yaml", () => {
     expect(cfg.notify.secrets).toEqual([{ id: "k1", value: values["callback-secret"] }]);
     expect(cfg.chainSecrets.btc).toBe(values["bitcoind-rpc-auth"]);
     expect(cfg.notify.allow_private_targets).toBe(false);
-    expect(cfg.database.path).toBe("/var/lib/depositd/depositd.sqlite");
+    expect(cfg.database).toMatchObject({ engine: "sqlite", path: "/var/lib/depositd/depositd.sqlite" });
     // every asset can be priced in USD: statically (stablecoins) or live from the markets
     const priced = new Set([
       ...Object.keys(cfg.rates.static.USD ?? {}),

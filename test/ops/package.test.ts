@@ -65,6 +65,9 @@ describe("the package", () => {
     ])
       expect(packed).toContain(f);
     expect(packed).toContain("dist/src/main.js");
+    // both engines' migrations ship (`depositd migrate` reads them from the package)
+    expect(packed).toContain("migrations/0001_init.sql");
+    expect(packed).toContain("migrations/postgres/0001_init.sql");
     expect(packed.some((f) => f.startsWith("dist/test/") || f.startsWith("test/"))).toBe(false);
   });
 

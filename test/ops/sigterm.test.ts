@@ -93,7 +93,7 @@ it("behavior: SIGTERM during a batch and during deliveries loses nothing; metric
     // watcher scans, a loaded machine could scan a payment before its address is bound
     const config = loadConfig(cfg.path, {});
     const common = createCommon(config, { logger: pino({ level: "silent" }) });
-    const db = openDatabase(config.database.path, { synchronous: "NORMAL" });
+    const db = openDatabase(config.database, { synchronous: "NORMAL" });
     preparePools(db, common);
     const ledger = createLedger(db, common, createCatalog(config));
     // orders bind the first free addresses of the pool, in file order
