@@ -228,9 +228,9 @@ describe("schema parity", () => {
   it("default: SQLite and PostgreSQL build the same tables, columns, keys, indexes and triggers", () => {
     expect(Object.keys(sqliteSchema.tables).length).toBeGreaterThan(15);
     expect(Object.keys(sqliteSchema.indexes).length).toBeGreaterThanOrEqual(25);
-    expect(sqliteSchema.triggers).toHaveLength(13);
+    expect(sqliteSchema.triggers.length).toBeGreaterThanOrEqual(18);
     const checks = Object.values(postgresSchema.tables).reduce((n, t) => n + t.checks, 0);
-    expect(checks).toBe(12);
+    expect(checks).toBeGreaterThanOrEqual(13);
     expect(differences(sqliteSchema, postgresSchema)).toEqual([]);
   });
 
