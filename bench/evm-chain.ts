@@ -39,7 +39,7 @@ export function benchWatched(): string[] {
 }
 
 /** small seeded PRNG so the chain is the same on every machine */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,6 +7,7 @@ export function registerAll(register: Register): void {
   register("create-order", () => import("./create-order.bench.js"));
   register("evm-fetch", () => import("./evm-fetch.bench.js"));
   register("watch", () => import("./watch.bench.js"));
+  register("evm-dense", () => import("./evm-dense.bench.js"));
   register("deliver", () => import("./deliver.bench.js"));
   register("bitcoin", () => import("./bitcoin.bench.js"));
   register("console", () => import("./console.bench.js"));

@@ -103,7 +103,7 @@ export async function prepareDatabase(dbPath: string, url: string, chain: BenchC
 }
 
 /** Catch-up in a fresh process over a prepared database: the watcher runs from block 1 to the head. */
-async function catchUp(url: string, chain: BenchChain, dbPath: string) {
+export async function catchUp(url: string, chain: BenchChain, dbPath: string) {
   const config = benchConfig(dbPath, url, chain);
   const common = createCommon(config, { logger: pino({ level: "silent" }) });
   const db = openDatabase(config.database, { synchronous: "FULL" });

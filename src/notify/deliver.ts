@@ -13,6 +13,12 @@ import { createSchedule } from "./schedule.js";
 import { type Callback, createSender, errorText } from "./send.js";
 import { type DeliveryStatements, createDeliveryStatements } from "./statements.js";
 
+/** Events claimed per slot: the one in flight and the ones ready to follow it. */
+const CLAIM_AHEAD = 8;
+/** A round that is not urgent waits this long, or until this many results wait to be recorded. */
+const GROUP_COMMIT_MS = 10;
+const GROUP_COMMIT_MAX = 256;
+
 export interface DeliveryWorker {
   /** poll the outbox until stop() */
   start(): void;
@@ -40,6 +46,8 @@ interface ClaimedEvent extends Callback {
   /** attempts made before the last redelivery */
   retry_base: number;
   host: string;
+  /** the claim's lease ends here: a send must be able to finish before it */
+  leaseUntil: number;
 }
 
 interface AttemptResult {
@@ -63,7 +71,9 @@ function createRecorder(
 ) {
   const { owner, leaseMs, log } = args;
   let results: AttemptResult[] = [];
-  function write(batch: AttemptResult[]): void {
+  let unsent: { id: string; attempt: number }[] = [];
+  function write(batch: AttemptResult[], giveBack: { id: string; attempt: number }[]): void {
+    for (const u of giveBack) s.unclaim.run({ id: u.id, owner, attempt: u.attempt });
     for (const r of batch) {
       s.insertAttempt.run({
         id: r.id,
@@ -91,27 +101,33 @@ function createRecorder(
    */
   function commit(claims: { id: string; host: string }[], skips: string[], now: number): ClaimedEvent[] {
     const batch = results;
+    const giveBack = unsent;
     results = [];
+    unsent = [];
     try {
       return db.transaction(() => {
-        write(batch);
+        write(batch, giveBack);
         for (const id of skips) s.markSkipped.run(id);
         const out: ClaimedEvent[] = [];
         for (const p of claims) {
           const row = s.claim.get({ id: p.id, owner, until: now + leaseMs, now });
-          if (row && row.url !== null) out.push({ ...row, url: row.url, host: p.host });
+          if (row && row.url !== null)
+            out.push({ ...row, url: row.url, host: p.host, leaseUntil: now + leaseMs });
         }
         return out;
       })();
     } catch (e) {
       results = batch.concat(results);
+      unsent = giveBack.concat(unsent);
       log.error({ err: errorText(e) }, "cannot record delivery attempts or claim events");
       return [];
     }
   }
   return {
     add: (r: AttemptResult) => void results.push(r),
-    pending: () => results.length,
+    /** a claimed event that was not sent: its claim is undone at the next commit */
+    giveBack: (ev: ClaimedEvent) => void unsent.push({ id: ev.id, attempt: ev.attempts }),
+    pending: () => results.length + unsent.length,
     commit,
   };
 }
@@ -124,16 +140,29 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
   const owner = args.owner ?? `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
   const pollMs = args.pollIntervalMs ?? 200;
   const s = createDeliveryStatements(db);
-  const schedule = createSchedule(s, { concurrency: cfg.concurrency, perHost: cfg.per_host_concurrency });
+  const perHost = cfg.per_host_concurrency;
+  // Claims run ahead of the sends: each host holds up to CLAIM_AHEAD × its slots (in flight + ready),
+  // so a finished send starts the next one at once instead of waiting for the next round's commit.
+  const schedule = createSchedule(s, {
+    concurrency: cfg.concurrency * CLAIM_AHEAD,
+    perHost: perHost * CLAIM_AHEAD,
+  });
   const sender = createSender(cfg, common.now);
-  // long enough to cover one attempt (claims are only made for free slots, so sending starts at once)
+  // long enough for a claimed event to wait for a few sends ahead of it and then be attempted; one
+  // whose turn comes later is given back unsent (send())
   const recorder = createRecorder(db, s, { owner, leaseMs: cfg.timeout_ms * 2 + 10_000, log });
   const queue = new PQueue({ concurrency: cfg.concurrency });
   const sends = new Set<Promise<void>>();
+  /** claimed events waiting for one of their host's slots, and the slots in use, per host */
+  const ready = new Map<string, ClaimedEvent[]>();
+  const sending = new Map<string, number>();
+  let inFlight = 0;
+  let attemptsMade = 0;
   let running = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let kicked = false;
+  let kicked: NodeJS.Timeout | undefined;
+  let kickAt = Infinity;
   let depthAt = 0;
 
   const flushResults = () => void (recorder.pending() > 0 && recorder.commit([], [], common.now()));
@@ -150,9 +179,9 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
   }
 
   /** Claims due events for the free slots and starts sending them. Returns the sends and whether due work was left. */
-  function claimRound(forceFull = false): { started: Promise<void>[]; leftover: boolean } {
+  function claimRound(forceFull = false, tail = true): { started: Promise<void>[]; leftover: boolean } {
     const now = common.now();
-    const { picks, skips, leftover } = schedule.plan(now, forceFull);
+    const { picks, skips, leftover } = schedule.plan(now, forceFull, tail);
     if (picks.length === 0 && skips.length === 0 && recorder.pending() === 0)
       return { started: [], leftover };
     // rows whose results are still unrecorded are leased, so no scan can have offered them again
@@ -160,28 +189,66 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     // stale candidates (sent by another worker meanwhile) left slots unused: try the next ones soon
     if (claimed.length < picks.length) kick();
     const started: Promise<void>[] = [];
+    const hosts = new Set<string>();
     for (const ev of claimed) {
       schedule.started(ev.host);
+      let queued = ready.get(ev.host);
+      if (!queued) ready.set(ev.host, (queued = []));
+      queued.push(ev);
+      hosts.add(ev.host);
+    }
+    for (const host of hosts) pump(host, started);
+    return { started, leftover };
+  }
+
+  /** Starts sends of the host's ready events while it has free slots. */
+  function pump(host: string, started?: Promise<void>[]): void {
+    const queued = ready.get(host);
+    // the slot is taken before queue.add, which may run the send (and give the slot back) at once
+    while (queued && queued.length > 0 && (sending.get(host) ?? 0) < perHost) {
+      const ev = queued.shift()!;
+      sending.set(host, (sending.get(host) ?? 0) + 1);
       const p = queue.add(() => send(ev)).finally(() => sends.delete(p));
       sends.add(p);
-      started.push(p);
+      started?.push(p);
     }
-    metrics.inFlight.set(schedule.active());
-    return { started, leftover };
+    if (queued?.length === 0 && ready.get(host) === queued) ready.delete(host);
   }
 
   /** One attempt of one claimed event; its slot is given back whatever happens. */
   async function send(ev: ClaimedEvent): Promise<void> {
+    if (stopped || common.now() + cfg.timeout_ms >= ev.leaseUntil) {
+      // its turn came after stop(), or so late that the lease could end mid-send (another worker may
+      // claim it then): not attempted, the claim is given back and the event is claimed again later
+      recorder.giveBack(ev);
+      release(ev.host);
+      if (!stopped) {
+        schedule.requeue(ev.id, ev.url);
+        kick();
+      }
+      return;
+    }
+    metrics.inFlight.set(++inFlight);
+    attemptsMade++;
     try {
       record(ev, await sender.send(ev));
     } catch (e) {
       // not a delivery failure (those are recorded): a bug. The lease brings the event back later.
       log.error({ event: ev.id, err: errorText(e) }, "delivery attempt crashed");
     } finally {
-      schedule.finished(ev.host);
-      metrics.inFlight.set(schedule.active());
-      kick();
+      metrics.inFlight.set(--inFlight);
+      release(ev.host);
+      pump(ev.host);
+      // urgent when this host has no claimed event left to go on with
+      kick(!ready.has(ev.host));
     }
+  }
+
+  function release(host: string): void {
+    schedule.finished(host);
+    const busy = (sending.get(host) ?? 1) - 1;
+    if (busy <= 0) sending.delete(host);
+    else sending.set(host, busy);
   }
 
   function record(ev: ClaimedEvent, sent: Awaited<ReturnType<typeof sender.send>>): void {
@@ -212,32 +279,43 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
     }
   }
 
-  function runRound(): boolean {
+  function runRound(tail: boolean): boolean {
     try {
-      return claimRound().leftover;
+      return claimRound(false, tail).leftover;
     } catch (e) {
       log.error({ err: errorText(e) }, "delivery round failed");
       return false;
     }
   }
 
-  /** Runs a round soon (after a send finished or new events were written) and re-plans the timer. */
-  function kick(): void {
-    if (!running || kicked) return;
-    kicked = true;
-    // 1 ms lets the sends that finish together share one round, so one transaction (one fsync)
-    setTimeout(() => {
-      kicked = false;
+  /**
+   * Runs a round soon (after a send finished or new events were written) and re-plans the timer.
+   * Urgent (a host has free slots and nothing claimed for them, or new events): in 1 ms, which lets
+   * the sends that finish together share one transaction. Otherwise the sends go on from what is
+   * claimed and the round waits up to GROUP_COMMIT_MS, so one commit (one fsync) records many.
+   */
+  function kick(urgent = true): void {
+    if (!running) return;
+    if (urgent || recorder.pending() >= GROUP_COMMIT_MAX) {
+      if (kickAt <= 1) return;
+      if (kicked) clearTimeout(kicked);
+      kickAt = 1;
+    } else if (kicked) return;
+    else kickAt = GROUP_COMMIT_MS;
+    kicked = setTimeout(() => {
+      kicked = undefined;
+      kickAt = Infinity;
       if (!running) return;
       if (timer) clearTimeout(timer);
-      loop();
-    }, 1);
+      loop(false);
+    }, kickAt);
   }
 
-  function loop(): void {
+  /** A round; `tail`: read the outbox's newest rows too (the poll does, rounds after sends need not). */
+  function loop(tail: boolean): void {
     timer = undefined;
     if (!running) return;
-    const leftover = runRound();
+    const leftover = runRound(tail);
     updateDepth();
     let delay = pollMs;
     if (!leftover) {
@@ -248,7 +326,7 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
         // keep the poll interval
       }
     }
-    timer = setTimeout(loop, delay);
+    timer = setTimeout(() => loop(true), delay);
   }
 
   return {
@@ -257,20 +335,23 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
       if (running) return;
       running = true;
       updateDepth(true);
-      loop();
+      loop(true);
     },
 
     notify() {
+      schedule.wake();
       kick();
     },
 
     async tick() {
       if (stopped) return 0;
-      const { started } = claimRound(true);
-      await Promise.all(started);
+      const before = attemptsMade;
+      claimRound(true);
+      // the claimed events that wait for a slot are sent as the ones ahead of them finish
+      while (sends.size > 0) await Promise.allSettled([...sends]);
       flushResults();
       updateDepth(true);
-      return started.length;
+      return attemptsMade - before;
     },
 
     async stop(timeoutMs = cfg.timeout_ms) {
@@ -279,6 +360,8 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
       running = false;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      if (kicked) clearTimeout(kicked);
+      kicked = undefined;
       if (sends.size > 0) {
         let expired: NodeJS.Timeout | undefined;
         const gaveUp = new Promise<void>((resolve) => (expired = setTimeout(resolve, timeoutMs)));
@@ -288,6 +371,9 @@ export function createDeliveryWorker(args: DeliveryWorkerArgs): DeliveryWorker {
         sender.abortAll();
         await Promise.allSettled([...sends]);
       }
+      // claimed events that never reached a slot go back unsent
+      for (const queued of ready.values()) for (const ev of queued.splice(0)) recorder.giveBack(ev);
+      ready.clear();
       flushResults();
       updateDepth(true);
       await sender.close();

@@ -21,13 +21,20 @@ export function originPrefix(url: string): string | null {
 
 export interface Schedule {
   /**
-   * Read due rows (all of them on a full scan, when asked or when wantFullScan says so), then pick
-   * candidates for the free slots, hosts in turn. Events without a URL are returned to be skipped.
+   * Read due rows (all of them on a full scan, when asked or when wantFullScan says so; the tail, rows
+   * due since the last scan, when `tail` (default true) or after wake()), then pick candidates for
+   * the free slots, hosts in turn. Events without a URL are returned to be skipped. Rounds run after
+   * every finished send; reading the tail only when something may have arrived keeps them O(sends).
    */
   plan(
     now: number,
     forceFull: boolean,
+    tail?: boolean,
   ): { picks: { id: string; host: string }[]; skips: string[]; leftover: boolean };
+  /** events were written: the next plan reads the outbox's tail even when `tail` is false */
+  wake(): void;
+  /** a claim given back unsent: the event is a candidate again (no scan would find it soon) */
+  requeue(id: string, url: string): void;
   /** a claimed event's send started / ended (slots per host) */
   started(host: string): void;
   finished(host: string): void;
@@ -45,8 +52,9 @@ export function createSchedule(
   const candidates = new Map<string, string[]>();
   const candidateIds = new Set<string>();
   const hostHasMore = new Set<string>(); // a scan left rows of this host out because its list was full
-  const candidatesPerHost = Math.max(256, perHost * 8);
+  const candidatesPerHost = Math.max(4096, perHost * 64);
   let horizon = -1; // every due row up to here has been seen by a scan
+  let woken = true;
   let lastFullScanAt = -Infinity;
   let fullScanCostMs = 0;
   const prefixesByHost = new Map<string, Set<string>>();
@@ -186,12 +194,22 @@ export function createSchedule(
   }
 
   return {
-    plan(now, forceFull) {
+    plan(now, forceFull, tail = true) {
       const globalFree = limits.concurrency - active;
       if (globalFree <= 0) return { picks: [], skips: [], leftover: true };
       const skips: string[] = [];
-      scanOutbox(now, forceFull || wantFullScan(now), skips);
+      const full = forceFull || wantFullScan(now);
+      if (full || tail || woken) {
+        woken = false;
+        scanOutbox(now, full, skips);
+      }
       return { ...pick(globalFree), skips };
+    },
+    wake() {
+      woken = true;
+    },
+    requeue(id, url) {
+      if (!candidateIds.has(id)) offer(id, url);
     },
     started(host) {
       active++;

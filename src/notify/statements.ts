@@ -37,6 +37,11 @@ export function createDeliveryStatements(db: DB) {
         WHERE id = @id AND state = 'pending' AND next_attempt_at <= @now AND lease_until < @now
         RETURNING id, url, body, seq, attempts, retry_base`,
     ),
+    /** a claim given back unsent (the worker stopped before its turn): as if never claimed */
+    unclaim: db.prepare(
+      `UPDATE events SET attempts = attempts - 1, lease_owner = NULL, lease_until = 0
+        WHERE id = @id AND state = 'pending' AND lease_owner = @owner AND attempts = @attempt`,
+    ),
     markSkipped: db.prepare(
       `UPDATE events SET state = 'skipped' WHERE id = ? AND state = 'pending' AND url IS NULL`,
     ),

@@ -308,6 +308,54 @@ describe("createDeliveryWorker", () => {
     expect(attemptsOf(db, "evt_stop")[0]!.error).toMatch(/stopping/);
   });
 
+  it("behavior: events claimed ahead of a busy host's slot are given back unsent at stop(), uncounted", async () => {
+    const r = await receiver(() => undefined); // never answers: the one slot stays busy
+    const { db, worker } = setup({ timeout_ms: 5000, per_host_concurrency: 1 });
+    const ids = ["evt_a0", "evt_a1", "evt_a2", "evt_a3"];
+    const at = Date.now() - 1000;
+    insertEvents(
+      db,
+      ids.map((id, i) => ({ id, orderId: null, seq: null, url: r.url, at: at + i })),
+    );
+    worker.start();
+    await waitFor(() => r.received.length === 1, 5000, "request");
+    // the others are claimed (leased) while they wait for the slot
+    await waitFor(() => eventRow(db, "evt_a3").lease_until > 0, 5000, "claims ahead");
+    await worker.stop(50);
+    expect(r.received).toHaveLength(1);
+    expect(eventRow(db, "evt_a0")).toMatchObject({ state: "pending", attempts: 1, lease_until: 0 });
+    for (const id of ids.slice(1)) {
+      expect(eventRow(db, id)).toMatchObject({ state: "pending", attempts: 0, lease_until: 0 });
+      expect(attemptsOf(db, id)).toEqual([]);
+    }
+  });
+
+  it("behavior: a claimed event whose turn comes too near its lease's end is given back, not sent", async () => {
+    let t = Date.now();
+    const held: (() => void)[] = [];
+    const r = await receiver((_req, res) => void held.push(() => res.end("ok")));
+    const { db, worker } = setup({ timeout_ms: 1000, per_host_concurrency: 1 }, () => t);
+    insertEvents(db, [
+      { id: "evt_l0", orderId: null, seq: null, url: r.url, at: t - 2 },
+      { id: "evt_l1", orderId: null, seq: null, url: r.url, at: t - 1 },
+    ]);
+    worker.start();
+    await waitFor(() => r.received.length === 1 && eventRow(db, "evt_l1").lease_until > 0, 5000, "claims");
+    const firstLease = eventRow(db, "evt_l1").lease_until;
+    // the lease is timeout × 2 + 10 s: by the time the slot frees, too little of it is left to send
+    t += 1000 * 2 + 10_000 - 500;
+    held.shift()!();
+    await waitFor(() => eventRow(db, "evt_l0").state === "delivered", 5000, "first delivered");
+    // not sent under the old lease: given back, claimed again with a full lease, then sent
+    await waitFor(() => r.received.length === 2, 5000, "sent again");
+    expect(eventRow(db, "evt_l1")).toMatchObject({ attempts: 1, lease_until: t + 1000 * 2 + 10_000 });
+    expect(eventRow(db, "evt_l1").lease_until).toBeGreaterThan(firstLease);
+    held.shift()!();
+    await waitFor(() => eventRow(db, "evt_l1").state === "delivered", 5000, "second delivered");
+    expect(attemptsOf(db, "evt_l1")).toHaveLength(1);
+    expect(r.received[1]!.headers["depositd-attempt"]).toBe("1");
+  });
+
   it("behavior: metrics are registered once per registry and count attempts", async () => {
     const r = await receiver();
     const { db, worker, common } = setup();
