@@ -15,6 +15,7 @@ import { type RateBook, createRateBook } from "./rates/index.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
+import { quorumAdapterFor } from "./watch/quorum.js";
 import { createScanProgress } from "./watch/progress.js";
 import { createChainStore } from "./watch/store.js";
 
@@ -151,9 +152,8 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
 
   const store = createChainStore(db);
   for (const chain of cfg.chains) {
-    const adapter =
-      options.adapters?.[chain.id] ??
-      adapterFor(chain, catalog.assetsOfChain(chain.id), {
+    const make = (c: ChainConfig) =>
+      adapterFor(c, catalog.assetsOfChain(chain.id), {
         logger: log.child({ chain: chain.id }),
         secret: cfg.chainSecrets[chain.id],
         onRequest: (url, ok, ms) => {
@@ -161,6 +161,15 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           rpcLog.record(chain.id, url, ok, common.now());
         },
       });
+    const adapter =
+      options.adapters?.[chain.id] ??
+      ((chain.rpc_quorum ?? 1) > 1
+        ? quorumAdapterFor(chain, make, {
+            logger: log.child({ chain: chain.id }),
+            now: common.now,
+            onDisagreement: (url) => metrics.quorumDisagreement(chain.id, url),
+          })
+        : make(chain));
     watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify, store }));
   }
 
@@ -196,7 +205,8 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         s.lagBlocks !== null &&
         s.lagBlocks <= chain.max_lag_blocks &&
         silentMs !== null &&
-        silentMs <= silentLimitMs(chain.poll_interval_ms);
+        silentMs <= silentLimitMs(chain.poll_interval_ms) &&
+        !s.quorum?.disagreeing;
       const pool = poolStatus(db, chain.id, common.now(), poolReuses(chain.pool));
       const scannedTime = progress.scannedTime(chain.id);
       checks[`chain:${chain.id}`] = {
@@ -216,6 +226,8 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           // URLs that serve another chain: never used until restart
           quarantined: s.quarantined,
           mempool_failures: s.mempoolFailures,
+          // rpc_quorum ≥ 2: a disagreement keeps the chain lagging (and so failing) until it ends
+          ...(s.quorum ? { quorum: s.quorum } : {}),
           pool: { ...pool, low_water: chain.pool.low_water, low: pool.free < chain.pool.low_water },
         },
       };

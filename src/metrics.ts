@@ -14,6 +14,8 @@ export interface DaemonMetrics {
   rpc(chain: string, url: string, ok: boolean, ms: number): void;
   /** one SQLite write transaction of the ledger */
   write(kind: string, ms: number): void;
+  /** rpc_quorum: `url` was named dissenting once */
+  quorumDisagreement(chain: string, url: string): void;
 }
 
 export function registerMetrics(common: Common, db: DB, watchers: () => WatcherStatus[]): DaemonMetrics {
@@ -152,7 +154,16 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
+  const disagreements = new Counter({
+    name: "depositd_rpc_quorum_disagreements_total",
+    help: "rpc_quorum: batches (or blocks) on which this URL dissented; nothing was committed",
+    labelNames: ["chain", "url"],
+    registers,
+  });
   return {
+    quorumDisagreement(chain, url) {
+      disagreements.inc({ chain, url });
+    },
     rpc(chain, url, ok, ms) {
       requests.inc({ chain, url, result: ok ? "ok" : "error" });
       latency.observe({ chain, url }, ms / 1000);

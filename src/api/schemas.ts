@@ -443,7 +443,8 @@ export const healthReport = named(
     ok: z.boolean(),
     checks: z.record(z.string(), z.strictObject({ ok: z.boolean(), detail: z.unknown().optional() })).meta({
       description:
-        "`database` and `chain:<id>` (head, scanned, lag_blocks, last_error, fatal, pool); " +
+        "`database` and `chain:<id>` (head, scanned, lag_blocks, last_error, fatal, pool, and with rpc_quorum ≥ 2 " +
+        "`quorum`: size, per URL its disagreements, the disagreement in progress — which fails the chain); " +
         "`rates` (always ok: pairs without a fresh rate are warnings) when rates.live is configured",
     }),
   }),
