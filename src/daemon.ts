@@ -14,6 +14,7 @@ import { registerMetrics, registerRateMetrics } from "./metrics.js";
 import { type RateBook, createRateBook } from "./rates/index.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
+import { type AuditLoop, auditHealth, createAuditLoop } from "./audit/background.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
 import { quorumAdapterFor } from "./watch/quorum.js";
 import { createScanProgress } from "./watch/progress.js";
@@ -27,6 +28,8 @@ export interface Daemon {
   rates: RateBook | undefined;
   api: Api;
   watchers: Map<string, Watcher>;
+  /** the background audit of the chains with audit.enabled */
+  audit: AuditLoop;
   address: { host: string; port: number };
   /** the checkout page's listener (null when checkout.enabled is false) */
   checkout: { server: Checkout; address: { host: string; port: number } } | null;
@@ -47,6 +50,8 @@ export interface DaemonOptions {
   noTimers?: boolean;
   /** do not refresh live rates in the background (tests drive rates.refresh) */
   manualRates?: boolean;
+  /** do not start the background audit loops (tests drive audit.runOnce) */
+  manualAudit?: boolean;
 }
 
 /**
@@ -173,6 +178,15 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify, store }));
   }
 
+  const audit = createAuditLoop({
+    db,
+    common,
+    catalog,
+    ledger,
+    onBatch: (chain, blocks, findings) => metrics.audited(chain, blocks, findings),
+    onRequest: (chain, url, ok, ms) => metrics.rpc(chain, url, ok, ms),
+  });
+
   // The write probe runs on the timer, not per /healthz GET: an unauthenticated caller must not be
   // able to make the daemon write. /healthz reports the last probe and how old it is.
   const checkWritable = db.prepare(
@@ -233,6 +247,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
       };
     }
     if (rates) checks.rates = rateHealth(rates);
+    if (audit.chains.length) checks.audit = auditHealth(db, cfg.chains);
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }
 
@@ -271,6 +286,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
 
   if (!options.manualWatchers) for (const w of watchers.values()) w.start();
   if (!options.manualRates) rates?.start();
+  if (!options.manualAudit) audit.start();
   worker?.start();
 
   let stopped: Promise<void> | null = null;
@@ -281,6 +297,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     rates,
     api,
     watchers,
+    audit,
     address,
     checkout: checkout && checkoutAddress ? { server: checkout, address: checkoutAddress } : null,
     health,
@@ -293,6 +310,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         rates?.stop();
         await api.close();
         await Promise.all([...watchers.values()].map((w) => w.stop()));
+        await audit.stop();
         await worker?.stop(5_000);
         db.close();
         log.info("stopped cleanly");

@@ -196,7 +196,7 @@ const chainCommon = {
     .min(1)
     .optional()
     .describe(
-      "distinct rpc URLs that must agree on a batch (block hashes, transfers into watched addresses) before it is committed; default 1 = today's failover, the URL in use alone (docs/trust.md)",
+      "distinct rpc URLs that must agree on a batch (block hashes, transfers into watched addresses) before it is committed; default 1: the URL in use alone, the others failover (docs/trust.md)",
     ),
   audit: z
     .object({
