@@ -250,4 +250,33 @@ describe("EVM: rpc_quorum 2 with one URL dropping a Transfer log", () => {
     // the second URL served its share: both were asked
     expect(proxy.calls.eth_getLogs).toBeGreaterThan(0);
   });
+
+  it("error: the head is the lowest of the quorum, and another block at one height never commits", async () => {
+    const watcher = daemon.watchers.get("anvil")!;
+    const tip = await b.rpc<string>("eth_blockNumber").then(Number);
+    expect(daemon.ledger.cursor("anvil")!.next_block).toBe(tip + 1);
+    // the first node moves on alone: the second does not have the block yet, so it is not scanned
+    await a.kit.mine(1);
+    const r = await watcher.runOnce();
+    expect(r).toMatchObject({ head: tip, caughtUp: true });
+    expect(daemon.ledger.cursor("anvil")!.next_block).toBe(tip + 1);
+    // the second node mines its own block at that height (the forks diverged): hashes disagree
+    await b.rpc("anvil_mine", ["0x1"]);
+    const ha = (
+      await a.anvil.rpc<{ hash: string }>("eth_getBlockByNumber", ["0x" + (tip + 1).toString(16), false])
+    ).hash;
+    const hb = (await b.rpc<{ hash: string }>("eth_getBlockByNumber", ["0x" + (tip + 1).toString(16), false]))
+      .hash;
+    expect(ha).not.toBe(hb);
+    for (let i = 0; i < 3; i++)
+      await expect(watcher.runOnce()).rejects.toThrow(new RegExp(`block ${tip + 1} is 0x`));
+    expect(daemon.ledger.cursor("anvil")!.next_block).toBe(tip + 1);
+    const health = (await (await fetch(`http://127.0.0.1:${daemon.address.port}/healthz`)).json()) as {
+      checks: Record<string, { ok: boolean; detail: { quorum: { disagreeing: string | null } } }>;
+    };
+    expect(health.checks["chain:anvil"]!.ok).toBe(false);
+    expect(health.checks["chain:anvil"]!.detail.quorum.disagreeing).toMatch(
+      new RegExp(`blocks ${tip + 1}\.\.${tip + 1}: .*disagree: .*block ${tip + 1} is ${ha}|${hb}`),
+    );
+  });
 });
