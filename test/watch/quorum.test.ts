@@ -276,7 +276,9 @@ describe("EVM: rpc_quorum 2 with one URL dropping a Transfer log", () => {
     };
     expect(health.checks["chain:anvil"]!.ok).toBe(false);
     expect(health.checks["chain:anvil"]!.detail.quorum.disagreeing).toMatch(
-      new RegExp(`blocks ${tip + 1}\.\.${tip + 1}: .*disagree: .*block ${tip + 1} is ${ha}|${hb}`),
+      new RegExp(
+        `blocks ${tip + 1}\\.\\.${tip + 1}: .*disagree: .*block ${tip + 1} is (${ha} against ${hb}|${hb} against ${ha})`,
+      ),
     );
   });
 });
