@@ -18,6 +18,10 @@ import { type TestAnvil, startAnvil } from "../helpers/anvil.js";
 import { evmPoolText, rawConfig } from "../helpers/config.js";
 import { type TokenChain, startTokenChain } from "../helpers/evm.js";
 import { type RpcProxy, startRpcProxy } from "../helpers/rpc-proxy.js";
+import { type FlakyProxy, startFlakyProxy } from "../helpers/flaky-proxy.js";
+import { type TronServer, startTronServer } from "../helpers/tron-server.js";
+import { TEST_EPOCH_MS } from "../helpers/config.js";
+import { createWatchHarness } from "../helpers/watch-harness.js";
 
 const USDT = (n: number) => BigInt(n) * 1_000_000n;
 
@@ -280,5 +284,58 @@ describe("EVM: rpc_quorum 2 with one URL dropping a Transfer log", () => {
         `blocks ${tip + 1}\\.\\.${tip + 1}: .*disagree: .*block ${tip + 1} is (${ha} against ${hb}|${hb} against ${ha})`,
       ),
     );
+  });
+});
+
+// Tron has no cheaper agreement(): the second URL's full scan is compared. One Tron server behind
+// two URLs (the second through a transparent proxy): both agree, the payment is recorded once.
+describe("Tron: rpc_quorum 2 (the second URL's answer is a full scan)", () => {
+  let server: TronServer;
+  let second: FlakyProxy;
+  let clockMs = TEST_EPOCH_MS;
+  beforeAll(async () => {
+    server = await startTronServer({ initialBlocks: 5, solidLag: 2, clock: () => clockMs });
+    second = await startFlakyProxy(server.url, { seed: 16, failRate: 0 });
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await server?.stop();
+  });
+
+  it("default: both URLs are asked and agree; the TRX payment pays the order once", async () => {
+    const pool = Array.from({ length: 2 }, () => server.chain.newAccount());
+    const h = createWatchHarness({
+      now: () => clockMs,
+      poolText: pool.map((a) => a.address).join("\n"),
+      rates: { USD: { TRX: "0.25" } },
+      chain: {
+        id: "tron",
+        kind: "tron",
+        rpc: [server.url, second.url],
+        rpc_quorum: 2,
+        poll_interval_ms: 50,
+        start_block: server.chain.head + 1,
+        request_timeout_ms: 2000,
+        pool: { source: "static", cooldown_minutes: 10, low_water: 0 },
+      },
+      assets: [{ id: "TRX", chain: "tron", decimals: 6, confirmations: 1 }],
+    });
+    try {
+      const o = h.createOrder({ merchant_order_id: "T-1", currency: "TRX", amount: "1" });
+      const payer = server.chain.newAccount();
+      const txid = server.chain.transferTrx(payer, o.options[0]!.address, 1_000_000);
+      clockMs += 3000;
+      server.chain.mine(2);
+      await h.sync();
+      expect(h.order(o.id).status).toBe("paid");
+      expect(h.payments(o.id)).toEqual([expect.objectContaining({ txid, amount: "1", status: "confirmed" })]);
+      const blockReads = (path: string) => server.requests.filter((r) => r.path === path).length;
+      // the same range was read twice: once per URL (the proxy forwarded the second URL's share)
+      expect(second.stats.forwarded).toBeGreaterThan(0);
+      expect(blockReads("/wallet/getblockbylimitnext")).toBeGreaterThanOrEqual(2);
+      expect(h.watcher.status().quorum).toMatchObject({ size: 2, disagreeing: null });
+    } finally {
+      h.close();
+    }
   });
 });
