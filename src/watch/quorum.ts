@@ -260,6 +260,8 @@ export function createQuorumAdapter(args: QuorumArgs): ChainAdapter {
           dissenters(members[all[0]!.i]!.url, verdicts),
           all.map((x) => `${members[x.i]!.url} ${x.value!.hash}`).join(", "),
         );
+      // agreed again: a tip check passes on a quiet chain long before its next block is scanned
+      if (disagreeing?.startsWith("block ")) disagreeing = null;
       return ref;
     },
 
