@@ -5,6 +5,7 @@ import type { AddressDeriver, ChainAdapter } from "./chains/types.js";
 import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
 import { type DB, openDatabase } from "./db/index.js";
+import { healthProbeStatement } from "./db/statements.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
 import { createRpcLog, recordLagSamples } from "./console/index.js";
 import { type Checkout, createCheckout } from "./checkout/index.js";
@@ -189,9 +190,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
 
   // The write probe runs on the timer, not per /healthz GET: an unauthenticated caller must not be
   // able to make the daemon write. /healthz reports the last probe and how old it is.
-  const checkWritable = db.prepare(
-    "INSERT INTO health_probe (id, at) VALUES (1, @at) ON CONFLICT (id) DO UPDATE SET at = @at",
-  );
+  const checkWritable = healthProbeStatement(db);
   let probe: { at: number; error: string | null } | null = null;
   function probeDatabase(now: number): void {
     try {

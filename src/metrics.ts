@@ -8,6 +8,8 @@ import { ORDER_STATUSES, PAYMENT_STATUSES } from "./core/reconcile.js";
 import type { DB } from "./db/index.js";
 import { formatRatio } from "./core/amount.js";
 import { deviation } from "./core/rates.js";
+import { countStatements } from "./ledger/statements.js";
+import { outboxToolStatements } from "./notify/statements.js";
 import { poolReuses, poolStatus } from "./pool/index.js";
 import type { RateBook } from "./rates/index.js";
 import type { WatcherStatus } from "./watch/index.js";
@@ -91,9 +93,7 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
     },
   });
   // counters kept by the database (0005_counters.sql): a scrape reads a few rows, never the tables
-  const counts = db.prepare<[string], { chain: string; status: string; n: number }>(
-    "SELECT chain, status, n FROM status_counts WHERE kind = ?",
-  );
+  const counts = countStatements(db).statusCounts;
   new Gauge({
     name: "depositd_orders",
     help: "orders by status (every status has a series from the start)",
@@ -128,13 +128,13 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
       }
     },
   });
-  const oldestPending = db.prepare("SELECT min(created_at) FROM events WHERE state = 'pending'").pluck();
+  const { oldestPending } = outboxToolStatements(db);
   new Gauge({
     name: "depositd_outbox_oldest_pending_age_seconds",
     help: "age of the oldest event not yet delivered (0 when none)",
     registers,
     collect() {
-      const t = oldestPending.get() as number | null;
+      const t = oldestPending.get() ?? null;
       this.set(t === null ? 0 : Math.max(0, (common.now() - t) / 1000));
     },
   });

@@ -11,7 +11,7 @@ import type { Ledger } from "../ledger/index.js";
 import { cursorKey, paged } from "../ledger/page.js";
 import { checkCallbackTarget } from "../notify/targets.js";
 import { exportPayments as streamPayments } from "../export/payments.js";
-import { listOrderEvents, redeliverEvent } from "../notify/redeliver.js";
+import { eventOwner, listOrderEvents, redeliverEvent } from "../notify/redeliver.js";
 import type { RateBook } from "../rates/index.js";
 import { listAssets as assetsOf, listRates as ratesOf } from "../rates/handlers.js";
 import type { CreateOrderBody, HealthReport, OrderJson } from "./schemas.js";
@@ -121,11 +121,7 @@ export function orderEvents(
 }
 
 export function redeliver(ctx: ApiContext, { owner, params }: Input<Id>): Reply {
-  const ev = ctx.db
-    .prepare<[string], { order_id: string | null; account_id: string | null }>(
-      "SELECT order_id, account_id FROM events WHERE id = ?",
-    )
-    .get(params.id);
+  const ev = eventOwner(ctx.db, params.id);
   // a merchant redelivers its own orders' and accounts' events; events of neither (unattributed)
   // are the operator's
   const visible =

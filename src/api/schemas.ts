@@ -589,29 +589,14 @@ export const accountList = named(
   "DepositAccountList",
   z.strictObject({
     accounts: z.array(accountJson),
-    next_cursor: z.string().nullable().meta({ description: "null on the last page" }),
+    next_cursor: nextCursor,
   }),
 );
 
+/** A payment into a deposit account: a Payment's on-chain fields, its account instead of an order. */
 export const depositJson = named(
   "Deposit",
-  z.strictObject({
-    id: z.string().regex(/^pay_[0-9A-Z]{26}$/),
-    account_id: z.string(),
-    chain: z.string(),
-    asset: z.string(),
-    address: z.string(),
-    txid: z.string(),
-    index: z.number().int().min(0),
-    via: paymentVia,
-    amount: decimal("in the asset"),
-    block_number: z.number().int().nullable().meta({ description: "null while in the mempool" }),
-    block_hash: z.string().nullable(),
-    block_time: timestamp.nullable(),
-    confirmations: z.number().int().min(0).meta({ description: "head − block + 1; 0 when reverted" }),
-    status: z.enum(["seen", "confirmed", "reverted"]),
-    created_at: timestamp,
-  }),
+  paymentJson.omit({ order_id: true, late: true, unexpected_asset: true }).extend({ account_id: z.string() }),
 );
 export type DepositJson = z.infer<typeof depositJson>;
 
@@ -619,7 +604,7 @@ export const depositList = named(
   "DepositList",
   z.strictObject({
     deposits: z.array(depositJson),
-    next_cursor: z.string().nullable().meta({ description: "null on the last page" }),
+    next_cursor: nextCursor,
   }),
 );
 

@@ -74,7 +74,7 @@ export function createAuditLoop(deps: AuditLoopDeps): AuditLoop {
     if (row) return row;
     const watched = ledger.cursor(chain.id);
     if (!watched) return null; // not scanned yet
-    const lowest = sql.lowestPaymentBlock.get(chain.id) ?? null;
+    const lowest = sql.lowestBlock.get(chain.id) ?? null;
     const start =
       typeof chain.start_block === "number"
         ? chain.start_block

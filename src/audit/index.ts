@@ -60,7 +60,7 @@ export async function runAudit(
   if (!cursor) throw new AuditError(`chain ${chain.id} has not been scanned yet: nothing to audit`);
   const to = opts.to ?? cursor.next_block - 1;
   const sql = auditStatements(db);
-  const lowest = sql.lowestPaymentBlock.get(chain.id) ?? null;
+  const lowest = sql.lowestBlock.get(chain.id);
   const from = opts.from ?? Math.min(lowest ?? to, to);
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from)
     throw new AuditError(`bad range --from ${from} --to ${to}`);
@@ -86,7 +86,7 @@ export async function runAudit(
       for (const b of r.blocks) canonical.set(b.number, b.hash);
       found.push(...r.transfers);
     }
-    const stored = sql.storedInRange.all(chain.id, from, to);
+    const stored = sql.storedPayments.all(chain.id, from, to);
     const findings = compareRange(found, stored, canonical);
     let repaired = 0;
     const missing = findings.flatMap((f) => (f.kind === "missing" && f.transfer ? [f.transfer] : []));

@@ -1,6 +1,8 @@
-// Every SQL statement of the self-audit (src/audit/), named and prepared once per database.
-import type { DB } from "../db/index.js";
+// Every SQL statement of the audit (SQLite): what the ledger stored, to compare with the chain;
+// the background audit's cursor and the stored findings (migrations/0010_audit.sql).
 import type { AuditKind, StoredPayment } from "../core/audit.js";
+import type { DB } from "../db/index.js";
+import { perDatabase } from "../db/statements.js";
 
 export interface AuditCursorRow {
   chain: string;
@@ -23,12 +25,13 @@ export interface AuditFindingRow {
   found_at: number;
 }
 
-function createAuditStatements(db: DB) {
+function prepare(db: DB) {
   return {
-    lowestPaymentBlock: db
+    /** the lowest block a payment of the chain is in (null: none) */
+    lowestBlock: db
       .prepare<[string], number | null>("SELECT min(block_number) FROM payments WHERE chain = ?")
       .pluck(),
-    storedInRange: db.prepare<[string, number, number], StoredPayment>(
+    storedPayments: db.prepare<[string, number, number], StoredPayment>(
       `SELECT id, txid, idx, asset, address, amount, block_number, block_hash, status FROM payments
        WHERE chain = ? AND block_number BETWEEN ? AND ? ORDER BY block_number, id`,
     ),
@@ -74,11 +77,4 @@ function createAuditStatements(db: DB) {
   };
 }
 
-export type AuditStatements = ReturnType<typeof createAuditStatements>;
-
-const cache = new WeakMap<DB, AuditStatements>();
-export function auditStatements(db: DB): AuditStatements {
-  let s = cache.get(db);
-  if (!s) cache.set(db, (s = createAuditStatements(db)));
-  return s;
-}
+export const auditStatements = perDatabase(prepare);

@@ -1,7 +1,7 @@
-// The only place that knows which chain kinds exist.
+// Each chain kind's adapter, address codec and deriver (their config fragments: src/chains/kinds.ts).
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../config/schema.js";
-export { chainSecretOf } from "./secrets.js";
+export { chainSecretOf, reorgDepthOf } from "./kinds.js";
 import { createBitcoinAdapter } from "./bitcoin/adapter.js";
 import { createBitcoinAddressCodec, createBitcoinDeriver } from "./bitcoin/address.js";
 import { createEvmAdapter } from "./evm/adapter.js";

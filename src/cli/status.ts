@@ -1,14 +1,15 @@
 // `depositd status`: one screen for an operator, read straight from the database.
 import type { ResolvedConfig } from "../config/load.js";
 import { openDatabase } from "../db/index.js";
+import { countStatements } from "../ledger/statements.js";
+import { outboxToolStatements } from "../notify/statements.js";
 import { poolReuses, poolStatus } from "../pool/index.js";
+import { watchStatements } from "../watch/statements.js";
 
 export function printStatus(cfg: ResolvedConfig, now = Date.now()): void {
   const db = openDatabase(cfg.database.path);
   console.log(`depositd status — ${new Date(now).toISOString()} — ${cfg.database.path}\n`);
-  const cursors = db.prepare<[string], { next_block: number; head: number; updated_at: number }>(
-    "SELECT next_block, head, updated_at FROM chain_cursors WHERE chain = ?",
-  );
+  const cursors = watchStatements(db).cursorPass;
   console.log("chains");
   console.table(
     cfg.chains.map((c) => {
@@ -31,11 +32,7 @@ export function printStatus(cfg: ResolvedConfig, now = Date.now()): void {
       low_water: c.pool.low_water,
     })),
   );
-  const outbox = db
-    .prepare<[], { state: string; n: number; oldest: number | null }>(
-      "SELECT state, count(*) AS n, min(created_at) AS oldest FROM events GROUP BY state",
-    )
-    .all();
+  const outbox = outboxToolStatements(db).outboxByState.all();
   console.log("outbox");
   console.table(
     outbox.map((o) => ({
@@ -44,11 +41,7 @@ export function printStatus(cfg: ResolvedConfig, now = Date.now()): void {
       oldest: o.oldest ? new Date(o.oldest).toISOString() : null,
     })),
   );
-  const orders = db
-    .prepare<[number], { status: string; n: number }>(
-      "SELECT status, count(*) AS n FROM orders WHERE created_at >= ? GROUP BY status",
-    )
-    .all(now - 86_400_000);
+  const orders = countStatements(db).ordersCreatedSince.all(now - 86_400_000);
   console.log("orders created in the last 24 h");
   console.table(orders);
   db.close();

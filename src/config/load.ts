@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { addressCodecFor, deriverFor } from "../chains/index.js";
-import { chainSecretOf } from "../chains/secrets.js";
+import { chainSecretOf } from "../chains/kinds.js";
 import { DepositdError } from "../errors.js";
 import { parsePoolFile } from "../pool/index.js";
-import { type Config, type SecretRef, configSchema } from "./schema.js";
+import type { SecretRef } from "./fields.js";
+import { type Config, configSchema } from "./schema.js";
 
 export class ConfigError extends DepositdError {
   override name = "ConfigError";

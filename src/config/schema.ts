@@ -3,24 +3,8 @@
 import { z } from "zod";
 import { DECIMAL, TOLERANCE } from "../core/amount.js";
 import { PROVIDER_KINDS } from "../rates/providers.js";
-
-const secretRef = z
-  .union([
-    z.string().min(1).describe("the secret itself (avoid in files others can read)"),
-    z
-      .object({ env: z.string().min(1).describe("name of an environment variable holding the secret") })
-      .strict(),
-    z
-      .object({
-        file: z
-          .string()
-          .min(1)
-          .describe("path of a file holding the secret (systemd LoadCredential= works here)"),
-      })
-      .strict(),
-  ])
-  .describe("a secret: a literal string, { env: NAME } or { file: PATH }");
-export type SecretRef = z.infer<typeof secretRef>;
+import { CHAIN_KINDS, assetIssues, kindList } from "../chains/kinds.js";
+import { httpUrl, secretRef } from "./fields.js";
 
 const decimalString = z.string().regex(DECIMAL, 'must be a plain decimal string like "12.5"');
 const toleranceString = z
@@ -32,15 +16,6 @@ const assetId = z
 const chainId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be lower-case letters, digits, _ - (≤ 32)");
-const httpUrl = z.string().refine((s) => {
-  try {
-    const u = new URL(s);
-    return u.protocol === "http:" || u.protocol === "https:";
-  } catch {
-    return false;
-  }
-}, "must be an http(s) URL");
-
 const listenAddress = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, "must be host:port, e.g. 127.0.0.1:8787");
@@ -130,7 +105,7 @@ const chainCommon = {
     .min(1)
     .max(1000)
     .optional()
-    .describe("blocks kept to detect reorgs (64 evm, 32 tron, 12 bitcoin)"),
+    .describe(`blocks kept to detect reorgs (${kindList((k) => `${k.reorgDepth} ${k.kind}`)})`),
   start_block: z
     .union([z.literal("latest"), z.number().int().min(0)])
     .default("latest")
@@ -227,59 +202,9 @@ const chainCommon = {
 
 const chainSchema = z
   .discriminatedUnion("kind", [
-    z
-      .object({
-        ...chainCommon,
-        kind: z.literal("evm"),
-        chain_id: z.number().int().min(1).describe("EIP-155 chain id, checked against the node at start"),
-        finality: z
-          .enum(["latest", "finalized", "safe"])
-          .default("latest")
-          .describe("which head tag to follow"),
-        receipts: z
-          .enum(["block", "transaction"])
-          .default("block")
-          .describe("eth_getBlockReceipts (block) or per-transaction receipts"),
-        native_internal: z
-          .enum(["none", "trace"])
-          .default("none")
-          .describe(
-            "trace: also find native coin sent to watched addresses inside contract execution (debug_traceBlockByNumber with callTracer, one call per non-empty block)",
-          ),
-      })
-      .strict(),
-    z
-      .object({
-        ...chainCommon,
-        kind: z.literal("tron"),
-        api_key: secretRef.optional().describe("sent as TRON-PRO-API-KEY"),
-        solidity_rpc: z
-          .array(httpUrl)
-          .min(1)
-          .optional()
-          .describe(
-            "base URLs for /walletsolidity/* (java-tron serves them on port 8091); default: the rpc URLs",
-          ),
-      })
-      .strict(),
-    z
-      .object({
-        ...chainCommon,
-        kind: z.literal("bitcoin"),
-        backend: z
-          .enum(["core", "esplora"])
-          .default("core")
-          .describe("Bitcoin Core JSON-RPC or Esplora REST"),
-        network: z
-          .enum(["mainnet", "testnet", "regtest"])
-          .default("mainnet")
-          .describe("checked against the node at start"),
-        rpc_auth: secretRef
-          .optional()
-          .describe("core: user:password (or put it in the URL); cookie via { file }"),
-        mempool: z.boolean().default(false).describe("report unconfirmed payments from the mempool as seen"),
-      })
-      .strict(),
+    z.object({ ...chainCommon, ...CHAIN_KINDS.evm.fields }).strict(),
+    z.object({ ...chainCommon, ...CHAIN_KINDS.tron.fields }).strict(),
+    z.object({ ...chainCommon, ...CHAIN_KINDS.bitcoin.fields }).strict(),
   ])
   .describe("one watched network");
 
@@ -668,19 +593,9 @@ export const configSchema = z
             message: `chain "${a.chain}" already has a native asset`,
           });
         natives.add(a.chain);
-      } else if (chain.kind === "bitcoin") {
-        ctx.addIssue({
-          code: "custom",
-          path: ["assets", i, "contract"],
-          message: "bitcoin assets have no contract",
-        });
       }
-      if (a.confirmations === "solidified" && chain.kind !== "tron")
-        ctx.addIssue({
-          code: "custom",
-          path: ["assets", i, "confirmations"],
-          message: "solidified is for tron chains only",
-        });
+      for (const issue of assetIssues(chain.kind, a))
+        ctx.addIssue({ code: "custom", path: ["assets", i, issue.field], message: issue.message });
     });
     for (const [currency, table] of Object.entries(cfg.rates.static)) {
       for (const asset of Object.keys(table)) {
@@ -739,5 +654,3 @@ export function marketSymbol(asset: Pick<AssetConfig, "id" | "symbol">): string 
 }
 export type PoolConfig = ChainConfig["pool"];
 export type ChainKind = ChainConfig["kind"];
-
-export const DEFAULT_REORG_DEPTH: Record<ChainKind, number> = { evm: 64, tron: 32, bitcoin: 12 };

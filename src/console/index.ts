@@ -11,7 +11,7 @@ import { decideAccept, decideCancel } from "../core/resolution.js";
 import type { OrderStatus } from "../core/reconcile.js";
 import { ProblemError } from "../errors.js";
 import type { Ledger } from "../ledger/index.js";
-import { redeliverEvent } from "../notify/redeliver.js";
+import { eventOwner, redeliverEvent } from "../notify/redeliver.js";
 import { SCRIPT, STYLESHEET, type StaticAsset, staticAsset } from "./assets.js";
 import {
   deadEventsOfHost,
@@ -308,10 +308,7 @@ export function registerConsole(app: FastifyInstance, args: ConsoleArgs): void {
 
   guarded("POST", "/console/events/:id/redeliver", (req, reply, session) => {
     const id = (req.params as { id: string }).id;
-    const orderId = db
-      .prepare<[string], string | null>("SELECT order_id FROM events WHERE id = ?")
-      .pluck()
-      .get(id);
+    const orderId = eventOwner(db, id)?.order_id;
     const queued = redeliverEvent(db, id, common.now());
     common.logger.info(
       { mod: "console", operator: session.operator, event: id, queued },

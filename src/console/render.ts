@@ -1,4 +1,5 @@
 // The console's pages as HTML strings (server-rendered; see docs/console.md for why).
+import { ORDER_STATUSES } from "../core/reconcile.js";
 import type { OrderHit } from "./statements.js";
 import type { HostGroup, InboxRow, Overview, OrderPage } from "./data.js";
 import { HOUR, LAG_WINDOW_MS } from "./data.js";
@@ -242,16 +243,7 @@ function orderTable(rows: OrderHit[]): Html {
   </div>`;
 }
 
-export const ORDER_STATUS_FILTER = [
-  "pending",
-  "processing",
-  "partially_paid",
-  "paid",
-  "overpaid",
-  "expired",
-  "paid_late",
-  "cancelled",
-];
+export const ORDER_STATUS_FILTER: readonly string[] = ORDER_STATUSES;
 
 export function renderOrders(
   f: Frame,

@@ -1,6 +1,7 @@
 // Every SQL statement of the operator console, named and prepared once per database. Each reads an
 // index or a counter table (0005_counters.sql, 0008_console.sql): no console page scans orders.
 import type { DB } from "../db/index.js";
+import { perDatabase } from "../db/statements.js";
 
 export interface OrderHit {
   id: string;
@@ -111,9 +112,4 @@ function createConsoleStatements(db: DB) {
 
 export type ConsoleStatements = ReturnType<typeof createConsoleStatements>;
 
-const cache = new WeakMap<DB, ConsoleStatements>();
-export function consoleStatements(db: DB): ConsoleStatements {
-  let s = cache.get(db);
-  if (!s) cache.set(db, (s = createConsoleStatements(db)));
-  return s;
-}
+export const consoleStatements: (db: DB) => ConsoleStatements = perDatabase(createConsoleStatements);

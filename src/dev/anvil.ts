@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { NonRetryableError } from "../errors.js";
+import { createJsonRpc } from "../rpc/jsonrpc.js";
 
 /** Path of the anvil binary shipped in node_modules (linux x64 package). */
 export function anvilBinary(): string {
@@ -94,24 +95,21 @@ async function spawnOn(host: string, port: number, opts: AnvilOptions): Promise<
   };
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 15_000);
-  while (Date.now() < deadline) {
-    if (exited !== undefined)
-      throw new NonRetryableError(`anvil exited (${exited}) before it was ready: ${stderr.trim()}`);
-    try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-        signal: AbortSignal.timeout(1000),
-      });
-      if (res.ok) {
-        await res.text();
+  const probe = createJsonRpc({ chain: "anvil", urls: [url], timeoutMs: 1000, tries: 1 });
+  try {
+    while (Date.now() < deadline) {
+      if (exited !== undefined)
+        throw new NonRetryableError(`anvil exited (${exited}) before it was ready: ${stderr.trim()}`);
+      try {
+        await probe.call("eth_chainId");
         return { url, port, child, stop };
+      } catch {
+        // not listening yet
       }
-    } catch {
-      // not listening yet
+      await new Promise((r) => setTimeout(r, 50));
     }
-    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    await probe.close();
   }
   await stop();
   throw new NonRetryableError(

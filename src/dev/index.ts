@@ -14,6 +14,7 @@ import { parseAmount } from "../core/amount.js";
 import { type Daemon, startDaemon } from "../daemon.js";
 import { type PriceServer, startPriceServer } from "./prices.js";
 import { verifySignature } from "../notify/verify.js";
+import { type JsonRpcClient, createJsonRpc } from "../rpc/jsonrpc.js";
 
 /** Anvil's well-known dev mnemonic funds the payer; the pool comes from a different, public test mnemonic. */
 const POOL_MNEMONIC =
@@ -45,23 +46,15 @@ export interface DevRun {
   stop(): Promise<void>;
 }
 
-function rpcCall(url: string) {
-  let id = 1;
-  return async <T>(method: string, params: unknown[] = []): Promise<T> => {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: id++, method, params }),
-    });
-    const body = (await res.json()) as { result?: T; error?: { message: string } };
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
-    return body.result as T;
-  };
+/** The dev node's JSON-RPC client: one local URL, no request budget to speak of, and one try
+ *  (a lost answer to eth_sendTransaction must not send the payment twice). */
+function devRpc(url: string): JsonRpcClient {
+  return createJsonRpc({ chain: "dev", urls: [url], timeoutMs: 30_000, tries: 1, maxRps: 1_000 });
 }
 
-async function waitReceipt(rpc: ReturnType<typeof rpcCall>, hash: string): Promise<void> {
+async function waitReceipt(rpc: JsonRpcClient, hash: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    if (await rpc("eth_getTransactionReceipt", [hash])) return;
+    if (await rpc.call("eth_getTransactionReceipt", [hash])) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`transaction ${hash} was not mined`);
@@ -74,7 +67,21 @@ export async function devPay(
   asset: "ETH" | "USDT-DEV",
   amount: string,
 ): Promise<string> {
-  const rpc = rpcCall(state.rpc);
+  const rpc = devRpc(state.rpc);
+  try {
+    return await payFrom(rpc, state, to, asset, amount);
+  } finally {
+    await rpc.close();
+  }
+}
+
+async function payFrom(
+  rpc: JsonRpcClient,
+  state: DevState,
+  to: string,
+  asset: "ETH" | "USDT-DEV",
+  amount: string,
+): Promise<string> {
   let tx: Record<string, string>;
   if (asset === "ETH") {
     tx = { from: state.payer, to, value: "0x" + parseAmount(amount, 18).toString(16) };
@@ -85,7 +92,7 @@ export async function devPay(
     ]);
     tx = { from: state.payer, to: state.token, data };
   }
-  const hash = await rpc<string>("eth_sendTransaction", [tx]);
+  const hash = await rpc.call<string>("eth_sendTransaction", [tx]);
   await waitReceipt(rpc, hash);
   return hash;
 }
@@ -100,14 +107,22 @@ export async function runDev(o: DevOptions): Promise<DevRun> {
 
   print("depositd dev: starting a local EVM node (anvil) …");
   const anvil = await spawnAnvil({ chainId: 31337, blockTime: 1 });
-  const rpc = rpcCall(anvil.url);
-  const accounts = await rpc<string[]>("eth_accounts");
+  const rpc = devRpc(anvil.url);
+  const accounts = await rpc.call<string[]>("eth_accounts");
   const owner = accounts[0]!;
   const payer = accounts[1]!;
-  const token = await deployTestToken(rpc, owner, { name: "Dev Tether", symbol: "USDT-DEV", decimals: 6 });
+  const token = await deployTestToken((m, p) => rpc.call(m, p), owner, {
+    name: "Dev Tether",
+    symbol: "USDT-DEV",
+    decimals: 6,
+  });
   const mint = new Interface(loadTestToken().abi).encodeFunctionData("mint", [payer, 1_000_000n * 10n ** 6n]);
-  await waitReceipt(rpc, await rpc<string>("eth_sendTransaction", [{ from: owner, to: token, data: mint }]));
-  const start = Number(await rpc<string>("eth_blockNumber"));
+  await waitReceipt(
+    rpc,
+    await rpc.call<string>("eth_sendTransaction", [{ from: owner, to: token, data: mint }]),
+  );
+  const start = Number(await rpc.call<string>("eth_blockNumber"));
+  await rpc.close();
 
   // The daemon only ever sees the account-level extended PUBLIC key.
   const xpub = HDNodeWallet.fromPhrase(POOL_MNEMONIC, undefined, "m/44'/60'/0'").neuter().extendedKey;

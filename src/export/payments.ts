@@ -6,9 +6,9 @@
 import { formatAmount } from "../core/amount.js";
 import type { DB } from "../db/index.js";
 import { iso } from "../time.js";
+import { EXPORT_CHUNK, type PaymentExportRow, exportStatements } from "./statements.js";
 
-/** rows per read; the consumer's backpressure decides when the next read happens */
-export const EXPORT_CHUNK = 500;
+export { EXPORT_CHUNK };
 
 export const EXPORT_COLUMNS = [
   "payment_id",
@@ -40,42 +40,6 @@ export interface ExportQuery {
   format: "csv" | "ndjson";
 }
 
-interface Row {
-  id: string;
-  order_id: string | null;
-  merchant_order_id: string | null;
-  chain: string;
-  asset: string;
-  address: string;
-  amount: string;
-  txid: string;
-  idx: number;
-  block_number: number | null;
-  block_time: number | null;
-  status: string;
-  created_at: number;
-  currency: string | null;
-  rate: string | null;
-}
-
-const statements = new WeakMap<DB, ReturnType<typeof prepare>>();
-function prepare(db: DB) {
-  // payments drive (in payments_created order, from the cursor): no sort per chunk, so the whole
-  // export reads the index once. A merchant's has no unattributed rows: CROSS JOIN keeps p outer.
-  const sql = (merchant: boolean) =>
-    db.prepare<Record<string, unknown>, Row>(
-      `SELECT p.id, p.order_id, o.merchant_order_id, p.chain, p.asset, p.address, p.amount, p.txid, p.idx,
-              p.block_number, p.block_time, p.status, p.created_at, o.currency, oo.rate
-         FROM payments p INDEXED BY payments_created
-         ${merchant ? "CROSS JOIN" : "LEFT JOIN"} orders o ON o.id = p.order_id
-         LEFT JOIN order_options oo ON oo.order_id = p.order_id AND oo.asset = p.asset
-        WHERE (p.created_at, p.id) > (@afterCreated, @afterId) AND p.created_at < @to
-          ${merchant ? "AND o.merchant = @merchant" : ""}
-        ORDER BY p.created_at, p.id LIMIT ${EXPORT_CHUNK}`,
-    );
-  return { all: sql(false), merchant: sql(true) };
-}
-
 /** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
 export function csvField(v: string | number | null): string {
   if (v === null) return "";
@@ -97,8 +61,7 @@ export async function* exportPayments(
   decimalsOf: (asset: string) => number,
   onRead?: (rows: number) => void,
 ): AsyncGenerator<string> {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepare(db)));
+  const s = exportStatements(db);
   const st = q.owner === null ? s.all : s.merchant;
   if (q.format === "csv") yield csvLine(EXPORT_COLUMNS);
   let after: [number, string] = [q.from - 1, "~"];
@@ -123,7 +86,7 @@ export async function* exportPayments(
   }
 }
 
-function view(r: Row, decimals: number): ExportRow {
+function view(r: PaymentExportRow, decimals: number): ExportRow {
   return {
     payment_id: r.id,
     order_id: r.order_id,

@@ -2,6 +2,7 @@
 // ledger besides migrations/: a second storage engine is a second module with these names.
 import { OPEN, type PaymentStatus, TERMINAL } from "../core/reconcile.js";
 import type { DB } from "../db/index.js";
+import { inList, perDatabase } from "../db/statements.js";
 import type { OptionRow, OrderRow, PaymentRow } from "./view.js";
 
 /** orders examined for expiry per timer pass */
@@ -9,12 +10,6 @@ export const EXPIRE_BATCH = 500;
 /** bindings ended per timer pass */
 const RELEASE_BATCH = 500;
 
-/** A status set from core as an SQL IN-list (statuses are plain identifiers, checked). */
-function inList(statuses: Iterable<string>): string {
-  const list = [...statuses];
-  if (!list.every((s) => /^[a-z_]+$/.test(s))) throw new Error(`not a status: ${list.join(",")}`);
-  return `(${list.map((s) => `'${s}'`).join(",")})`;
-}
 const is = (status: PaymentStatus | "pending") => inList([status]);
 
 export interface ListParams {
@@ -206,3 +201,18 @@ export function createStatements(db: DB) {
     ),
   };
 }
+
+/** The counts `depositd status` and /metrics read: kept by triggers (0005_counters.sql) or small. */
+function prepareCounts(db: DB) {
+  return {
+    /** per chain and status, `kind` "order" or "payment" */
+    statusCounts: db.prepare<[string], { chain: string; status: string; n: number }>(
+      "SELECT chain, status, n FROM status_counts WHERE kind = ?",
+    ),
+    ordersCreatedSince: db.prepare<[number], { status: string; n: number }>(
+      "SELECT status, count(*) AS n FROM orders WHERE created_at >= ? GROUP BY status",
+    ),
+  };
+}
+
+export const countStatements = perDatabase(prepareCounts);

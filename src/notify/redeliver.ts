@@ -21,6 +21,14 @@ export function redeliverEvent(db: DB, id: string, now: number): boolean {
   return outboxToolStatements(db).redeliverOne.run(now, id).changes > 0;
 }
 
+/** Whose event `id` is: its order's or account's (both null: unattributed); undefined: no such event. */
+export function eventOwner(
+  db: DB,
+  id: string,
+): { order_id: string | null; account_id: string | null } | undefined {
+  return outboxToolStatements(db).eventOwner.get(id);
+}
+
 /** Queues again every dead event whose last attempt was at or after sinceMs. Returns how many. */
 export function redeliverDead(db: DB, sinceMs: number, now: number): number {
   return outboxToolStatements(db).redeliverDead.run(now, sinceMs).changes;

@@ -1,6 +1,7 @@
 // Every SQL statement of callback delivery, named and prepared once (SQLite).
 import type { AccountEventJson, OrderEventJson } from "../api/schemas.js";
 import type { DB } from "../db/index.js";
+import { perDatabase } from "../db/statements.js";
 
 export interface DueRow {
   id: string;
@@ -81,6 +82,16 @@ function prepareTools(db: DB) {
       `SELECT id, seq, type, state, attempts, created_at, delivered_at, next_attempt_at, body
          FROM events WHERE account_id = ? AND seq > ? ORDER BY seq`,
     ),
+    /** whose event it is: its order's or account's (both null: unattributed, the operator's) */
+    eventOwner: db.prepare<[string], { order_id: string | null; account_id: string | null }>(
+      "SELECT order_id, account_id FROM events WHERE id = ?",
+    ),
+    outboxByState: db.prepare<[], { state: string; n: number; oldest: number | null }>(
+      "SELECT state, count(*) AS n, min(created_at) AS oldest FROM events GROUP BY state",
+    ),
+    oldestPending: db
+      .prepare<[], number | null>("SELECT min(created_at) FROM events WHERE state = 'pending'")
+      .pluck(),
     attemptsOf: db.prepare<[string], AttemptRow>(
       `SELECT attempt, started_at, latency_ms, status_code, error, response_body
          FROM delivery_attempts WHERE event_id = ? ORDER BY attempt`,
@@ -109,10 +120,4 @@ export interface AttemptRow {
   response_body: string | null;
 }
 
-const toolsByDb = new WeakMap<DB, ReturnType<typeof prepareTools>>();
-
-export function outboxToolStatements(db: DB): ReturnType<typeof prepareTools> {
-  let s = toolsByDb.get(db);
-  if (!s) toolsByDb.set(db, (s = prepareTools(db)));
-  return s;
-}
+export const outboxToolStatements = perDatabase(prepareTools);

@@ -1,5 +1,6 @@
 // Every SQL statement of the address pools, named and prepared once per database (SQLite).
 import type { DB } from "../db/index.js";
+import { perDatabase } from "../db/statements.js";
 
 export type PoolStatements = ReturnType<typeof prepare>;
 
@@ -37,10 +38,4 @@ function prepare(db: DB) {
   };
 }
 
-const byDb = new WeakMap<DB, PoolStatements>();
-
-export function poolStatements(db: DB): PoolStatements {
-  let s = byDb.get(db);
-  if (!s) byDb.set(db, (s = prepare(db)));
-  return s;
-}
+export const poolStatements: (db: DB) => PoolStatements = perDatabase(prepare);

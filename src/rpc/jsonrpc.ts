@@ -1,13 +1,19 @@
-// JSON-RPC 2.0 over the transport, with batches: a catch-up of 10,000 blocks is a few hundred
-// HTTP requests, not tens of thousands. Answers are checked for shape before anyone trusts them.
-import { RetryableError } from "../errors.js";
-import { mapLimit } from "./map-limit.js";
-import type { Transport } from "./transport.js";
+// The one JSON-RPC 2.0 client (EVM nodes, Bitcoin Core, the dev node), over the transport, with
+// batches: a catch-up of 10,000 blocks is a few hundred HTTP requests, not tens of thousands.
+// Answers are checked for shape before anyone trusts them.
+import { NonRetryableError, RetryableError } from "../errors.js";
+import { parseJsonKeepingNumbers } from "./json.js";
+import { chunks, mapLimit } from "./map-limit.js";
+import { type Transport, type TransportOptions, createTransport } from "./transport.js";
 
 export interface RpcCall {
   method: string;
   params: unknown[];
 }
+
+/** One call's answer inside a batch: a node error for one call does not fail its neighbours. */
+export type RpcOutcome =
+  { ok: true; result: unknown } | { ok: false; code: number | undefined; message: string };
 
 export class RpcError extends RetryableError {
   constructor(
@@ -18,66 +24,127 @@ export class RpcError extends RetryableError {
   }
 }
 
-export interface JsonRpcClient {
-  call<T = unknown>(method: string, params?: unknown[]): Promise<T>;
-  /** Many calls as batch requests of `batchSize`, `inFlight` at a time; results in call order. */
-  batch<T = unknown>(calls: RpcCall[]): Promise<T[]>;
-  readonly transport: Transport;
+export interface JsonRpcOptions {
+  /** calls per batch request: `batch` splits longer lists (default: all calls in one request) */
+  batchSize?: number;
+  /** batch requests in flight at once (default 4) */
+  inFlight?: number;
+  /** "text": every JSON number arrives as its exact decimal text (Bitcoin amounts in BTC) */
+  numbers?: "number" | "text";
+  /**
+   * Single calls go out as a batch of one: Bitcoin Core answers batches with HTTP 200 even for
+   * errors, while old versions answer a failed single call with HTTP 500.
+   */
+  callAsBatch?: boolean;
 }
 
-export function createJsonRpcClient(
-  transport: Transport,
-  opts: { batchSize: number; inFlight?: number },
-): JsonRpcClient {
+export interface JsonRpcClient {
+  /** One call; a node error throws RpcError with its code. */
+  call<T = unknown>(method: string, params?: unknown[]): Promise<T>;
+  /** Many calls as batch requests of `batchSize`, `inFlight` at a time; results in call order; a node error throws. */
+  batch<T = unknown>(calls: RpcCall[]): Promise<T[]>;
+  /** `calls` as ONE batch request; outcomes in call order (a node error is an outcome, not a throw). */
+  outcomes(calls: RpcCall[]): Promise<RpcOutcome[]>;
+  readonly transport: Transport;
+  /** the URL in use (without credentials) */
+  readonly current: string;
+  /** URLs quarantined by `identify` */
+  quarantined(): { url: string; reason: string }[];
+  close(): Promise<void>;
+}
+
+export interface JsonRpcTransportOptions
+  extends Omit<TransportOptions, "parse" | "identify">, JsonRpcOptions {
+  /** chain identity of one URL, asked through a client over that URL only (see TransportOptions.identify) */
+  identify?: (probe: JsonRpcClient, primary: boolean) => Promise<void>;
+}
+
+/** A transport and a client over it: the parse follows `numbers`, `identify` gets a client. */
+export function createJsonRpc(opts: JsonRpcTransportOptions): JsonRpcClient {
+  const { identify, batchSize, inFlight, numbers, callAsBatch, ...transportOpts } = opts;
+  const clientOpts: JsonRpcOptions = { batchSize, inFlight, numbers, callAsBatch };
+  if (opts.urls.length === 0) throw new NonRetryableError(`chain ${opts.chain}: no RPC URL`);
+  const transport = createTransport({
+    ...transportOpts,
+    parse: numbers === "text" ? parseJsonKeepingNumbers : undefined,
+    identify: identify && ((probe, primary) => identify(createJsonRpcClient(probe, clientOpts), primary)),
+  });
+  return createJsonRpcClient(transport, clientOpts);
+}
+
+const failure = (method: string, o: { code: number | undefined; message: string }) =>
+  new RpcError(`${method}: ${o.message} (${o.code ?? "?"})`, o.code);
+
+export function createJsonRpcClient(transport: Transport, opts: JsonRpcOptions = {}): JsonRpcClient {
   let nextId = 1;
   const inFlight = opts.inFlight ?? 4;
+  const textNumbers = opts.numbers === "text";
+  /** an answer's id as the map key; with numbers as text, ids come back as text too */
+  const idKey = (id: unknown) =>
+    typeof id === "number" || (textNumbers && typeof id === "string") ? String(id) : undefined;
+  const codeOf = (code: unknown) => (code === undefined ? undefined : Number(code));
 
-  function unwrap(answer: unknown, method: string): unknown {
+  function outcome(answer: unknown, method: string): RpcOutcome {
     if (typeof answer !== "object" || answer === null)
       throw new RpcError(`${method}: answer is not an object`);
-    const a = answer as { result?: unknown; error?: { code?: number; message?: string } };
+    const a = answer as { result?: unknown; error?: { code?: unknown; message?: unknown } | null };
     if (a.error)
-      throw new RpcError(`${method}: ${a.error.message ?? "error"} (${a.error.code ?? "?"})`, a.error.code);
+      return { ok: false, code: codeOf(a.error.code), message: String(a.error.message ?? "error") };
     if (!("result" in a)) throw new RpcError(`${method}: answer has neither result nor error`);
-    return a.result;
+    return { ok: true, result: a.result };
   }
+  const unwrap = (o: RpcOutcome, method: string) => {
+    if (!o.ok) throw failure(method, o);
+    return o.result;
+  };
 
-  async function chunk(calls: RpcCall[]): Promise<unknown[]> {
+  async function outcomes(calls: RpcCall[]): Promise<RpcOutcome[]> {
+    if (calls.length === 0) return [];
     const first = nextId;
     nextId += calls.length;
     const body = calls.map((c, i) => ({ jsonrpc: "2.0", id: first + i, method: c.method, params: c.params }));
     const answer = await transport.post("", body);
     if (!Array.isArray(answer)) {
       // Some nodes answer a whole batch with one error object (e.g. batch too large).
-      unwrap(answer, "batch");
-      throw new RpcError("batch answer is not an array");
+      const whole = typeof answer === "object" && answer !== null ? outcome(answer, "batch") : undefined;
+      if (whole && !whole.ok) throw failure("batch", whole);
+      throw new RpcError("batch: answer is not an array");
     }
-    const byId = new Map<number, unknown>();
-    for (const item of answer) {
-      const id = (item as { id?: unknown } | null)?.id;
-      if (typeof id === "number") byId.set(id, item);
+    const byId = new Map<string, unknown>();
+    for (const item of answer as unknown[]) {
+      const key = idKey((item as { id?: unknown } | null)?.id);
+      if (key !== undefined) byId.set(key, item);
     }
     return calls.map((c, i) => {
-      const item = byId.get(first + i);
+      const item = byId.get(String(first + i));
       if (item === undefined) throw new RpcError(`${c.method}: missing from batch answer`);
-      return unwrap(item, c.method);
+      return outcome(item, c.method);
     });
   }
 
   return {
     transport,
+    outcomes,
     async call<T>(method: string, params: unknown[] = []): Promise<T> {
+      if (opts.callAsBatch) {
+        const [o] = await outcomes([{ method, params }]);
+        return unwrap(o!, method) as T;
+      }
       const id = nextId++;
       const answer = await transport.post("", { jsonrpc: "2.0", id, method, params });
-      if ((answer as { id?: unknown } | null)?.id !== id && !(answer as { error?: unknown } | null)?.error) {
-        throw new RpcError(`${method}: answer id does not match`);
-      }
-      return unwrap(answer, method) as T;
+      const a = answer as { id?: unknown; error?: unknown } | null;
+      if (idKey(a?.id) !== String(id) && !a?.error) throw new RpcError(`${method}: answer id does not match`);
+      return unwrap(outcome(answer, method), method) as T;
     },
     async batch<T>(calls: RpcCall[]): Promise<T[]> {
-      const chunks: RpcCall[][] = [];
-      for (let i = 0; i < calls.length; i += opts.batchSize) chunks.push(calls.slice(i, i + opts.batchSize));
-      return (await mapLimit(chunks, inFlight, chunk)).flat() as T[];
+      const size = opts.batchSize ?? Math.max(1, calls.length);
+      const answers = (await mapLimit(chunks(calls, size), inFlight, outcomes)).flat();
+      return answers.map((o, i) => unwrap(o, calls[i]!.method)) as T[];
     },
+    get current() {
+      return transport.current;
+    },
+    quarantined: () => transport.quarantined(),
+    close: () => transport.close(),
   };
 }

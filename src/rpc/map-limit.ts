@@ -1,5 +1,12 @@
-// The one bounded-concurrency map of the RPC layer: batches, pages and blocks fetched a few at a
-// time, results in input order.
+// The one bounded-concurrency map of the RPC layer, and the slicing that feeds it: batches, pages
+// and blocks fetched a few at a time, results in input order.
+
+/** `items` in slices of `size` (the last one shorter): batches of calls, pages of blocks. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 /**
  * `fn` over `items`, at most `limit` at a time, results in input order. After the first failure

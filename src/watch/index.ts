@@ -2,7 +2,8 @@
 // then write everything found in ONE ledger transaction. Chain-independent: it only talks to a
 // ChainAdapter. RPC trouble never skips a block: the pass is retried with backoff.
 import type { Common } from "../common.js";
-import { type ChainConfig, DEFAULT_REORG_DEPTH } from "../config/schema.js";
+import type { ChainConfig } from "../config/schema.js";
+import { reorgDepthOf } from "../chains/kinds.js";
 import type { BlockRef, ChainAdapter, Heads, QuorumStatus, ScanResult, WatchedSet } from "../chains/types.js";
 import { NonRetryableError, RetryableError } from "../errors.js";
 import type { Ledger } from "../ledger/index.js";
@@ -89,7 +90,7 @@ function createWatchedSet(ledger: Ledger, chain: string): WatchedSet & { refresh
 
 export function createWatcher({ chain, adapter, ledger, common, onEvents, store }: WatcherArgs): Watcher {
   const log = common.logger.child({ chain: chain.id });
-  const reorgDepth = chain.reorg_depth ?? DEFAULT_REORG_DEPTH[chain.kind];
+  const reorgDepth = reorgDepthOf(chain);
   const watched = createWatchedSet(ledger, chain.id);
   const state: WatcherStatus = {
     chain: chain.id,

@@ -1,6 +1,7 @@
 // What a watcher keeps about its chain beyond the ledger's cursor: the genesis it was first
 // started on (migration 0002) and the oldest block it still has a hash of.
 import type { DB } from "../db/index.js";
+import { watchStatements } from "./statements.js";
 
 export interface ChainStore {
   genesis(chain: string): string | undefined;
@@ -10,16 +11,10 @@ export interface ChainStore {
 }
 
 export function createChainStore(db: DB): ChainStore {
-  const genesis = db.prepare<[string], string>("SELECT genesis FROM chain_identity WHERE chain = ?").pluck();
-  const save = db.prepare(
-    "INSERT INTO chain_identity (chain, genesis, first_seen_at) VALUES (?, ?, ?) ON CONFLICT (chain) DO NOTHING",
-  );
-  const oldest = db.prepare<[string], { number: number; parentHash: string }>(
-    "SELECT number, parent_hash AS parentHash FROM chain_blocks WHERE chain = ? ORDER BY number LIMIT 1",
-  );
+  const q = watchStatements(db);
   return {
-    genesis: (chain) => genesis.get(chain),
-    saveGenesis: (chain, g, now) => void save.run(chain, g, now),
-    oldestBlock: (chain) => oldest.get(chain),
+    genesis: (chain) => q.genesis.get(chain),
+    saveGenesis: (chain, g, now) => void q.saveGenesis.run(chain, g, now),
+    oldestBlock: (chain) => q.oldestBlock.get(chain),
   };
 }

@@ -1,19 +1,18 @@
 // Bitcoin Core (or Knots) JSON-RPC backend: block hashes for a range in one batch, then
 // `getblock <hash> 2` in batches; outputs matched locally against the watched set.
 import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } from "../types.js";
-import { NonRetryableError, RetryableError } from "../../errors.js";
-import { RpcError } from "../../rpc/jsonrpc.js";
+import { RetryableError } from "../../errors.js";
+import { type JsonRpcClient, RpcError, createJsonRpc } from "../../rpc/jsonrpc.js";
+import { chunks, mapLimit } from "../../rpc/map-limit.js";
 import { intFromText, satsFromBtcText } from "./json.js";
 import { UnusableUrlError, limitsOf } from "../../rpc/transport.js";
-import { type BitcoinRpc, createBitcoinRpc } from "./rpc.js";
 import {
   type BitcoinAdapterArgs,
   COINBASE_MATURITY,
   GENESIS_HASHES,
   GENESIS_PARENT,
   canonicalAddress,
-  chunks,
-  mapLimit,
+  startGenesis,
   nativeAssetOf,
   range,
 } from "./shared.js";
@@ -122,7 +121,7 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
   const { chain, logger } = args;
   const asset = nativeAssetOf(chain, args.assets);
   let genesis = chain.genesis?.toLowerCase().replace(/^0x/, "");
-  const rpc: BitcoinRpc = createBitcoinRpc({
+  const rpc = createJsonRpc({
     chain: chain.id,
     urls: chain.rpc,
     auth: args.auth,
@@ -130,12 +129,14 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     logger,
     onRequest: args.onRequest,
     identify,
+    numbers: "text",
+    callAsBatch: true,
     ...limitsOf(chain),
   });
 
   /** Chain identity and version of one URL: network, genesis hash, Bitcoin Core ≥ 22.0. */
-  async function identify(probe: BitcoinRpc): Promise<void> {
-    const [info, hash0, net] = await probe.batch([
+  async function identify(probe: JsonRpcClient): Promise<void> {
+    const [info, hash0, net] = await probe.outcomes([
       { method: "getblockchaininfo", params: [] },
       { method: "getblockhash", params: [0] },
       { method: "getnetworkinfo", params: [] },
@@ -170,7 +171,7 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
 
   async function blockHashes(heights: number[]): Promise<string[]> {
     const perChunk = await mapLimit(chunks(heights, batchSize), SMALL_REQUESTS_IN_FLIGHT, async (part) => {
-      const outcomes = await rpc.batch(part.map((h) => ({ method: "getblockhash", params: [h] })));
+      const outcomes = await rpc.outcomes(part.map((h) => ({ method: "getblockhash", params: [h] })));
       return outcomes.map((o, i) => {
         if (!o.ok) {
           if (o.code === RPC_INVALID_PARAMETER)
@@ -190,7 +191,7 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     for (const txid of mempoolSeen.keys()) if (!current.has(txid)) mempoolSeen.delete(txid);
     const fresh = [...current].filter((t) => !mempoolSeen.has(t));
     await mapLimit(chunks(fresh, batchSize), SMALL_REQUESTS_IN_FLIGHT, async (part) => {
-      const outcomes = await rpc.batch(
+      const outcomes = await rpc.outcomes(
         part.map((txid) => ({ method: "getrawtransaction", params: [txid, 1] })),
       );
       outcomes.forEach((o, i) => {
@@ -217,12 +218,7 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     chain: chain.id,
 
     async init(known) {
-      const stored = known?.genesis?.toLowerCase().replace(/^0x/, "");
-      if (genesis !== undefined && stored !== undefined && stored !== genesis)
-        throw new NonRetryableError(
-          `chain "${chain.id}": config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
-        );
-      genesis ??= stored;
+      genesis = startGenesis(chain, genesis, known);
       // the first URL is identified (network, genesis, version) before it answers this
       const info = await rpc.call<{
         pruned?: unknown;
@@ -250,7 +246,7 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     },
 
     async block(number: number): Promise<BlockRef | null> {
-      const [outcome] = await rpc.batch([{ method: "getblockhash", params: [number] }]);
+      const [outcome] = await rpc.outcomes([{ method: "getblockhash", params: [number] }]);
       if (!outcome!.ok) {
         if (outcome!.code === RPC_INVALID_PARAMETER) return null;
         throw new RpcError(`getblockhash ${number}: ${outcome!.message}`, outcome!.code);
@@ -282,7 +278,9 @@ export function createCoreAdapter(args: BitcoinAdapterArgs): ChainAdapter {
         chunks(hashes, blocksPerRequest),
         BLOCK_REQUESTS_IN_FLIGHT,
         async (part) => {
-          const outcomes = await rpc.batch(part.map((hash) => ({ method: "getblock", params: [hash, 2] })));
+          const outcomes = await rpc.outcomes(
+            part.map((hash) => ({ method: "getblock", params: [hash, 2] })),
+          );
           // Reduce each answer to what is kept right away: verbose blocks are big.
           return outcomes.map((o, i) => {
             if (!o.ok) throw new RpcError(`getblock ${part[i]}: ${o.message}`, o.code);

@@ -2,7 +2,7 @@
 // and its transactions 25 per page; outputs matched locally against the watched set. Requests per
 // block grow with the block's transaction count, never with the number of watched addresses.
 import type { BlockRef, ChainAdapter, Heads, ScanResult, Transfer, WatchedSet } from "../types.js";
-import { NonRetryableError, RetryableError } from "../../errors.js";
+import { RetryableError } from "../../errors.js";
 import { parseUnits } from "../../core/amount.js";
 import {
   HttpError,
@@ -12,14 +12,16 @@ import {
   limitsOf,
 } from "../../rpc/transport.js";
 import { RpcError } from "../../rpc/jsonrpc.js";
-import { intFromText, parseJsonKeepingNumbers } from "./json.js";
+import { mapLimit } from "../../rpc/map-limit.js";
+import { intFromText } from "./json.js";
+import { parseJsonKeepingNumbers } from "../../rpc/json.js";
 import {
   type BitcoinAdapterArgs,
   COINBASE_MATURITY,
   GENESIS_HASHES,
   GENESIS_PARENT,
   canonicalAddress,
-  mapLimit,
+  startGenesis,
   nativeAssetOf,
   range,
 } from "./shared.js";
@@ -164,12 +166,7 @@ export function createEsploraAdapter(args: BitcoinAdapterArgs): ChainAdapter {
     chain: chain.id,
 
     async init(known) {
-      const stored = known?.genesis?.toLowerCase().replace(/^0x/, "");
-      if (genesis !== undefined && stored !== undefined && stored !== genesis)
-        throw new NonRetryableError(
-          `chain "${chain.id}": config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
-        );
-      genesis ??= stored;
+      genesis = startGenesis(chain, genesis, known);
       await hashAt(0); // the first URL is identified before it answers
       if (chain.mempool) {
         logger?.warn(

@@ -1,4 +1,4 @@
-// Bitcoin: addresses (codec, xpub deriver) and the chain adapter (Core JSON-RPC or Esplora REST).
+// Bitcoin: config fragment, addresses (codec, xpub deriver) and the chain adapter (Core JSON-RPC or Esplora REST).
 export { createBitcoinAdapter, type BitcoinAdapterArgs, type BitcoinChainConfig } from "./adapter.js";
 export {
   createBitcoinAddressCodec,
@@ -6,3 +6,4 @@ export {
   type BitcoinNetwork,
   type BitcoinScript,
 } from "./address.js";
+export { bitcoinConfig } from "./config.js";

@@ -42,12 +42,21 @@ export function canonicalAddress(address: string): string {
   return /^(bc|tb|bcrt)1/i.test(address) ? address.toLowerCase() : address;
 }
 
-export { mapLimit } from "../../rpc/map-limit.js";
-
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+/**
+ * The genesis a backend starts from: the pinned one (`genesis`) must match what the database stored
+ * at first start (`known`); without a pin, the stored one. Both lower-case hex without 0x.
+ */
+export function startGenesis(
+  chain: BitcoinChainConfig,
+  genesis: string | undefined,
+  known: { genesis?: string } | undefined,
+): string | undefined {
+  const stored = known?.genesis?.toLowerCase().replace(/^0x/, "");
+  if (genesis !== undefined && stored !== undefined && stored !== genesis)
+    throw new NonRetryableError(
+      `chain "${chain.id}": config pins genesis ${genesis}, but this database was built on genesis ${stored}`,
+    );
+  return genesis ?? stored;
 }
 
 export function range(from: number, to: number): number[] {

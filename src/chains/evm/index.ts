@@ -1,5 +1,5 @@
-// EVM chain kind: adapter and address rules (the local anvil node and test token of `depositd dev`
-// live in src/dev/).
+// EVM chain kind: config fragment, adapter and address rules (the local anvil node and test
+// token of `depositd dev` live in src/dev/).
 export {
   type EvmAdapterArgs,
   type EvmChainConfig,
@@ -8,3 +8,4 @@ export {
   createEvmAdapter,
 } from "./adapter.js";
 export { createEvmAddressCodec, createEvmDeriver } from "./address.js";
+export { evmConfig } from "./config.js";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { intFromText, parseJsonKeepingNumbers, satsFromBtcText } from "../../../src/chains/bitcoin/json.js";
+import { intFromText, satsFromBtcText } from "../../../src/chains/bitcoin/json.js";
+import { parseJsonKeepingNumbers } from "../../../src/rpc/json.js";
 import { parseCoreBlock } from "../../../src/chains/bitcoin/core.js";
 import { RetryableError } from "../../../src/errors.js";
 
