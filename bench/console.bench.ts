@@ -1,6 +1,7 @@
 // The console's overview with 1M orders and 1M payments in the database (filled directly with SQL,
 // the counters' triggers running as they would): render time over HTTP and the bytes a browser
-// downloads for it (page, stylesheet, script). Also a search by txid on the same database.
+// downloads for it (page, stylesheet, script). Also a search by txid, the Orders screen's filters
+// and the bytes of each screen on the same database.
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,7 +34,11 @@ async function measure(dir: string): Promise<BenchRow[]> {
       database: { path: join(dir, "bench.sqlite"), synchronous: "NORMAL" },
       api: {
         listen: "127.0.0.1:0",
-        keys: [{ name: "ops", sha256: createHash("sha256").update(KEY).digest("hex"), role: "operator" }],
+        keys: [
+          { name: "ops", sha256: createHash("sha256").update(KEY).digest("hex"), role: "operator" },
+          // the merchant the fill's orders belong to (the Orders screen's merchant filter)
+          { name: "shop", sha256: createHash("sha256").update("bench-merchant-0123456789").digest("hex") },
+        ],
       },
       notify: { secrets: [{ id: "k", value: "bench-secret-0123456789" }], allow_private_targets: true },
       rates: { static: { USD: { ETH: "3000" } } },
@@ -125,6 +130,26 @@ async function measure(dir: string): Promise<BenchRow[]> {
     let assetBytes = 0;
     for (const a of assets) assetBytes += (await get(a)).body.length;
     const search = await times(`/console/orders?q=${"0x" + (777_777).toString(16).padStart(64, "0")}`, 100);
+    // the Orders screen's filters over the same million orders (0011's order_chains for the chain)
+    const day = new Date(now - 3 * 24 * HOUR).toISOString().slice(0, 10);
+    const filters: [string, string][] = [
+      ["status + merchant", "/console/orders?status=expired&merchant=shop"],
+      ["chain + status", "/console/orders?chain=eth&status=cancelled"],
+      ["status + one day", `/console/orders?status=paid&from=${day}&to=${day}`],
+    ];
+    const filtered: { name: string; p50: number; p99: number }[] = [];
+    for (const [name, path] of filters) filtered.push({ name, ...(await times(path, 100)) });
+    // bytes per screen (the stylesheet and script are the same two files on every screen)
+    const screens: [string, string][] = [
+      ["overview", "/console/overview"],
+      ["orders", "/console/orders"],
+      ["orders filtered", "/console/orders?status=paid&merchant=shop&chain=eth"],
+      ["order", `/console/orders/${"ord_" + "1".padStart(26, "0")}`],
+      ["deliveries", "/console/deliveries"],
+      ["inbox", "/console/inbox"],
+    ];
+    const sizes: string[] = [];
+    for (const [name, path] of screens) sizes.push(`${name} ${(await get(path)).body.length}`);
     const fmt = (x: number) => x.toFixed(2);
     return [
       {
@@ -147,6 +172,17 @@ async function measure(dir: string): Promise<BenchRow[]> {
         bench: "console",
         metric: "search by txid → order page redirect, p50 / p99",
         value: `${fmt(search.p50)} / ${fmt(search.p99)} ms`,
+      },
+      ...filtered.map((f) => ({
+        bench: "console",
+        metric: `GET /console/orders filtered by ${f.name}, p50 / p99`,
+        value: `${fmt(f.p50)} / ${fmt(f.p99)} ms`,
+      })),
+      {
+        bench: "console",
+        metric: "page bytes per screen (uncompressed; + css + js once, cached immutable)",
+        value: `${sizes.join(" · ")} B`,
+        note: `css + js ${assetBytes} B`,
       },
     ];
   } finally {

@@ -162,9 +162,9 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
       adapterFor(c, catalog.assetsOfChain(chain.id), {
         logger: log.child({ chain: chain.id }),
         secret: cfg.chainSecrets[chain.id],
-        onRequest: (url, ok, ms) => {
+        onRequest: (url, ok, ms, status) => {
           metrics.rpc(chain.id, url, ok, ms);
-          rpcLog.record(chain.id, url, ok, common.now());
+          rpcLog.record(chain.id, url, ok, common.now(), status === 429);
         },
       });
     const adapter =

@@ -154,7 +154,7 @@ export function createApi({
     });
   }
 
-  registerConsole(app, { db, ledger, common, health, onEvents, rpc });
+  registerConsole(app, { db, ledger, common, health, onEvents, rpc, catalog, rates });
 
   // unknown path → 404; a known path with another method → 405 with Allow
   const patterns = routes.map((r) => ({

@@ -38,7 +38,8 @@ export function deriverFor(chain: ChainConfig): AddressDeriver | null {
 export interface AdapterDeps {
   logger?: Logger;
   secret?: string;
-  onRequest?: (url: string, ok: boolean, ms: number) => void;
+  /** `status`: the HTTP status of the answer, null when none came (passed through to the transport) */
+  onRequest?: (url: string, ok: boolean, ms: number, status?: number | null) => void;
 }
 
 export function adapterFor(chain: ChainConfig, assets: AssetConfig[], deps: AdapterDeps): ChainAdapter {

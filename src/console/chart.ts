@@ -77,3 +77,57 @@ export function barChart(values: number[], label: string): Html {
     })}
   </svg>`;
 }
+
+/** One colour per order status: the stacked chart's bars and its legend's swatches (assets.ts). */
+export const STATUS_COLORS = {
+  pending: "#7c3aed",
+  processing: "#2563eb",
+  partially_paid: "#d97706",
+  paid: "#047857",
+  overpaid: "#0f766e",
+  expired: "#b91c1c",
+  paid_late: "#65a30d",
+  cancelled: "#6b7280",
+} as const;
+
+/** Stacked bars, one per bucket (oldest first), one colour per key, in `keys` order bottom up. */
+export function stackedBars<K extends string>(
+  buckets: Partial<Record<K, number>>[],
+  keys: readonly K[],
+  colors: Record<K, string>,
+  label: string,
+): Html {
+  const totals = buckets.map((b) => keys.reduce((a, k) => a + (b[k] ?? 0), 0));
+  const max = Math.max(1, ...totals);
+  const bw = W / Math.max(1, buckets.length);
+  const byKey = keys
+    .map((k) => [k, buckets.reduce((a, b) => a + (b[k] ?? 0), 0)] as const)
+    .filter(([, n]) => n > 0);
+  // one path per key (a few hundred bytes), not one rect per bucket and key
+  const d = {} as Record<K, string>;
+  buckets.forEach((b, i) => {
+    let y = H - 4;
+    for (const k of keys) {
+      const v = b[k] ?? 0;
+      if (v <= 0) continue;
+      const h = (v / max) * (H - 16);
+      y -= h;
+      d[k] =
+        `${d[k] ?? ""}M${(i * bw + 0.5).toFixed(1)} ${y.toFixed(1)}h${Math.max(1, bw - 1).toFixed(1)}v${h.toFixed(1)}h-${Math.max(1, bw - 1).toFixed(1)}z`;
+    }
+  });
+  const summary = `${label}: ${totals.reduce((a, b) => a + b, 0)} orders${byKey.length ? ", " : ""}${byKey.map(([k, n]) => `${n} ${k}`).join(", ")}`;
+  return html`<svg
+    class="chart"
+    viewBox="0 0 ${W} ${H}"
+    width="${W}"
+    height="${H}"
+    role="img"
+    aria-label="${summary}"
+  >
+    <title>${summary}</title>
+    <line x1="0" y1="${H - 4}" x2="${W}" y2="${H - 4}" stroke="#9ca3af" stroke-width="1" />
+    <text x="2" y="10" font-size="10" fill="#4b5563">${Math.max(0, ...totals)}</text>
+    ${keys.map((k) => (d[k] ? html`<path d="${d[k]}" fill="${colors[k]}" data-status="${k}" />` : ""))}
+  </svg>`;
+}

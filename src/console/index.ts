@@ -8,27 +8,36 @@ import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
 import type { HealthReport } from "../api/schemas.js";
 import { decideAccept, decideCancel } from "../core/resolution.js";
-import type { OrderStatus } from "../core/reconcile.js";
+import { ORDER_STATUSES, type OrderStatus } from "../core/reconcile.js";
 import { ProblemError } from "../errors.js";
+import type { Catalog } from "../ledger/catalog.js";
 import type { Ledger } from "../ledger/index.js";
+import type { RateBook } from "../rates/index.js";
 import { eventOwner, redeliverEvent } from "../notify/redeliver.js";
 import { SCRIPT, STYLESHEET, type StaticAsset, staticAsset } from "./assets.js";
 import {
-  deadEventsOfHost,
   loadDeliveries,
   loadInbox,
   loadOrder,
+  type AuditFindingsSource,
+  filterOrders,
+  loadAudit,
+  loadJob,
+  loadRates,
   loadOverview,
   merchantOfOrder,
-  recentOrders,
+  type OrderFilter,
+  parseCursor,
+  REDELIVER_MAX,
   searchOrders,
+  startRedeliverHost,
 } from "./data.js";
 import {
   type Frame,
-  ORDER_STATUS_FILTER,
   renderConfirm,
   renderDeliveries,
   renderInbox,
+  renderJob,
   renderLogin,
   renderMessage,
   renderOrder,
@@ -39,7 +48,7 @@ import type { RpcLog } from "./rpc.js";
 import { consoleStatements } from "./statements.js";
 
 export { createRpcLog, type RpcLog } from "./rpc.js";
-export { recordLagSamples } from "./data.js";
+export { type AuditFindingsSource, recordLagSamples } from "./data.js";
 
 export interface ConsoleArgs {
   db: DB;
@@ -49,6 +58,11 @@ export interface ConsoleArgs {
   /** after a write that stored events (wakes the delivery worker) */
   onEvents?: () => void;
   rpc?: RpcLog;
+  catalog: Catalog;
+  /** live rates, when configured */
+  rates?: RateBook;
+  /** persisted audit findings, when the background audit keeps them (else "audit: not enabled") */
+  audit?: AuditFindingsSource;
 }
 
 const COOKIE = "depositd_console";
@@ -251,17 +265,32 @@ export function registerConsole(app: FastifyInstance, args: ConsoleArgs): void {
   });
 
   guarded("GET", "/console/overview", (_req, reply, session) =>
-    page(reply, 200, renderOverview(frame(session), loadOverview(db, common, args.health(), args.rpc))),
+    page(
+      reply,
+      200,
+      renderOverview(
+        frame(session),
+        loadOverview(db, common, args.health(), args.rpc),
+        loadRates(args.catalog, cfg, args.rates, common.now()),
+        loadAudit(args.audit),
+      ),
+    ),
   );
+
+  const merchantNames = [...new Set(cfg.api.keys.filter((k) => k.role !== "operator").map((k) => k.name))];
+  const chainIds = cfg.chains.map((c) => c.id);
 
   guarded("GET", "/console/orders", (req, reply, session) => {
     const q = req.query as Record<string, string | undefined>;
-    const term = (q.q ?? "").slice(0, 200);
-    const status = ORDER_STATUS_FILTER.includes(q.status ?? "") ? q.status! : "";
-    let rows = term ? searchOrders(db, term) : recentOrders(db, status || undefined);
-    if (term && status) rows = rows.filter((r) => r.status === status);
-    if (term && rows.length === 1) return redirect(reply, `/console/orders/${rows[0]!.id}`);
-    return page(reply, 200, renderOrders(frame(session), term, status, rows, term !== ""));
+    const { filter, errors, form } = parseOrderFilter(q, merchantNames, chainIds);
+    const result = filterOrders(db, filter);
+    if (filter.q && result.rows.length === 1 && errors.length === 0)
+      return redirect(reply, `/console/orders/${result.rows[0]!.id}`);
+    return page(
+      reply,
+      errors.length ? 400 : 200,
+      renderOrders(frame(session), { form, errors, merchants: merchantNames, chains: chainIds }, result),
+    );
   });
 
   const actionsOf = (status: OrderStatus, paid: string) => ({
@@ -337,19 +366,31 @@ export function registerConsole(app: FastifyInstance, args: ConsoleArgs): void {
 
   guarded("POST", "/console/deliveries/redeliver-host", (_req, reply, session, form) => {
     const host = (form.get("host") ?? "").slice(0, 300);
-    const ids = deadEventsOfHost(db, host);
     const now = common.now();
-    let n = 0;
-    for (const id of ids) if (redeliverEvent(db, id, now)) n++;
+    const job = startRedeliverHost(db, host, session.operator, now, (id) => redeliverEvent(db, id, now));
     common.logger.info(
-      { mod: "console", operator: session.operator, host, queued: n },
+      { mod: "console", operator: session.operator, host, queued: job?.queued ?? 0, job: job?.id },
       "operator redelivered a host's dead events",
     );
-    if (n) args.onEvents?.();
-    return redirect(
-      reply,
-      `/console/deliveries?done=${encodeURIComponent(`Queued ${n} dead event${n === 1 ? "" : "s"} for ${host} again.`)}`,
-    );
+    if (!job)
+      return redirect(
+        reply,
+        `/console/deliveries?done=${encodeURIComponent(`No dead event to ${host} to queue.`)}`,
+      );
+    args.onEvents?.();
+    return redirect(reply, `/console/deliveries/jobs/${job.id}`);
+  });
+
+  guarded("GET", "/console/deliveries/jobs/:id", (req, reply, session) => {
+    const id = (req.params as { id: string }).id;
+    const job = /^[A-Za-z0-9_-]{16}$/.test(id) ? loadJob(db, id) : null;
+    if (!job)
+      return page(
+        reply,
+        404,
+        renderMessage(frame(session), "No such job", `There is no redelivery job ${id}.`),
+      );
+    return page(reply, 200, renderJob(frame(session), job, REDELIVER_MAX));
   });
 
   guarded("GET", "/console/inbox", (req, reply, session) => {
@@ -390,4 +431,51 @@ export function registerConsole(app: FastifyInstance, args: ConsoleArgs): void {
       `/console/orders/${order.id}?done=${encodeURIComponent(`Payment ${paymentId} assigned.`)}`,
     );
   });
+}
+
+/** The Orders screen's query string, checked field by field: what is wrong is named and left out. */
+export function parseOrderFilter(
+  q: Record<string, string | undefined>,
+  merchants: readonly string[],
+  chains: readonly string[],
+): { filter: OrderFilter; errors: string[]; form: Record<string, string> } {
+  const errors: string[] = [];
+  const form: Record<string, string> = {};
+  for (const k of ["q", "status", "merchant", "chain", "from", "to"])
+    form[k] = (q[k] ?? "").trim().slice(0, 200);
+  const oneOf = <T extends string>(field: string, allowed: readonly T[]): T | null => {
+    const v = form[field]!;
+    if (!v) return null;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    errors.push(`${field}: “${v}” is not one of ${allowed.join(", ") || "(none)"}.`);
+    return null;
+  };
+  const time = (field: "from" | "to"): number | null => {
+    const v = form[field]!;
+    if (!v) return null;
+    const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2})?)?$/.exec(v);
+    const ms = m ? Date.parse(`${m[1]}T${m[2] ?? "00:00"}${m[3] ?? ":00"}.000Z`) : NaN;
+    if (!Number.isFinite(ms)) {
+      errors.push(`${field}: “${v}” is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC).`);
+      return null;
+    }
+    // "to" includes the day or minute it names
+    return field === "to"
+      ? ms + (m![2] === undefined ? 86_400_000 : m![3] === undefined ? 60_000 : 1000)
+      : ms;
+  };
+  const before = q.before ? parseCursor(q.before) : null;
+  if (q.before && !before) errors.push("before: not a page cursor of this screen.");
+  const filter: OrderFilter = {
+    q: form.q!,
+    status: oneOf("status", ORDER_STATUSES),
+    merchant: oneOf("merchant", merchants),
+    chain: oneOf("chain", chains),
+    from: time("from"),
+    to: time("to"),
+    before,
+  };
+  if (filter.from !== null && filter.to !== null && filter.from >= filter.to)
+    errors.push("to: must be after from.");
+  return { filter, errors, form };
 }

@@ -1,9 +1,19 @@
 // The console's pages as HTML strings (server-rendered; see docs/console.md for why).
-import { ORDER_STATUSES } from "../core/reconcile.js";
 import type { OrderHit } from "./statements.js";
-import type { HostGroup, InboxRow, Overview, OrderPage } from "./data.js";
-import { HOUR, LAG_WINDOW_MS } from "./data.js";
-import { barChart, lineChart } from "./chart.js";
+import { ORDER_STATUSES } from "../core/reconcile.js";
+import type {
+  AuditView,
+  FilteredOrders,
+  RatesView,
+  HostGroup,
+  InboxRow,
+  JobProgress,
+  Overview,
+  OrderPage,
+  StatusBuckets,
+} from "./data.js";
+import { CHAIN_SCAN, HOUR, LAG_WINDOW_MS, REDELIVER_MAX } from "./data.js";
+import { STATUS_COLORS, barChart, lineChart, stackedBars } from "./chart.js";
 import { type Html, html } from "./html.js";
 
 export interface Frame {
@@ -28,7 +38,14 @@ export function csrfField(f: Frame): Html {
   return html`<input type="hidden" name="csrf" value="${f.csrf ?? ""}" />`;
 }
 
-export function layout(f: Frame, section: Section, title: string, body: Html, refresh = false): string {
+/** `refresh`: the script reloads <main> in place every 10 s (true) or every `refresh` ms */
+export function layout(
+  f: Frame,
+  section: Section,
+  title: string,
+  body: Html,
+  refresh: boolean | number = false,
+): string {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -58,7 +75,9 @@ export function layout(f: Frame, section: Section, title: string, body: Html, re
               : ""
           }
         </header>
-        <main id="main" ${refresh ? html` data-refresh` : ""}>${body}</main>
+        <main id="main" ${refresh ? html` data-refresh="${refresh === true ? 10000 : refresh}"` : ""}>
+          ${body}
+        </main>
       </body>
     </html>`.text;
 }
@@ -80,9 +99,18 @@ function stateBadge(state: string): Html {
   const cls =
     state === "ok" || state === "delivered" || state === "paid" || state === "confirmed"
       ? "ok"
-      : state === "behind" || state === "failing" || state === "pending" || state === "seen"
+      : state === "behind" ||
+          state === "failing" ||
+          state === "throttled" ||
+          state === "unpriced" ||
+          state === "pending" ||
+          state === "seen"
         ? "warn"
-        : state === "stopped" || state === "dead" || state === "reverted" || state === "quarantined"
+        : state === "stopped" ||
+            state === "dead" ||
+            state === "reverted" ||
+            state === "quarantined" ||
+            state === "findings"
           ? "bad"
           : "neutral";
   return html`<span class="badge ${cls}">${state}</span>`;
@@ -109,11 +137,11 @@ export function renderLogin(f: Frame, message: string | null, notice: string | n
   );
 }
 
-export function renderOverview(f: Frame, o: Overview): string {
+export function renderOverview(f: Frame, o: Overview, rates: RatesView, audit: AuditView): string {
   const from = o.now - LAG_WINDOW_MS;
   const body = html`<h1>Overview</h1>
     <h2>Chains</h2>
-    <div class="grid">
+    <div class="grid chains">
       ${o.chains.map(
         (c) =>
           html`<section class="card" aria-labelledby="chain-${c.id}" data-chain="${c.id}">
@@ -145,23 +173,30 @@ export function renderOverview(f: Frame, o: Overview): string {
               `${c.id} lag over the last ${LAG_WINDOW_MS / HOUR} hours`,
               "s",
             )}
-            <div class="scroll" role="region" aria-label="${c.id} RPC URLs" tabindex="0">
-              <table>
+            <div class="scroll fit" role="region" aria-label="${c.id} RPC URLs" tabindex="0">
+              <table class="rpc">
                 <thead>
                   <tr>
                     <th>RPC URL</th>
                     <th>State</th>
-                    <th>Errors</th>
+                    <th>Error rate</th>
                     <th>Last error</th>
                   </tr>
                 </thead>
                 <tbody>
                   ${c.rpc.map(
                     (r) =>
-                      html`<tr>
+                      html`<tr data-url="${r.url}">
                         <td class="mono">${r.url}</td>
-                        <td>${stateBadge(r.state)}</td>
-                        <td class="num">${r.errors}/${r.requests} (${Math.round(r.error_rate * 100)}%)</td>
+                        <td>
+                          ${stateBadge(r.state)}${r.reason ? html` <span class="muted">${r.reason}</span>` : ""}
+                        </td>
+                        <td class="num">
+                          ${Math.round(r.error_rate * 100)}%
+                          <span class="muted"
+                            >${r.errors}/${r.requests}${r.throttled ? ` · ${r.throttled}×429` : ""}</span
+                          >
+                        </td>
                         <td>${r.last_error_at === null ? "—" : ago(o.now - r.last_error_at) + " ago"}</td>
                       </tr>`,
                   )}
@@ -199,8 +234,8 @@ export function renderOverview(f: Frame, o: Overview): string {
                   <dd>0</dd>`
           }
         </dl>
-        <h3>Created per hour, last 24 h</h3>
-        ${barChart(o.ordersPerHour, "orders created per hour, last 24 hours")}
+        ${statusChart("day", "Created in the last 24 h, by status now", "per hour", o.ordersByStatus.day)}
+        ${statusChart("week", "Created in the last 7 d, by status now", "per 6 hours", o.ordersByStatus.week)}
       </section>
       <section class="card" aria-labelledby="pay-h">
         <h2 id="pay-h">Payments per hour</h2>
@@ -208,8 +243,151 @@ export function renderOverview(f: Frame, o: Overview): string {
         <p class="muted">Last 24 h: ${o.paymentsPerHour.reduce((a, b) => a + b, 0)} payments.</p>
       </section>
     </div>
+    <div class="grid">${ratesCard(rates)} ${auditCard(audit, o.now)}</div>
     <p class="muted">As of ${iso(o.now)}.</p>`;
   return layout(f, "overview", "Overview", body, true);
+}
+
+function ratesCard(r: RatesView): Html {
+  return html`<section class="card" aria-labelledby="rates-h" data-section="rates">
+    <h2 id="rates-h">
+      Rates
+      ${r.live ? stateBadge(r.unpriced.length ? "unpriced" : "ok") : html`<span class="muted">static only</span>`}
+    </h2>
+    <div class="scroll fit" role="region" aria-label="Rates" tabindex="0">
+      <table>
+        <thead>
+          <tr>
+            <th>Pair</th>
+            <th>Rate</th>
+            <th>From</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${r.pairs.map(
+            (p) =>
+              html`<tr data-pair="${p.asset}/${p.currency}">
+                <td>${p.asset}/${p.currency}</td>
+                <td class="num">${p.rate ?? html`<span class="badge bad">none</span>`}</td>
+                <td>
+                  ${
+                    p.source === "static"
+                      ? "static table"
+                      : p.rate
+                        ? html`${p.sources.map((q) => `${q.source} ${q.price}`).join(", ")}
+                            <span class="muted">· ${p.age_seconds} s old</span>`
+                        : html`<span class="muted">${p.reason ?? ""}</span>`
+                  }
+                  ${p.dropped.length ? html`<span class="muted">· dropped ${p.dropped.map((q) => `${q.source} (${q.reason ?? ""})`).join(", ")}</span>` : ""}
+                </td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+    ${
+      r.unpriced.length
+        ? html`<h3>Unpriced</h3>
+            <ul class="unpriced">
+              ${r.unpriced.map((u) => html`<li data-pair="${u.asset}/${u.currency}"><strong>${u.asset}/${u.currency}</strong> <span class="muted">${u.reason}</span></li>`)}
+            </ul>`
+        : html`<p class="muted">Every enabled asset has a rate in every configured currency.</p>`
+    }
+    ${
+      r.providers.length
+        ? html`<h3>Markets</h3>
+            <dl class="kv">
+              ${r.providers.map(
+                (p) =>
+                  html`<dt>${p.kind}</dt>
+                    <dd data-provider="${p.kind}">
+                      ${p.errors}/${p.requests} failed · last answer
+                      ${p.lastOkAt === null ? "never" : iso(p.lastOkAt)}
+                      ${Object.keys(p.failing).length ? html`<span class="muted">· failing ${Object.keys(p.failing).join(", ")}</span>` : ""}
+                    </dd>`,
+              )}
+            </dl>`
+        : ""
+    }
+  </section>`;
+}
+
+function auditCard(a: AuditView, now: number): Html {
+  if (!a.enabled)
+    return html`<section class="card" aria-labelledby="audit-h" data-section="audit">
+      <h2 id="audit-h">Audit</h2>
+      <p class="muted">audit: not enabled</p>
+    </section>`;
+  return html`<section class="card" aria-labelledby="audit-h" data-section="audit">
+    <h2 id="audit-h">Audit ${stateBadge(a.total ? "findings" : "ok")}</h2>
+    <dl class="kv">
+      ${a.cursors.map(
+        (c) =>
+          html`<dt>${c.chain}</dt>
+            <dd>
+              next block ${c.next_block} · ran
+              ${c.last_run_at === null ? "never" : `${ago(now - c.last_run_at)} ago`}
+              ${c.last_error ? html`<span class="mono">${c.last_error}</span>` : ""}
+            </dd>`,
+      )}
+      ${a.counts.map(
+        (c) =>
+          html`<dt>${c.kind}</dt>
+            <dd>${c.n}</dd>`,
+      )}
+    </dl>
+    ${
+      a.recent.length
+        ? html`<div class="scroll fit" role="region" aria-label="Audit findings" tabindex="0">
+            <table>
+              <thead>
+                <tr>
+                  <th>Chain</th>
+                  <th>Kind</th>
+                  <th>Transaction</th>
+                  <th>Detail</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${a.recent.map(
+                  (r) =>
+                    html`<tr>
+                      <td>${r.chain}</td>
+                      <td>${r.finding.kind}</td>
+                      <td class="mono">${r.finding.txid}#${r.finding.index} ${r.finding.asset}</td>
+                      <td>${r.finding.detail}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
+        : html`<p>No findings: the ledger matches the chains over what was audited.</p>`
+    }
+  </section>`;
+}
+
+function statusChart(id: string, title: string, per: string, b: StatusBuckets): Html {
+  const totals = ORDER_STATUSES.map(
+    (st) => [st, b.buckets.reduce((a, x) => a + (x[st] ?? 0), 0)] as const,
+  ).filter(([, n]) => n > 0);
+  return html`<figure class="status-chart" data-window="${id}">
+    <h3>${title}</h3>
+    ${stackedBars(b.buckets, ORDER_STATUSES, STATUS_COLORS, `${title}, ${per}`)}
+    <figcaption>
+      ${
+        totals.length
+          ? html`<ul class="legend">
+              ${totals.map(
+                ([st, n]) =>
+                  html`<li data-status="${st}">
+                    <span class="sw sw-${st}"></span><a href="/console/orders?status=${st}">${st}</a> ${n}
+                  </li>`,
+              )}
+            </ul>`
+          : html`<p class="muted">No orders created.</p>`
+      }
+    </figcaption>
+  </figure>`;
 }
 
 function orderTable(rows: OrderHit[]): Html {
@@ -243,36 +421,75 @@ function orderTable(rows: OrderHit[]): Html {
   </div>`;
 }
 
-export const ORDER_STATUS_FILTER: readonly string[] = ORDER_STATUSES;
+export interface OrdersForm {
+  /** the fields as typed (shown back) */
+  form: Record<string, string>;
+  errors: string[];
+  merchants: readonly string[];
+  chains: readonly string[];
+}
 
-export function renderOrders(
-  f: Frame,
-  q: string,
-  status: string,
-  rows: OrderHit[],
-  searched: boolean,
-): string {
+function select(id: string, label: string, options: readonly string[], value: string): Html {
+  return html`<div>
+    <label for="${id}">${label}</label
+    ><select id="${id}" name="${id}">
+      <option value="">any</option>
+      ${options.map((x) => html`<option${x === value ? html` selected` : ""}>${x}</option>`)}
+    </select>
+  </div>`;
+}
+
+export function renderOrders(f: Frame, o: OrdersForm, r: FilteredOrders): string {
+  const v = o.form;
+  const parts = [
+    v.status && `status ${v.status}`,
+    v.merchant && `merchant ${v.merchant}`,
+    v.chain && `chain ${v.chain}`,
+    v.from && `from ${v.from}`,
+    v.to && `to ${v.to}`,
+  ].filter(Boolean);
+  const title = v.q
+    ? `Matches for “${v.q}”${parts.length ? ` (${parts.join(", ")})` : ""}`
+    : parts.length
+      ? `Newest orders: ${parts.join(", ")}`
+      : "Newest orders";
+  const keep = new URLSearchParams(Object.entries(v).filter(([, x]) => x !== ""));
+  if (r.next) keep.set("before", r.next);
   return layout(
     f,
     "orders",
     "Orders",
     html`<h1>Orders</h1>
-      <form method="get" action="/console/orders" class="row" role="search">
-        <div>
+      ${o.errors.length ? html`<div class="error" role="alert">${o.errors.map((e) => html`<p>${e}</p>`)}</div>` : ""}
+      <form method="get" action="/console/orders" class="filters" role="search">
+        <div class="wide">
           <label for="q">Order id, merchant order id, address or txid</label
-          ><input id="q" name="q" value="${q}" size="44" />
+          ><input id="q" name="q" value="${v.q ?? ""}" />
+        </div>
+        ${select("status", "Status", ORDER_STATUSES, v.status ?? "")}
+        ${select("merchant", "Merchant", o.merchants, v.merchant ?? "")}
+        ${select("chain", "Chain", o.chains, v.chain ?? "")}
+        <div>
+          <label for="from">Created from (UTC)</label
+          ><input id="from" name="from" type="datetime-local" value="${v.from ?? ""}" />
         </div>
         <div>
-          <label for="status">Status</label
-          ><select id="status" name="status">
-            <option value="">any</option>
-            ${ORDER_STATUS_FILTER.map((s) => html`<option${s === status ? html` selected` : ""}>${s}</option>`)}
-          </select>
+          <label for="to">Created to (UTC)</label
+          ><input id="to" name="to" type="datetime-local" value="${v.to ?? ""}" />
         </div>
-        <div><button type="submit">Search</button></div>
+        <div class="row"><button type="submit">Search</button> <a href="/console/orders">Clear</a></div>
       </form>
-      <h2>${searched ? `Matches for “${q}”` : status ? `Newest ${status} orders` : "Newest orders"}</h2>
-      ${orderTable(rows)}`,
+      <h2>${title}</h2>
+      ${orderTable(r.rows)}
+      ${
+        r.capped
+          ? html`<p class="muted" role="status">
+              The chain filter looked at the newest ${CHAIN_SCAN} orders on ${v.chain} in this window and
+              stopped: narrow the time window to see older ones.
+            </p>`
+          : ""
+      }
+      ${r.next ? html`<p class="pager"><a href="/console/orders?${keep.toString()}" rel="next">Older orders →</a></p>` : ""}`,
   );
 }
 
@@ -341,7 +558,7 @@ export function renderOrder(
               : ""
           }
         </section>
-        <section class="card" aria-labelledby="opt-h">
+        <section class="card span" aria-labelledby="opt-h">
           <h2 id="opt-h">Options</h2>
           <div class="scroll" role="region" aria-label="Payment options" tabindex="0">
             <table>
@@ -352,6 +569,7 @@ export function renderOrder(
                   <th>Address</th>
                   <th>Due</th>
                   <th>Rate</th>
+                  <th>Rate from</th>
                 </tr>
               </thead>
               <tbody>
@@ -363,6 +581,10 @@ export function renderOrder(
                       <td class="mono">${op.address}</td>
                       <td class="num">${op.amount_due}</td>
                       <td class="num">${op.rate}</td>
+                      <td class="rate-sources">
+                        ${op.rate_sources.length ? op.rate_sources.map((r) => `${r.source} ${r.price}`).join(", ") : "the order's own currency"}
+                        <span class="muted">at ${when(op.rate_at)}</span>
+                      </td>
                     </tr>`,
                 )}
               </tbody>
@@ -523,7 +745,7 @@ export function renderDeliveries(
           html`<section class="card" aria-labelledby="host-${g.host}">
             <h2 id="host-${g.host}" class="mono">${g.host}</h2>
             <p>${g.dead} dead · ${g.failing} failing</p>
-            ${g.dead ? html`<form method="post" action="/console/deliveries/redeliver-host">${csrfField(f)}<input type="hidden" name="host" value="${g.host}" /><button type="submit">Redeliver all dead for ${g.host} (up to 200)</button></form>` : ""}
+            ${g.dead ? html`<form method="post" action="/console/deliveries/redeliver-host">${csrfField(f)}<input type="hidden" name="host" value="${g.host}" /><button type="submit">Redeliver all dead for ${g.host} (up to ${REDELIVER_MAX})</button></form>` : ""}
             <div class="scroll" role="region" aria-label="Events to ${g.host}" tabindex="0">
               <table>
                 <thead>
@@ -612,6 +834,62 @@ export function renderInbox(
           </section>`,
       )}`,
   );
+}
+
+export function renderJob(f: Frame, j: JobProgress, bound: number): string {
+  const settled = j.delivered + j.dead;
+  const body = html`<h1>Redelivery to <span class="mono">${j.host}</span></h1>
+    <section class="card" aria-labelledby="job-h" data-job="${j.id}" data-done="${j.done ? "yes" : "no"}">
+      <h2 id="job-h">
+        ${j.done ? "Done" : "In progress"} ${stateBadge(j.done ? (j.dead ? "dead" : "delivered") : "pending")}
+      </h2>
+      <p>
+        Queued again: <strong class="queued">${j.total}</strong> dead event${j.total === 1 ? "" : "s"} (at
+        most ${bound} per click), by ${j.operator} at ${iso(j.created_at)}.
+      </p>
+      <label for="job-progress">Settled: <span class="settled">${settled}</span> of ${j.total}</label>
+      <progress id="job-progress" max="${j.total}" value="${settled}">${settled} of ${j.total}</progress>
+      <dl class="kv">
+        <dt>Delivered</dt>
+        <dd class="delivered">${j.delivered}</dd>
+        <dt>Dead again</dt>
+        <dd class="dead">${j.dead}</dd>
+        <dt>Waiting</dt>
+        <dd class="pending">${j.pending}</dd>
+        <dt>Attempted since</dt>
+        <dd class="attempted">${j.attempted} of ${j.total}</dd>
+      </dl>
+      ${j.done ? "" : html`<p class="muted">This page refreshes itself every 2 s. <a href="/console/deliveries/jobs/${j.id}">Refresh</a></p>`}
+      <p><a href="/console/deliveries">Back to deliveries</a></p>
+    </section>
+    <div class="scroll" role="region" aria-label="Events of this redelivery" tabindex="0">
+      <table>
+        <thead>
+          <tr>
+            <th>Event</th>
+            <th>Order</th>
+            <th>State</th>
+            <th>Attempts since</th>
+            <th>Last answer</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${j.events.map(
+            (e) =>
+              html`<tr data-event="${e.id}">
+                <td>${e.type}</td>
+                <td class="mono">
+                  ${e.order_id ? html`<a href="/console/orders/${e.order_id}">${e.order_id}</a>` : "—"}
+                </td>
+                <td>${stateBadge(e.state)}</td>
+                <td class="num since">${e.since}</td>
+                <td class="num">${e.last_code ?? "—"}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>`;
+  return layout(f, "deliveries", `Redelivery to ${j.host}`, body, j.done ? false : 2000);
 }
 
 export function renderMessage(f: Frame, title: string, text: string): string {

@@ -79,12 +79,70 @@ function createConsoleStatements(db: DB) {
     unattributedByTxid: db
       .prepare<[string], string>(`SELECT id FROM payments WHERE txid = ? AND order_id IS NULL LIMIT 50`)
       .pluck(),
-    recentOrders: db.prepare<[number], OrderHit>(
-      `SELECT ${ORDER_COLS} FROM orders ORDER BY created_at DESC, id DESC LIMIT ?`,
+    // The Orders screen's filters: one statement per set of equality filters, so each walks its
+    // index (0001, 0006) newest first within [from, to) after the page's cursor.
+    ...filtered(db),
+    filteredOnChain: db.prepare<[FilterParams & { chain: string; scan: number }], OrderHit>(
+      `SELECT ${ORDER_COLS.split(", ")
+        .map((c) => `o.${c}`)
+        .join(", ")} FROM (
+          SELECT order_id, created_at FROM order_chains
+           WHERE chain = @chain AND created_at >= @from AND created_at < @to AND (created_at, order_id) < (@bc, @bid)
+           ORDER BY created_at DESC, order_id DESC LIMIT @scan) c
+        JOIN orders o ON o.id = c.order_id
+        WHERE (@status IS NULL OR o.status = @status) AND (@merchant IS NULL OR o.merchant = @merchant)
+        ORDER BY c.created_at DESC, c.order_id DESC LIMIT @limit`,
     ),
-    recentOrdersByStatus: db.prepare<[string, number], OrderHit>(
-      `SELECT ${ORDER_COLS} FROM orders WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+    /** how many order_chains rows the chain filter walked (to say when it stopped at its bound) */
+    walkedOnChain: db
+      .prepare<[FilterParams & { chain: string; scan: number }], number>(
+        `SELECT COUNT(*) FROM (SELECT 1 FROM order_chains
+           WHERE chain = @chain AND created_at >= @from AND created_at < @to AND (created_at, order_id) < (@bc, @bid)
+           ORDER BY created_at DESC, order_id DESC LIMIT @scan)`,
+      )
+      .pluck(),
+    orderOnChain: db
+      .prepare<[string, string], number>(
+        `SELECT 1 FROM order_options WHERE order_id = ? AND chain = ? LIMIT 1`,
+      )
+      .pluck(),
+    orderStatusHours: db.prepare<[number], { hour: number; status: string; n: number }>(
+      `SELECT hour, status, n FROM order_status_hours WHERE hour >= ? AND n > 0`,
     ),
+
+    insertJob: db.prepare<
+      [{ id: string; kind: string; target: string; operator: string; now: number; total: number }]
+    >(
+      `INSERT INTO console_jobs (id, kind, target, operator, created_at, total) VALUES (@id, @kind, @target, @operator, @now, @total)`,
+    ),
+    insertJobEvent: db.prepare<[string, string]>(
+      `INSERT OR IGNORE INTO console_job_events (job_id, event_id) VALUES (?, ?)`,
+    ),
+    job: db.prepare<
+      [string],
+      { id: string; kind: string; target: string; operator: string; created_at: number; total: number }
+    >(`SELECT id, kind, target, operator, created_at, total FROM console_jobs WHERE id = ?`),
+    /** per event of a job: its state and the attempts made since the job queued it */
+    jobEvents: db.prepare<
+      [{ job: string; since: number }],
+      {
+        id: string;
+        order_id: string | null;
+        type: string;
+        state: string;
+        since: number;
+        last_code: number | null;
+      }
+    >(
+      `SELECT e.id, e.order_id, e.type, e.state,
+          (SELECT COUNT(*) FROM delivery_attempts a WHERE a.event_id = e.id AND a.started_at >= @since) AS since,
+          (SELECT status_code FROM delivery_attempts a WHERE a.event_id = e.id ORDER BY attempt DESC LIMIT 1) AS last_code
+        FROM console_job_events j JOIN events e ON e.id = j.event_id WHERE j.job_id = @job ORDER BY e.created_at, e.id`,
+    ),
+    oldJobEvents: db.prepare<[number]>(
+      `DELETE FROM console_job_events WHERE job_id IN (SELECT id FROM console_jobs WHERE created_at < ?)`,
+    ),
+    oldJobs: db.prepare<[number]>(`DELETE FROM console_jobs WHERE created_at < ?`),
     paymentOrder: db.prepare<[string], string | null>(`SELECT order_id FROM payments WHERE id = ?`).pluck(),
     lastOrderOfAddress: db.prepare<
       [string, string],
@@ -104,8 +162,35 @@ function createConsoleStatements(db: DB) {
     >(
       `SELECT status_code, error, started_at FROM delivery_attempts WHERE event_id = ? ORDER BY attempt DESC LIMIT 1`,
     ),
-    deadWithUrl: db.prepare<[number], { id: string; url: string }>(
-      `SELECT id, url FROM events WHERE state = 'dead' AND url IS NOT NULL LIMIT ?`,
+    /** dead events whose URL starts with `prefix` (events_troubled: (state, url)) */
+    deadWithUrlPrefix: db.prepare<[{ prefix: string; limit: number }], { id: string; url: string }>(
+      `SELECT id, url FROM events WHERE state = 'dead' AND url >= @prefix AND url < @prefix || char(1114111)
+        ORDER BY url LIMIT @limit`,
+    ),
+  };
+}
+
+/** The filters' parameters: a [from, to) window and the keyset cursor (created_at, id) to go below. */
+export interface FilterParams {
+  status: string | null;
+  merchant: string | null;
+  from: number;
+  to: number;
+  bc: number;
+  bid: string;
+  limit: number;
+}
+
+function filtered(db: DB) {
+  const where = (eq: string) =>
+    `SELECT ${ORDER_COLS} FROM orders WHERE ${eq}created_at >= @from AND created_at < @to
+       AND (created_at, id) < (@bc, @bid) ORDER BY created_at DESC, id DESC LIMIT @limit`;
+  return {
+    filteredAll: db.prepare<[FilterParams], OrderHit>(where("")),
+    filteredByStatus: db.prepare<[FilterParams], OrderHit>(where("status = @status AND ")),
+    filteredByMerchant: db.prepare<[FilterParams], OrderHit>(where("merchant = @merchant AND ")),
+    filteredByMerchantStatus: db.prepare<[FilterParams], OrderHit>(
+      where("merchant = @merchant AND status = @status AND "),
     ),
   };
 }

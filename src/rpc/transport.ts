@@ -18,8 +18,8 @@ export interface TransportOptions {
   logger?: Logger;
   /** tries per request across URLs before giving up with RetryableError (default 4) */
   tries?: number;
-  /** called after every request (metrics) */
-  onRequest?: (url: string, ok: boolean, ms: number) => void;
+  /** called after every request (metrics, the console): `status` is the HTTP status, null when none came */
+  onRequest?: (url: string, ok: boolean, ms: number, status?: number | null) => void;
   signal?: AbortSignal;
   /**
    * Checks that one URL serves the configured chain before it serves anything else: at start and
@@ -277,6 +277,7 @@ export function createTransport(opts: TransportOptions): Transport {
     await take(i);
     const started = performance.now();
     let ok = false;
+    let status: number | null = null;
     try {
       const res = await request(target, {
         method,
@@ -287,6 +288,7 @@ export function createTransport(opts: TransportOptions): Transport {
         bodyTimeout: opts.timeoutMs,
         signal: AbortSignal.timeout(opts.timeoutMs),
       });
+      status = res.statusCode;
       if (res.statusCode === 429 || res.statusCode === 503) {
         // the node says when to come back: nothing goes to this URL before then
         const after = retryAfterMs(res.headers["retry-after"]);
@@ -319,7 +321,7 @@ export function createTransport(opts: TransportOptions): Transport {
       throw new HttpError(`${code} from ${where}: ${scrub(err.message)}`, { code });
     } finally {
       give(i);
-      opts.onRequest?.(redactUrl(base), ok, performance.now() - started);
+      opts.onRequest?.(redactUrl(base), ok, performance.now() - started, status);
     }
   }
 

@@ -11,11 +11,14 @@ import type { BrowserContext, Page } from "playwright-core";
 import { validateConfig } from "../../src/config/load.js";
 import { parseAmount } from "../../src/core/amount.js";
 import { recordLagSamples } from "../../src/console/index.js";
+import { displayUrl } from "../../src/console/rpc.js";
 import { type Daemon, startDaemon } from "../../src/daemon.js";
 import type { OrderJson } from "../../src/ledger/index.js";
 import { launchChromium } from "../helpers/browser.js";
 import { API_KEY, clock, evmPoolText, rawConfig, testCommon } from "../helpers/config.js";
 import { type TokenChain, startTokenChain } from "../helpers/evm.js";
+import { type FlakyProxy, startFlakyProxy } from "../helpers/flaky-proxy.js";
+import { type PriceServer, startPriceServer } from "../../src/dev/prices.js";
 import { tempDir } from "../chaos/harness.js";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -39,11 +42,17 @@ let receiverUrl: string;
 let receiverStatus = 500;
 let pool: string[];
 let config: ReturnType<typeof validateConfig>;
+/** the chain's first RPC URL: passes through to anvil until a test makes it answer 429 */
+let throttler: FlakyProxy;
+/** a market on 127.0.0.1 that prices ETH in EUR only: ETH/GBP stays unpriced */
+let market: PriceServer;
 const tmp = tempDir("console");
 const requested: string[] = [];
 
 beforeAll(async () => {
   chain = await startTokenChain();
+  throttler = await startFlakyProxy(chain.anvil.url, { seed: 19, failRate: 0, modes: ["429"] });
+  market = await startPriceServer({ prices: { "ETH/EUR": "2800.5" }, now: () => time.now() });
   receiver = createServer((req, res) => {
     req.resume();
     req.on("end", () =>
@@ -63,7 +72,7 @@ beforeAll(async () => {
       {
         id: "anvil",
         kind: "evm",
-        rpc: [chain.anvil.url],
+        rpc: [throttler.url, chain.anvil.url],
         chain_id: 31337,
         poll_interval_ms: 100,
         start_block: start + 1,
@@ -72,7 +81,14 @@ beforeAll(async () => {
       },
     ],
     assets: [{ id: "ETH", chain: "anvil", decimals: 18, confirmations: 1 }],
-    rates: { static: { USD: { ETH: "3000" } } },
+    rates: {
+      static: { USD: { ETH: "3000" } },
+      live: {
+        providers: [{ kind: "coinbase", url: market.url }],
+        currencies: ["EUR", "GBP"],
+        min_sources: 1,
+      },
+    },
   });
   const api = raw.api as { keys: Record<string, unknown>[] };
   api.keys.push({
@@ -83,7 +99,11 @@ beforeAll(async () => {
   config = validateConfig(raw, {});
   const block = (await chain.kit.provider.getBlock("latest"))!;
   time = clock(block.timestamp * 1000);
-  daemon = await startDaemon(testCommon(config, time.now), { manualWatchers: true, noTimers: true });
+  daemon = await startDaemon(testCommon(config, time.now), {
+    manualWatchers: true,
+    noTimers: true,
+    manualRates: true,
+  });
   base = `http://${daemon.address.host}:${daemon.address.port}`;
   // the watcher and the delivery worker run as in `serve`; the harness clock moves with the loop
   const watcher = daemon.watchers.get("anvil")!;
@@ -104,6 +124,8 @@ afterAll(async () => {
   await browserKit?.close();
   await daemon?.stop();
   await chain?.stop().catch(() => undefined);
+  await throttler?.stop();
+  await market?.close();
   await new Promise((r) => receiver?.close(r));
   tmp.remove();
 });
@@ -273,6 +295,64 @@ describe("the operator console", () => {
     await ctx.close();
   });
 
+  it("behavior: redeliver all for a host queues its dead events as one bounded job whose page shows them delivered", async () => {
+    receiverStatus = 500;
+    // another name for the same receiver: its own host group
+    const port = new URL(receiverUrl).port;
+    const host = `localhost:${port}`;
+    const orders = [0, 1, 2].map(() => createOrder(`http://${host}/cb`));
+    for (const o of orders) daemon.ledger.cancelOrder("shop", o.id, time.now());
+    daemon.notify();
+    const deadOf = () =>
+      daemon.db
+        .prepare("SELECT id, attempts FROM events WHERE url LIKE ? AND state = 'dead' ORDER BY id")
+        .all(`http://${host}/%`) as { id: string; attempts: number }[];
+    const dead = await until(deadOf, (r) => r.length >= orders.length, 30_000);
+    expect(dead.length).toBeGreaterThanOrEqual(orders.length);
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    await page.goto(`${base}/console/deliveries`);
+    const card = page.locator("section.card", { has: page.locator(`h2:text-is("${host}")`) });
+    expect(await card.locator("p").first().textContent()).toContain(`${dead.length} dead`);
+    receiverStatus = 200;
+    await Promise.all([
+      page.waitForURL(`${base}/console/deliveries/jobs/*`),
+      card.locator("button", { hasText: "(up to 1000)" }).click(),
+    ]);
+    const job = page.locator("[data-job]");
+    expect(await job.locator(".queued").textContent()).toBe(String(dead.length));
+    // no reload: the page's script refreshes it until the job is done, then stops
+    const done = await until(
+      () => job.getAttribute("data-done"),
+      (d) => d === "yes",
+      20_000,
+    );
+    expect(done).toBe("yes");
+    expect(await job.locator(".delivered").textContent()).toBe(String(dead.length));
+    expect(await job.locator(".dead").textContent()).toBe("0");
+    expect(await job.locator(".attempted").textContent()).toBe(`${dead.length} of ${dead.length}`);
+    expect(await page.locator("main").getAttribute("data-refresh")).toBeNull();
+    for (const e of dead) {
+      expect(await page.locator(`tr[data-event="${e.id}"] .since`).textContent()).toBe("1");
+      const after = daemon.db.prepare("SELECT attempts FROM events WHERE id = ?").pluck().get(e.id) as number;
+      expect(after).toBe(e.attempts + 1);
+      const last = daemon.db
+        .prepare("SELECT status_code FROM delivery_attempts WHERE event_id = ? ORDER BY attempt DESC LIMIT 1")
+        .pluck()
+        .get(e.id);
+      expect(last).toBe(200);
+    }
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      await shoot(page, `redeliver-job-${vp.width}x${vp.height}.png`);
+    }
+    // the host has no dead event left: the button is gone and a replay of the form queues nothing
+    await page.goto(`${base}/console/deliveries`);
+    expect(await page.locator("h2.mono").allTextContents()).not.toContain(host);
+    await ctx.close();
+  });
+
   it("behavior: an unattributed payment is assigned from the inbox and its order turns paid", async () => {
     const order = createOrder();
     const bound = new Set(daemon.db.prepare("SELECT address FROM bindings").pluck().all() as string[]);
@@ -340,6 +420,140 @@ describe("the operator console", () => {
     await ctx.close();
   });
 
+  it("behavior: the Orders screen filters by status, merchant, chain and time, alone or with a search, and names a bad field", async () => {
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    const all = daemon.db
+      .prepare("SELECT id, merchant, status, created_at FROM orders ORDER BY created_at DESC, id DESC")
+      .all() as { id: string; merchant: string; status: string; created_at: number }[];
+    const cancelled = all.filter((o) => o.status === "cancelled");
+    expect(cancelled.length).toBeGreaterThan(0);
+    const shown = async () => page.locator("table tbody tr td:first-child a").allTextContents();
+    await page.goto(`${base}/console/orders`);
+    await page.selectOption("#status", "cancelled");
+    await page.selectOption("#merchant", "shop");
+    await page.selectOption("#chain", "anvil");
+    // the harness clock's day, as the datetime-local inputs take it (UTC)
+    const day = new Date(time.now()).toISOString().slice(0, 10);
+    await page.fill("#from", `${day}T00:00`);
+    await page.fill("#to", `${day}T23:59`);
+    await Promise.all([page.waitForURL(`${base}/console/orders?*`), page.click("form[role=search] button")]);
+    const inDay = (o: { created_at: number }) => new Date(o.created_at).toISOString().slice(0, 10) === day;
+    expect(await shown()).toEqual(cancelled.filter(inDay).map((o) => o.id));
+    expect(await page.locator("h2").first().textContent()).toContain("status cancelled");
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      await shoot(page, `orders-filtered-${vp.width}x${vp.height}.png`);
+    }
+    await page.setViewportSize(VIEWPORTS[0]!);
+    // a window before any order: nothing
+    await page.goto(`${base}/console/orders?to=2000-01-01`);
+    expect(await page.locator("main").textContent()).toContain("No orders found.");
+    // another merchant has none
+    await page.goto(`${base}/console/orders?merchant=other`);
+    expect(await shown()).toEqual([]);
+    // a search term with a status it does not have: no match; with its own: the order page
+    const paid = all.find((o) => o.status === "paid")!;
+    await page.goto(`${base}/console/orders?q=${paid.id}&status=cancelled`);
+    expect(await shown()).toEqual([]);
+    await page.goto(`${base}/console/orders?q=${paid.id}&status=paid&chain=anvil`);
+    expect(page.url()).toBe(`${base}/console/orders/${paid.id}`);
+    // a bad field is named, and the page still answers with what was valid
+    const res = await page.goto(`${base}/console/orders?status=lost&from=yesterday`);
+    expect(res!.status()).toBe(400);
+    const alert = await page.locator("[role=alert]").textContent();
+    expect(alert).toContain("status: “lost” is not one of");
+    expect(alert).toContain("from: “yesterday” is not a date");
+    expect(await shown()).toEqual(all.slice(0, 50).map((o) => o.id));
+    await ctx.close();
+  });
+
+  it("behavior: the overview charts orders by status over 24 h and 7 d from order_status_hours, matching the orders", async () => {
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    await page.goto(`${base}/console/overview`);
+    const now = time.now();
+    const counts = (since: number) => {
+      const out: Record<string, number> = {};
+      for (const r of daemon.db
+        .prepare("SELECT status, created_at FROM orders WHERE created_at >= ?")
+        .all(since) as { status: string }[])
+        out[r.status] = (out[r.status] ?? 0) + 1;
+      return out;
+    };
+    const hour = Math.floor(now / 3_600_000);
+    for (const [win, since] of [
+      ["day", (hour - 23) * 3_600_000],
+      ["week", (hour - 7 * 24 + 1) * 3_600_000],
+    ] as const) {
+      const fig = page.locator(`figure[data-window="${win}"]`);
+      const legend: Record<string, number> = {};
+      for (const li of await fig.locator("li").all())
+        legend[(await li.getAttribute("data-status"))!] = Number(
+          (await li.textContent())!.trim().split(/\s+/).pop(),
+        );
+      expect(legend, win).toEqual(counts(since));
+      expect(Object.keys(legend).length).toBeGreaterThanOrEqual(2);
+      // one coloured bar segment per status present, drawn in the SVG
+      const drawn = new Set(
+        await fig.locator("svg path").evaluateAll((rs) => rs.map((r) => r.getAttribute("data-status"))),
+      );
+      expect([...drawn].sort()).toEqual(Object.keys(legend).sort());
+      expect(await fig.locator("svg").getAttribute("aria-label")).toContain(`${legend.paid ?? 0} paid`);
+    }
+    await ctx.close();
+  });
+
+  it("behavior: an order's page shows where each option's rate came from; the overview shows the live rates, the unpriced pairs, the markets, and that audit is not enabled", async () => {
+    await daemon.rates!.refresh();
+    const eur = daemon.ledger.createOrder(
+      "shop",
+      {
+        merchant_order_id: `M-${++seq}`,
+        amount: "28.00",
+        currency: "EUR",
+        callback_url: "http://127.0.0.1:9/cb",
+      },
+      time.now(),
+    ).order;
+    expect(eur.options[0]!.rate_sources).toEqual([{ source: "coinbase", price: "2800.5" }]);
+    const usd = createOrder();
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    await page.goto(`${base}/console/orders/${eur.id}`);
+    const at = eur.options[0]!.rate_at.replace(/\.\d{3}Z$/, "Z").replace("T", " ");
+    expect((await page.locator("td.rate-sources").textContent())!.replace(/\s+/g, " ").trim()).toBe(
+      `coinbase 2800.5 at ${at}`,
+    );
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      await shoot(page, `order-rates-${vp.width}x${vp.height}.png`);
+    }
+    await page.setViewportSize(VIEWPORTS[0]!);
+    await page.goto(`${base}/console/orders/${usd.id}`);
+    expect(await page.locator("td.rate-sources").textContent()).toContain("static 3000");
+    await page.goto(`${base}/console/overview`);
+    const rates = page.locator('[data-section="rates"]');
+    const text = async (sel: string) =>
+      ((await rates.locator(sel).textContent()) ?? "").replace(/\s+/g, " ").trim();
+    expect(await text('tr[data-pair="ETH/EUR"]')).toMatch(/^ETH\/EUR 2800\.5 coinbase 2800\.5 · \d+ s old$/);
+    expect(await text('tr[data-pair="ETH/USD"]')).toBe("ETH/USD 3000 static table");
+    expect(await text('tr[data-pair="ETH/GBP"]')).toContain("none");
+    expect(await text('li[data-pair="ETH/GBP"]')).toMatch(/^ETH\/GBP 0 fresh source\(s\), 1 needed$/);
+    expect(await rates.locator("h2 .badge").textContent()).toBe("unpriced");
+    expect(await text('[data-provider="coinbase"]')).toMatch(/^1\/2 failed · last answer \d{4}-/);
+    expect(await text('[data-provider="coinbase"]')).toContain("failing ETH/GBP");
+    expect(await page.locator('[data-section="audit"]').textContent()).toContain("audit: not enabled");
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      await shoot(page, `overview-rates-${vp.width}x${vp.height}.png`);
+    }
+    await ctx.close();
+  });
+
   it("behavior: the session expires on the harness clock; sign-out ends it at once", async () => {
     const ctx = await newContext();
     const page = await ctx.newPage();
@@ -363,7 +577,12 @@ describe("the operator console", () => {
     expect(await axe(page)).toEqual([]);
     await signIn(page);
     const order = daemon.db.prepare("SELECT id FROM orders LIMIT 1").pluck().get() as string;
+    const job = daemon.db.prepare("SELECT id FROM console_jobs LIMIT 1").pluck().get() as string;
+    expect(job).toMatch(/^[A-Za-z0-9_-]{16}$/);
     for (const path of [
+      `/console/deliveries/jobs/${job}`,
+      "/console/orders?status=paid&merchant=shop&chain=anvil&from=2000-01-01&to=2100-01-01",
+      "/console/orders?status=lost",
       "/console/overview",
       "/console/orders",
       `/console/orders/${order}`,
@@ -393,6 +612,41 @@ describe("the operator console", () => {
     await ctx.close();
   });
 
+  it("behavior: an RPC URL whose proxy answers 429 shows throttled with its error rate, and the URL table fits its card", async () => {
+    const ctx = await newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    throttler.setFailRate(1);
+    const row = page.locator(`[data-chain="anvil"] tr[data-url="${displayUrl(throttler.url)}"]`);
+    const direct = page.locator(`[data-chain="anvil"] tr[data-url="${displayUrl(chain.anvil.url)}"]`);
+    const states = await until(
+      async () => {
+        await page.goto(`${base}/console/overview`);
+        return `${await row.locator(".badge").textContent()} ${await direct.locator(".badge").textContent()}`;
+      },
+      (s) => s === "throttled ok",
+    );
+    expect(states).toBe("throttled ok");
+    expect(throttler.stats["429"]).toBeGreaterThan(0);
+    // error rate, then errors / requests and how many of them were 429s
+    expect(await row.locator("td").nth(2).textContent()).toMatch(/\d+%\s+\d+\/\d+ · \d+×429/);
+    throttler.setFailRate(0);
+    for (const vp of VIEWPORTS) {
+      await page.setViewportSize(vp);
+      // every column of the RPC URL table is inside its card: nothing clipped at the card's edge
+      const clipped = await page.evaluate(() => {
+        const g = globalThis as unknown as {
+          document: { querySelectorAll(s: string): { scrollWidth: number; clientWidth: number }[] };
+        };
+        return [...g.document.querySelectorAll(".scroll.fit")].map((e) => e.scrollWidth - e.clientWidth);
+      });
+      expect(clipped.length, `${vp.width}`).toBeGreaterThan(0);
+      for (const c of clipped) expect(c, `${vp.width}`).toBeLessThanOrEqual(0);
+      await shoot(page, `overview-throttled-${vp.width}x${vp.height}.png`);
+    }
+    await ctx.close();
+  });
+
   it("behavior: a chain whose anvil stopped turns behind on the overview", async () => {
     const ctx = await newContext();
     const page = await ctx.newPage();
@@ -412,7 +666,9 @@ describe("the operator console", () => {
     }
     // passes fail from now on; the harness clock moves past the silence limit (10 s)
     time.advance(15_000);
-    const rpcBadge = page.locator('[data-chain="anvil"] td .badge').first();
+    const rpcBadge = page.locator(
+      `[data-chain="anvil"] tr[data-url="${displayUrl(chain.anvil.url)}"] .badge`,
+    );
     const state = await until(
       async () => {
         await page.reload();
