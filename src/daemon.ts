@@ -15,7 +15,7 @@ import { registerMetrics, registerRateMetrics } from "./metrics.js";
 import { type RateBook, createRateBook } from "./rates/index.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
-import { type AuditLoop, auditHealth, createAuditLoop } from "./audit/background.js";
+import { type AuditLoop, auditFindingsSource, auditHealth, createAuditLoop } from "./audit/background.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
 import { quorumAdapterFor } from "./watch/quorum.js";
 import { createScanProgress } from "./watch/progress.js";
@@ -275,7 +275,17 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   tick();
   const timer = options.noTimers ? null : setInterval(tick, cfg.orders.timer_interval_ms);
 
-  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify, rates, rpc: rpcLog });
+  const api = createApi({
+    db,
+    ledger,
+    catalog,
+    common,
+    health,
+    onEvents: notify,
+    rates,
+    rpc: rpcLog,
+    audit: audit.chains.length ? auditFindingsSource(db) : undefined,
+  });
   // the checkout page listens first: once the API answers, the daemon is up (main.ts handles signals)
   const checkoutAddress = checkout ? await checkout.listen() : null;
   if (checkoutAddress)

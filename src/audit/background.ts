@@ -11,6 +11,7 @@ import type { AuditFinding, AuditKind } from "../core/audit.js";
 import type { DB } from "../db/index.js";
 import type { Catalog } from "../ledger/catalog.js";
 import type { Ledger } from "../ledger/index.js";
+import type { AuditFindingsSource } from "../console/data.js";
 import { backoffDelay, sleep } from "../rpc/retry.js";
 import { type AuditReport, auditUrls, runAudit } from "./index.js";
 import { type AuditCursorRow, type AuditFindingRow, auditStatements } from "./statements.js";
@@ -235,5 +236,38 @@ export function auditHealth(db: DB, chains: readonly ChainConfig[]): { ok: true;
       ),
       warnings,
     },
+  };
+}
+
+/** The console overview's view of the stored findings (src/console/data.ts loadAudit). */
+export function auditFindingsSource(db: DB): AuditFindingsSource {
+  const sql = auditStatements(db);
+  return {
+    counts() {
+      const by = noFindings();
+      for (const r of sql.findingCounts.all()) by[r.kind] += r.n;
+      return Object.entries(by).map(([kind, n]) => ({ kind: kind as AuditKind, n }));
+    },
+    recent: (limit) =>
+      sql.recentFindings.all(limit).map((f) => ({
+        chain: f.chain,
+        found_at: f.found_at,
+        finding: {
+          kind: f.kind,
+          txid: f.txid,
+          index: f.idx,
+          asset: f.asset,
+          block: f.block_number,
+          payment: f.payment_id,
+          detail: f.detail,
+        },
+      })),
+    cursors: () =>
+      sql.cursors.all().map((c) => ({
+        chain: c.chain,
+        next_block: c.next_block,
+        last_run_at: c.last_run_at,
+        last_error: c.last_error,
+      })),
   };
 }

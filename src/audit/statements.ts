@@ -71,6 +71,9 @@ function prepare(db: DB) {
     findings: db.prepare<[string, number], AuditFindingRow>(
       "SELECT * FROM audit_findings WHERE chain = ? ORDER BY block_number DESC, id DESC LIMIT ?",
     ),
+    recentFindings: db.prepare<[number], AuditFindingRow>(
+      "SELECT * FROM audit_findings ORDER BY found_at DESC, id DESC LIMIT ?",
+    ),
     findingCounts: db.prepare<[], { chain: string; kind: AuditKind; n: number }>(
       "SELECT chain, kind, count(*) AS n FROM audit_findings GROUP BY chain, kind ORDER BY chain, kind",
     ),

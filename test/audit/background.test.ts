@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditFindingsSource } from "../../src/audit/background.js";
 import { runAudit } from "../../src/audit/index.js";
+import { loadAudit } from "../../src/console/data.js";
 import { auditStatements } from "../../src/audit/statements.js";
 import { createCommon } from "../../src/common.js";
 import { validateConfig } from "../../src/config/load.js";
@@ -164,6 +166,15 @@ describe("background audit", () => {
       "anvil: 1 audit finding(s) (missing 1); see GET /v1/audit",
     ]);
     expect(health.status).toBe(200);
+
+    // the console's overview reads the same store
+    expect(loadAudit(auditFindingsSource(daemon.db))).toMatchObject({
+      enabled: true,
+      total: 1,
+      counts: [{ kind: "missing", n: 1 }],
+      recent: [{ chain: "anvil", finding: { kind: "missing", txid: tx.hash, block: tx.blockNumber } }],
+      cursors: [{ chain: "anvil", next_block: scanned - 1, last_error: null }],
+    });
 
     const metrics = await (await fetch(base() + "/metrics")).text();
     expect(metrics).toContain(`depositd_audit_findings_total{chain="anvil",kind="missing"} 1`);
