@@ -12,4 +12,5 @@ export function registerAll(register: Register): void {
   register("bitcoin", () => import("./bitcoin.bench.js"));
   register("console", () => import("./console.bench.js"));
   register("checkout", () => import("./checkout.bench.js"));
+  register("trust", () => import("./trust.bench.js"));
 }

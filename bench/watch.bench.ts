@@ -29,7 +29,7 @@ const CHILD = "--watch-catchup-child";
 const POOL_CHILD = "--watch-pool-child";
 const cacheDir = () => join(packageRoot(), ".cache", "bench");
 
-function benchConfig(
+export function benchConfig(
   dbPath: string,
   url: string,
   chain: BenchChain,

@@ -15,7 +15,9 @@ import { registerMetrics, registerRateMetrics } from "./metrics.js";
 import { type RateBook, createRateBook } from "./rates/index.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
+import { type AuditLoop, auditFindingsSource, auditHealth, createAuditLoop } from "./audit/background.js";
 import { type Watcher, createWatcher } from "./watch/index.js";
+import { quorumAdapterFor } from "./watch/quorum.js";
 import { createScanProgress } from "./watch/progress.js";
 import { createChainStore } from "./watch/store.js";
 
@@ -27,6 +29,8 @@ export interface Daemon {
   rates: RateBook | undefined;
   api: Api;
   watchers: Map<string, Watcher>;
+  /** the background audit of the chains with audit.enabled */
+  audit: AuditLoop;
   address: { host: string; port: number };
   /** the checkout page's listener (null when checkout.enabled is false) */
   checkout: { server: Checkout; address: { host: string; port: number } } | null;
@@ -47,6 +51,8 @@ export interface DaemonOptions {
   noTimers?: boolean;
   /** do not refresh live rates in the background (tests drive rates.refresh) */
   manualRates?: boolean;
+  /** do not start the background audit loops (tests drive audit.runOnce) */
+  manualAudit?: boolean;
 }
 
 /**
@@ -152,9 +158,8 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
 
   const store = createChainStore(db);
   for (const chain of cfg.chains) {
-    const adapter =
-      options.adapters?.[chain.id] ??
-      adapterFor(chain, catalog.assetsOfChain(chain.id), {
+    const make = (c: ChainConfig) =>
+      adapterFor(c, catalog.assetsOfChain(chain.id), {
         logger: log.child({ chain: chain.id }),
         secret: cfg.chainSecrets[chain.id],
         onRequest: (url, ok, ms, status) => {
@@ -162,8 +167,26 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           rpcLog.record(chain.id, url, ok, common.now(), status === 429);
         },
       });
+    const adapter =
+      options.adapters?.[chain.id] ??
+      ((chain.rpc_quorum ?? 1) > 1
+        ? quorumAdapterFor(chain, make, {
+            logger: log.child({ chain: chain.id }),
+            now: common.now,
+            onDisagreement: (url) => metrics.quorumDisagreement(chain.id, url),
+          })
+        : make(chain));
     watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify, store }));
   }
+
+  const audit = createAuditLoop({
+    db,
+    common,
+    catalog,
+    ledger,
+    onBatch: (chain, blocks, findings) => metrics.audited(chain, blocks, findings),
+    onRequest: (chain, url, ok, ms) => metrics.rpc(chain, url, ok, ms),
+  });
 
   // The write probe runs on the timer, not per /healthz GET: an unauthenticated caller must not be
   // able to make the daemon write. /healthz reports the last probe and how old it is.
@@ -195,7 +218,8 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         s.lagBlocks !== null &&
         s.lagBlocks <= chain.max_lag_blocks &&
         silentMs !== null &&
-        silentMs <= silentLimitMs(chain.poll_interval_ms);
+        silentMs <= silentLimitMs(chain.poll_interval_ms) &&
+        !s.quorum?.disagreeing;
       const pool = poolStatus(db, chain.id, common.now(), poolReuses(chain.pool));
       const scannedTime = progress.scannedTime(chain.id);
       checks[`chain:${chain.id}`] = {
@@ -215,11 +239,14 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           // URLs that serve another chain: never used until restart
           quarantined: s.quarantined,
           mempool_failures: s.mempoolFailures,
+          // rpc_quorum ≥ 2: a disagreement keeps the chain lagging (and so failing) until it ends
+          ...(s.quorum ? { quorum: s.quorum } : {}),
           pool: { ...pool, low_water: chain.pool.low_water, low: pool.free < chain.pool.low_water },
         },
       };
     }
     if (rates) checks.rates = rateHealth(rates);
+    if (audit.chains.length) checks.audit = auditHealth(db, cfg.chains);
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }
 
@@ -248,7 +275,17 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   tick();
   const timer = options.noTimers ? null : setInterval(tick, cfg.orders.timer_interval_ms);
 
-  const api = createApi({ db, ledger, catalog, common, health, onEvents: notify, rates, rpc: rpcLog });
+  const api = createApi({
+    db,
+    ledger,
+    catalog,
+    common,
+    health,
+    onEvents: notify,
+    rates,
+    rpc: rpcLog,
+    audit: audit.chains.length ? auditFindingsSource(db) : undefined,
+  });
   // the checkout page listens first: once the API answers, the daemon is up (main.ts handles signals)
   const checkoutAddress = checkout ? await checkout.listen() : null;
   if (checkoutAddress)
@@ -258,6 +295,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
 
   if (!options.manualWatchers) for (const w of watchers.values()) w.start();
   if (!options.manualRates) rates?.start();
+  if (!options.manualAudit) audit.start();
   worker?.start();
 
   let stopped: Promise<void> | null = null;
@@ -268,6 +306,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     rates,
     api,
     watchers,
+    audit,
     address,
     checkout: checkout && checkoutAddress ? { server: checkout, address: checkoutAddress } : null,
     health,
@@ -280,6 +319,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         rates?.stop();
         await api.close();
         await Promise.all([...watchers.values()].map((w) => w.stop()));
+        await audit.stop();
         await worker?.stop(5_000);
         db.close();
         log.info("stopped cleanly");

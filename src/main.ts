@@ -403,7 +403,12 @@ program.parseAsync(process.argv).catch((e: unknown) => {
     console.error(e.message);
     process.exit(2);
   }
-  if (e instanceof ProblemError || e instanceof PoolError || e instanceof AuditError) {
+  if (e instanceof AuditError) {
+    // a usage error (unknown chain, bad range): 2, apart from 1 = findings remain
+    console.error(`error: ${e.message}`);
+    process.exit(2);
+  }
+  if (e instanceof ProblemError || e instanceof PoolError) {
     console.error(`error: ${e.message}`);
     // the API's field problems, one per line, as config check prints them
     if (e instanceof ProblemError) for (const f of e.errors ?? []) console.error(`  ${f.path}: ${f.message}`);

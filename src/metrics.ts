@@ -2,6 +2,8 @@
 // callback delivery's. Gauges that describe stored state are computed on scrape from SQLite.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Common } from "./common.js";
+import { auditState, auditedChains } from "./audit/background.js";
+import type { AuditFinding } from "./core/audit.js";
 import { ORDER_STATUSES, PAYMENT_STATUSES } from "./core/reconcile.js";
 import type { DB } from "./db/index.js";
 import { formatRatio } from "./core/amount.js";
@@ -16,6 +18,10 @@ export interface DaemonMetrics {
   rpc(chain: string, url: string, ok: boolean, ms: number): void;
   /** one SQLite write transaction of the ledger */
   write(kind: string, ms: number): void;
+  /** rpc_quorum: `url` was named dissenting once */
+  quorumDisagreement(chain: string, url: string): void;
+  /** the background audit checked `blocks` blocks and found `findings` */
+  audited(chain: string, blocks: number, findings: readonly AuditFinding[]): void;
 }
 
 export function registerMetrics(common: Common, db: DB, watchers: () => WatcherStatus[]): DaemonMetrics {
@@ -152,7 +158,54 @@ export function registerMetrics(common: Common, db: DB, watchers: () => WatcherS
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
+  const disagreements = new Counter({
+    name: "depositd_rpc_quorum_disagreements_total",
+    help: "rpc_quorum: batches (or blocks) on which this URL dissented; nothing was committed",
+    labelNames: ["chain", "url"],
+    registers,
+  });
+  const auditedBlocks = new Counter({
+    name: "depositd_audit_blocks_total",
+    help: "blocks the background audit rescanned and compared with the ledger",
+    labelNames: ["chain"],
+    registers,
+  });
+  const auditFound = new Counter({
+    name: "depositd_audit_findings_total",
+    help: "findings of the background audit's passes, by kind (missing, extra, mismatch, wrong_status)",
+    labelNames: ["chain", "kind"],
+    registers,
+  });
+  const audited = () => auditState(db, auditedChains(common.config.chains));
+  new Gauge({
+    name: "depositd_audit_cursor",
+    help: "the next block the background audit checks (audit.enabled chains, once started)",
+    labelNames: ["chain"],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of audited()) if (s.next_block !== null) this.set({ chain: s.chain }, s.next_block);
+    },
+  });
+  new Gauge({
+    name: "depositd_audit_open_findings",
+    help: "stored findings of the last audit of each block, by kind: each needs a person (depositd audit --repair)",
+    labelNames: ["chain", "kind"],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of audited())
+        for (const [kind, n] of Object.entries(s.findings)) this.set({ chain: s.chain, kind }, n);
+    },
+  });
   return {
+    audited(chain, blocks, findings) {
+      auditedBlocks.inc({ chain }, blocks);
+      for (const f of findings) auditFound.inc({ chain, kind: f.kind });
+    },
+    quorumDisagreement(chain, url) {
+      disagreements.inc({ chain, url });
+    },
     rpc(chain, url, ok, ms) {
       requests.inc({ chain, url, result: ok ? "ok" : "error" });
       latency.observe({ chain, url }, ms / 1000);

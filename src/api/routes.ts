@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import { formatPath } from "../config/load.js";
 import { type FieldProblem, type ProblemCode, ProblemError } from "../errors.js";
+import { getAudit } from "../audit/api.js";
 import * as acc from "./accounts.js";
 import * as h from "./handlers.js";
 import type { ApiContext, Input, Reply } from "./handlers.js";
@@ -371,6 +372,24 @@ export const routes: Route[] = [
     responses: { 200: { description: "the payment, now attributed", schema: s.paymentJson } },
     problems: ["not_found", "conflict"],
     handler: h.assignPayment,
+  }),
+  route({
+    operationId: "getAudit",
+    method: "GET",
+    path: "/v1/audit",
+    tags: ["operations"],
+    summary: "The self-audit: per chain its audit cursor and the findings of the last audit of each block",
+    description:
+      "What the background audit (audit.enabled) and `depositd audit` found when they rescanned stored " +
+      "blocks through another RPC URL and compared them with the ledger. A re-audit of a range replaces " +
+      "its findings. Nothing here is repaired automatically: `depositd audit --repair` records what is " +
+      "missing. Operators only.",
+    auth: true,
+    access: OPERATOR_READ,
+    query: s.auditQuery,
+    responses: { 200: { description: "the audit state of every chain", schema: s.auditReportJson } },
+    problems: ["validation"],
+    handler: getAudit,
   }),
   route({
     operationId: "exportPayments",

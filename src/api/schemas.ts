@@ -437,14 +437,76 @@ export const rateJson = named(
 export type RateJson = z.infer<typeof rateJson>;
 export const rateList = named("RateList", z.strictObject({ rates: z.array(rateJson) }));
 
+const auditKind = z.enum(["missing", "extra", "mismatch", "wrong_status"]).meta({
+  description:
+    "missing: on chain, not in the ledger; extra: in the ledger, not on chain; mismatch: another amount or " +
+    "address; wrong_status: stored reverted in a canonical block, or stored in a block no longer canonical",
+});
+export const auditFindingJson = named(
+  "AuditFinding",
+  z.strictObject({
+    kind: auditKind,
+    txid: z.string(),
+    index: z.number().int().min(0),
+    asset: z.string(),
+    block: z.number().int().min(0),
+    payment_id: z.string().nullable().meta({ description: "the stored payment, when there is one" }),
+    detail: z.string(),
+    found_at: timestamp,
+  }),
+);
+export const auditQuery = z
+  .object({
+    chain: z.string().max(64).optional().meta({ description: "only this chain" }),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(100)
+      .meta({ description: "findings per chain, newest block first (default 100)" }),
+  })
+  .strict();
+export const auditReportJson = named(
+  "AuditReport",
+  z.strictObject({
+    chains: z.array(
+      z.strictObject({
+        chain: z.string(),
+        enabled: z.boolean().meta({ description: "audit.enabled: the background audit runs" }),
+        next_block: z
+          .number()
+          .int()
+          .nullable()
+          .meta({ description: "the next block the background audit checks; null before its first pass" }),
+        blocks_audited: z.number().int().min(0),
+        last_run_at: timestamp.nullable(),
+        last_error: z.string().nullable(),
+        counts: z
+          .strictObject({
+            missing: z.number().int(),
+            extra: z.number().int(),
+            mismatch: z.number().int(),
+            wrong_status: z.number().int(),
+          })
+          .meta({ description: "stored findings (the last audit of each block), by kind" }),
+        findings: z.array(auditFindingJson),
+      }),
+    ),
+  }),
+);
+export type AuditReportJson = z.infer<typeof auditReportJson>;
+
 export const healthReport = named(
   "Health",
   z.strictObject({
     ok: z.boolean(),
     checks: z.record(z.string(), z.strictObject({ ok: z.boolean(), detail: z.unknown().optional() })).meta({
       description:
-        "`database` and `chain:<id>` (head, scanned, lag_blocks, last_error, fatal, pool); " +
-        "`rates` (always ok: pairs without a fresh rate are warnings) when rates.live is configured",
+        "`database` and `chain:<id>` (head, scanned, lag_blocks, last_error, fatal, pool, and with rpc_quorum ≥ 2 " +
+        "`quorum`: size, per URL its disagreements, the disagreement in progress — which fails the chain); " +
+        "`rates` (always ok: pairs without a fresh rate are warnings) when rates.live is configured; " +
+        "`audit` (always ok: findings of the background audit are warnings) when a chain has audit.enabled",
     }),
   }),
 );

@@ -12,6 +12,7 @@ import type { DB } from "../db/index.js";
 import { PROBLEMS, type ProblemCode, ProblemError } from "../errors.js";
 import type { Catalog } from "../ledger/catalog.js";
 import { type RpcLog, registerConsole } from "../console/index.js";
+import type { AuditFindingsSource } from "../console/data.js";
 import type { CreateOrderInput, Ledger, OrderJson } from "../ledger/index.js";
 import type { RateBook } from "../rates/index.js";
 import type { ApiContext, Reply } from "./handlers.js";
@@ -35,6 +36,8 @@ export interface ApiArgs {
   rates?: RateBook;
   /** the RPC URLs' recent results, for the console's overview */
   rpc?: RpcLog;
+  /** the stored audit findings, for the console's overview (when a chain has audit.enabled) */
+  audit?: AuditFindingsSource;
 }
 
 export interface Api {
@@ -59,6 +62,7 @@ export function createApi({
   checkResponses,
   rates,
   rpc,
+  audit,
 }: ApiArgs): Api {
   const cfg = common.config;
   const keys = cfg.api.keys.map((k) => ({
@@ -154,7 +158,7 @@ export function createApi({
     });
   }
 
-  registerConsole(app, { db, ledger, common, health, onEvents, rpc, catalog, rates });
+  registerConsole(app, { db, ledger, common, health, onEvents, rpc, catalog, rates, audit });
 
   // unknown path → 404; a known path with another method → 405 with Allow
   const patterns = routes.map((r) => ({

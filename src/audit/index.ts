@@ -21,6 +21,8 @@ export interface AuditOptions {
   /** audit through this URL instead of the chain's */
   rpc?: string;
   repair?: boolean;
+  /** the background audit: move the chain's audit cursor past `to` with the findings */
+  advance?: boolean;
 }
 
 export interface AuditReport {
@@ -57,7 +59,8 @@ export async function runAudit(
   const cursor = ledger.cursor(chain.id);
   if (!cursor) throw new AuditError(`chain ${chain.id} has not been scanned yet: nothing to audit`);
   const to = opts.to ?? cursor.next_block - 1;
-  const lowest = auditStatements(db).lowestBlock.get(chain.id);
+  const sql = auditStatements(db);
+  const lowest = sql.lowestBlock.get(chain.id);
   const from = opts.from ?? Math.min(lowest ?? to, to);
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from)
     throw new AuditError(`bad range --from ${from} --to ${to}`);
@@ -83,14 +86,16 @@ export async function runAudit(
       for (const b of r.blocks) canonical.set(b.number, b.hash);
       found.push(...r.transfers);
     }
-    const stored = auditStatements(db).storedPayments.all(chain.id, from, to);
+    const stored = sql.storedPayments.all(chain.id, from, to);
     const findings = compareRange(found, stored, canonical);
     let repaired = 0;
-    if (opts.repair) {
-      const missing = findings.flatMap((f) => (f.kind === "missing" && f.transfer ? [f.transfer] : []));
-      if (missing.length)
-        repaired = ledger.recordRepair(chain.id, missing, await adapter.heads(), common.now());
-    }
+    const missing = findings.flatMap((f) => (f.kind === "missing" && f.transfer ? [f.transfer] : []));
+    if (opts.repair && missing.length)
+      repaired = ledger.recordRepair(chain.id, missing, await adapter.heads(), common.now());
+    // the range's verdict replaces what an earlier audit stored for it (GET /v1/audit, /healthz)
+    const open =
+      repaired > 0 && repaired === missing.length ? findings.filter((f) => f.kind !== "missing") : findings;
+    storeFindings(db, chain.id, from, to, open, common.now(), opts.advance);
     return {
       chain: chain.id,
       from,
@@ -105,6 +110,36 @@ export async function runAudit(
   } finally {
     if (!deps.adapter) await adapter.close?.();
   }
+}
+
+/** Replace the findings stored for blocks [from, to] of a chain (one transaction); `advance`: and
+ *  move its audit cursor to to + 1. */
+export function storeFindings(
+  db: DB,
+  chain: string,
+  from: number,
+  to: number,
+  findings: readonly AuditFinding[],
+  now: number,
+  advance = false,
+): void {
+  const sql = auditStatements(db);
+  db.transaction(() => {
+    sql.clearRange.run(chain, from, to);
+    for (const f of findings)
+      sql.insertFinding.run({
+        chain,
+        kind: f.kind,
+        txid: f.txid,
+        idx: f.index,
+        asset: f.asset,
+        block: f.block ?? from,
+        payment: f.payment,
+        detail: f.detail,
+        now,
+      });
+    if (advance) sql.advance.run({ chain, next: to + 1, blocks: to - from + 1, now });
+  })();
 }
 
 /** The table rows and the summary line the CLI prints. */

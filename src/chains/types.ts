@@ -58,6 +58,27 @@ export interface ScanResult {
   transfers: Transfer[];
 }
 
+/**
+ * What a second URL says about a batch, for rpc_quorum (src/watch/quorum.ts compares it with the
+ * first URL's ScanResult): every block's number → hash, and the transfers into watched addresses.
+ * `unchecked`: ways of finding a transfer this answer does not cover; such transfers rest on the
+ * first URL's word (EVM: traced frames, see docs/trust.md).
+ */
+export interface Agreement {
+  blocks: { number: number; hash: string }[];
+  transfers: Transfer[];
+  unchecked?: FoundVia[];
+}
+
+/** Where rpc_quorum stands on one chain (absent: quorum 1). */
+export interface QuorumStatus {
+  size: number;
+  /** URLs (redacted) that took part in an agreement or a disagreement, and how often each dissented */
+  urls: { url: string; disagreements: number; last_at: number | null; last: string | null }[];
+  /** the last disagreement, until a batch is agreed again */
+  disagreeing: string | null;
+}
+
 /** What an adapter counted since it was made (bench, metrics). */
 export interface AdapterStats {
   /** answers found incomplete by the completeness rule (each one retried) */
@@ -91,6 +112,13 @@ export interface ChainAdapter {
   block(number: number): Promise<BlockRef | null>;
   /** Everything needed to find transfers into `watched` in [from, to]; calls do not grow with watched.size. */
   scan(from: number, to: number, watched: WatchedSet): Promise<ScanResult>;
+  /**
+   * rpc_quorum's cheap second opinion on [from, to] (see Agreement); absent: a full scan() stands
+   * in for it. Never used for committing: only compared.
+   */
+  agreement?(from: number, to: number, watched: WatchedSet): Promise<Agreement>;
+  /** rpc_quorum's state (the quorum adapter only) */
+  quorum?(): QuorumStatus;
   /** Unconfirmed transfers into watched addresses (Bitcoin mempool); absent where unsupported. */
   mempool?(watched: WatchedSet): Promise<Transfer[]>;
   stats?(): AdapterStats;

@@ -165,6 +165,38 @@ const chainCommon = {
     .describe(
       "pin the chain's genesis block hash (EVM block 0 hash, Bitcoin getblockhash 0, Tron block 0 blockID); default: the one stored at first start",
     ),
+  rpc_quorum: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "distinct rpc URLs that must agree on a batch (block hashes, transfers into watched addresses) before it is committed; default 1: the URL in use alone, the others failover (docs/trust.md)",
+    ),
+  audit: z
+    .object({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe("re-verify stored blocks in the background (never repairs)"),
+      lag_blocks: z
+        .number()
+        .int()
+        .min(0)
+        .default(100)
+        .describe("a range is audited once it is this many blocks below the scanned head"),
+      batch_blocks: z.number().int().min(1).max(10000).default(500).describe("blocks audited per pass"),
+      interval_ms: z
+        .number()
+        .int()
+        .min(50)
+        .max(3600000)
+        .default(60000)
+        .describe("pause between passes once the audit cursor has caught up"),
+    })
+    .strict()
+    .optional()
+    .describe("background self-audit through the audit URLs (docs/trust.md); default off"),
   pool: poolSchema,
 };
 
@@ -576,6 +608,14 @@ export const configSchema = z
       if (chainIds.has(c.id))
         ctx.addIssue({ code: "custom", path: ["chains", i, "id"], message: `duplicate chain id "${c.id}"` });
       chainIds.add(c.id);
+      // a quorum counts distinct URLs: the same node twice would be one node agreeing with itself
+      const urls = new Set(c.rpc.map((u) => u.replace(/\/+$/, "")));
+      if ((c.rpc_quorum ?? 1) > urls.size)
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", i, "rpc_quorum"],
+          message: `rpc_quorum ${c.rpc_quorum} needs at least ${c.rpc_quorum} distinct rpc URLs; chain "${c.id}" has ${urls.size}`,
+        });
     });
     const assetIds = new Set<string>();
     const natives = new Set<string>();

@@ -4,7 +4,7 @@
 import type { Common } from "../common.js";
 import type { ChainConfig } from "../config/schema.js";
 import { reorgDepthOf } from "../chains/kinds.js";
-import type { BlockRef, ChainAdapter, Heads, ScanResult, WatchedSet } from "../chains/types.js";
+import type { BlockRef, ChainAdapter, Heads, QuorumStatus, ScanResult, WatchedSet } from "../chains/types.js";
 import { NonRetryableError, RetryableError } from "../errors.js";
 import type { Ledger } from "../ledger/index.js";
 import { backoffDelay, sleep } from "../rpc/retry.js";
@@ -25,6 +25,8 @@ export interface WatcherStatus {
   quarantined: { url: string; reason: string }[];
   /** optional work (the mempool) that failed since start; block scanning went on */
   mempoolFailures: number;
+  /** rpc_quorum ≥ 2: which URLs dissented; null with quorum 1 */
+  quorum: QuorumStatus | null;
 }
 
 export interface PassResult {
@@ -101,6 +103,7 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
     watched: 0,
     quarantined: [],
     mempoolFailures: 0,
+    quorum: null,
   };
   let initialized = false;
   let genesis: string | undefined;
@@ -380,6 +383,10 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
       await adapter.close?.();
     },
     runOnce,
-    status: () => ({ ...state, quarantined: adapter.quarantined?.() ?? [] }),
+    status: () => ({
+      ...state,
+      quarantined: adapter.quarantined?.() ?? [],
+      quorum: adapter.quorum?.() ?? null,
+    }),
   };
 }

@@ -171,6 +171,8 @@ describe("keys and roles", () => {
         { shop: 200, other: 200, ops: 200, dashboard: 200 },
       ],
       ["listRates", "GET", "/v1/rates", undefined, { shop: 200, other: 200, ops: 200, dashboard: 200 }],
+      // the self-audit's findings name every chain's payments: the operator's alone
+      ["getAudit", "GET", "/v1/audit", undefined, { shop: 403, other: 403, ops: 200, dashboard: 403 }],
       // deposit accounts belong to the key that made them (the operator's console does not list them yet)
       [
         "createDepositAccount",

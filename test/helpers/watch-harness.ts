@@ -9,6 +9,7 @@ import { type CreateOrderInput, createLedger } from "../../src/ledger/index.js";
 import { importPoolFile } from "../../src/pool/index.js";
 import { type Watcher, createWatcher } from "../../src/watch/index.js";
 import { createScanProgress } from "../../src/watch/progress.js";
+import { quorumAdapterFor } from "../../src/watch/quorum.js";
 import { createChainStore } from "../../src/watch/store.js";
 import { rawConfig, testCommon } from "./config.js";
 
@@ -46,7 +47,10 @@ export function createWatchHarness(o: HarnessOptions) {
   const ledger = createLedger(db, common, catalog, { scannedTime: progress.scannedTime });
   const chain = config.chains[0]!;
   if (o.poolText) importPoolFile(db, chain.id, addressCodecFor(chain), o.poolText, common.now());
-  const real = adapterFor(chain, catalog.assetsOfChain(chain.id), { secret: config.chainSecrets[chain.id] });
+  const make = (c: typeof chain) =>
+    adapterFor(c, catalog.assetsOfChain(chain.id), { secret: config.chainSecrets[chain.id] });
+  // rpc_quorum ≥ 2: as the daemon, one adapter per URL behind the quorum adapter
+  const real = (chain.rpc_quorum ?? 1) > 1 ? quorumAdapterFor(chain, make, { now: common.now }) : make(chain);
   const adapter = o.adapter ? o.adapter(real) : real;
   const theWatcher = (made.watcher = createWatcher({
     chain,

@@ -182,6 +182,7 @@ describe("OpenAPI document against the live API", () => {
       operator: true,
     },
     "GET /v1/exports/payments": { path: "/v1/exports/payments?format=csv", status: 200 },
+    "GET /v1/audit": { path: "/v1/audit", status: 200, operator: true },
     "GET /healthz": { path: "/healthz", status: 200 },
     "HEAD /healthz": { path: "/healthz", status: 200 },
     "GET /metrics": { path: "/metrics", status: 200 },

@@ -7,6 +7,7 @@ import { createJsonRpcClient } from "../../rpc/jsonrpc.js";
 import { mapLimit } from "../../rpc/map-limit.js";
 import { type Transport, UnusableUrlError, createTransport, limitsOf } from "../../rpc/transport.js";
 import {
+  type Agreement,
   type BlockRef,
   type ChainAdapter,
   type Heads,
@@ -260,7 +261,27 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       return rpc.eth_getBlockByNumber(number);
     },
 
-    async scan(from: number, to: number, watched: WatchedSet): Promise<ScanResult> {
+    scan: (from, to, watched) => collect(from, to, watched, true),
+
+    // rpc_quorum's second opinion (docs/trust.md): the same blocks (headers only when no native
+    // asset is configured), receipts of native hits only, the same eth_getLogs — without the bloom
+    // check's receipts (the logs are compared with the first URL's instead) and without traces.
+    async agreement(from, to, watched): Promise<Agreement> {
+      const r = await collect(from, to, watched, false);
+      return {
+        blocks: r.blocks.map((b) => ({ number: b.number, hash: b.hash })),
+        transfers: r.transfers,
+        unchecked: traceInternal ? ["trace"] : [],
+      };
+    },
+
+    stats: () => ({ ...counters }),
+    close: () => transport.close(),
+  };
+
+  /** scan(), or with `whole` false the cheaper answer rpc_quorum compares (no bloom check, no traces) */
+  async function collect(from: number, to: number, watched: WatchedSet, whole: boolean): Promise<ScanResult> {
+    {
       if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
         throw new NonRetryableError(`bad scan range ${from}..${to}`);
       }
@@ -283,14 +304,14 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
           }
           const [statuses, internal] = await Promise.all([
             fetchStatuses(candidates),
-            traceInternal ? fetchInternal(blocks, watched) : Promise.resolve([]),
+            traceInternal && whole ? fetchInternal(blocks, watched) : Promise.resolve([]),
           ]);
           return { blocks, candidates, statuses, internal };
         }),
         tokenList.length ? fetchLogs(from, to) : Promise.resolve([] as unknown[]),
       ]);
       const blocks = parts.flatMap((p) => p.blocks);
-      if (tokenList.length) await checkLogsComplete(blocks, logs);
+      if (tokenList.length && whole) await checkLogsComplete(blocks, logs);
       for (let i = 1; i < blocks.length; i++) {
         if (blocks[i]!.ref.parentHash !== blocks[i - 1]!.ref.hash) {
           throw new RetryableError(`${chain.id}: reorg during fetch at block ${blocks[i]!.ref.number}`);
@@ -322,9 +343,6 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       // Stable: within a block traced and top-level natives come before token logs (log order).
       transfers.sort((a, b) => a.block!.number - b.block!.number);
       return { blocks: blocks.map((b) => b.ref), transfers };
-    },
-
-    stats: () => ({ ...counters }),
-    close: () => transport.close(),
-  };
+    }
+  }
 }
