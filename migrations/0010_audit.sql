@@ -23,3 +23,5 @@ CREATE TABLE audit_findings (
   found_at      INTEGER NOT NULL
 );
 CREATE INDEX audit_findings_by_block ON audit_findings (chain, block_number);
+-- the newest findings first (the console, GET /v1/audit), without sorting the table
+CREATE INDEX audit_findings_recent ON audit_findings (found_at);
