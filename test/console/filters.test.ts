@@ -77,7 +77,7 @@ beforeAll(() => {
     }
   });
   insert(0, 300);
-  expect(migrate(db)).toEqual([11]);
+  expect(migrate(db).filter((v) => v <= 11)).toEqual([11]);
   insert(300, 600);
 });
 
