@@ -36,6 +36,12 @@ export interface JsonRpcOptions {
    * errors, while old versions answer a failed single call with HTTP 500.
    */
   callAsBatch?: boolean;
+  /**
+   * `batch` calls made in the same tick share batch requests (filled up to `batchSize`), so a scan's
+   * small lists (receipts, logs) go out as one HTTP request instead of one each. Each `batch` call
+   * still throws on its own calls' node errors only.
+   */
+  coalesce?: boolean;
 }
 
 export interface JsonRpcClient {
@@ -61,8 +67,8 @@ export interface JsonRpcTransportOptions
 
 /** A transport and a client over it: the parse follows `numbers`, `identify` gets a client. */
 export function createJsonRpc(opts: JsonRpcTransportOptions): JsonRpcClient {
-  const { identify, batchSize, inFlight, numbers, callAsBatch, ...transportOpts } = opts;
-  const clientOpts: JsonRpcOptions = { batchSize, inFlight, numbers, callAsBatch };
+  const { identify, batchSize, inFlight, numbers, callAsBatch, coalesce: _coalesce, ...transportOpts } = opts;
+  const clientOpts: JsonRpcOptions = { batchSize, inFlight, numbers, callAsBatch, coalesce: opts.coalesce };
   if (opts.urls.length === 0) throw new NonRetryableError(`chain ${opts.chain}: no RPC URL`);
   const transport = createTransport({
     ...transportOpts,
@@ -122,6 +128,60 @@ export function createJsonRpcClient(transport: Transport, opts: JsonRpcOptions =
     });
   }
 
+  /** batch() calls waiting for this tick's flush (coalesce) */
+  let queued: { calls: RpcCall[]; resolve: (o: RpcOutcome[]) => void; reject: (e: unknown) => void }[] = [];
+
+  /** Sends what this tick queued as full batch requests and hands each caller its own outcomes. */
+  function flush(): void {
+    const waiting = queued;
+    queued = [];
+    const all = waiting.flatMap((w) => w.calls);
+    const size = opts.batchSize ?? Math.max(1, all.length);
+    const parts = chunks(all, size);
+    const done: (RpcOutcome[] | undefined)[] = parts.map(() => undefined);
+    const failed: (unknown | undefined)[] = parts.map(() => undefined);
+    // the chunks each waiter's calls fall in
+    let at = 0;
+    const spans = waiting.map((w) => {
+      const first = Math.floor(at / size);
+      at += w.calls.length;
+      return { first, last: Math.floor((at - 1) / size), start: at - w.calls.length };
+    });
+    const settled = waiting.map(() => false);
+    // after each request: every caller whose requests have all answered gets its outcomes
+    const settle = () => {
+      waiting.forEach((w, k) => {
+        if (settled[k]) return;
+        const { first, last, start } = spans[k]!;
+        for (let c = first; c <= last; c++)
+          if (failed[c] !== undefined) {
+            settled[k] = true;
+            return w.reject(failed[c]);
+          }
+        for (let c = first; c <= last; c++) if (done[c] === undefined) return; // not yet
+        settled[k] = true;
+        const flat = done.slice(first, last + 1).flat() as RpcOutcome[];
+        const offset = start - first * size;
+        w.resolve(flat.slice(offset, offset + w.calls.length));
+      });
+    };
+    void mapLimit(parts, inFlight, async (part, c) => {
+      try {
+        done[c] = await outcomes(part);
+      } catch (e) {
+        failed[c] = e ?? new RpcError("batch failed");
+      }
+      settle();
+    });
+  }
+
+  function coalesced(calls: RpcCall[]): Promise<RpcOutcome[]> {
+    return new Promise((resolve, reject) => {
+      if (queued.length === 0) queueMicrotask(flush);
+      queued.push({ calls, resolve, reject });
+    });
+  }
+
   return {
     transport,
     outcomes,
@@ -137,8 +197,11 @@ export function createJsonRpcClient(transport: Transport, opts: JsonRpcOptions =
       return unwrap(outcome(answer, method), method) as T;
     },
     async batch<T>(calls: RpcCall[]): Promise<T[]> {
+      if (calls.length === 0) return [];
       const size = opts.batchSize ?? Math.max(1, calls.length);
-      const answers = (await mapLimit(chunks(calls, size), inFlight, outcomes)).flat();
+      const answers = opts.coalesce
+        ? await coalesced(calls)
+        : (await mapLimit(chunks(calls, size), inFlight, outcomes)).flat();
       return answers.map((o, i) => unwrap(o, calls[i]!.method)) as T[];
     },
     get current() {

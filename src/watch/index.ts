@@ -60,6 +60,8 @@ export interface WatcherArgs {
 
 /** batches fetched ahead while catching up (fetching overlaps the synchronous writes) */
 const PREFETCH_DEPTH = 1;
+/** how long a catch-up may go on with the heads it last asked for (currentHeads) */
+const HEADS_REUSE_MS = 1_000;
 
 /** a watcher further behind than this logs its catch-up progress */
 export const CATCH_UP_BLOCKS = 1000;
@@ -111,6 +113,9 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
   let loop: Promise<void> | null = null;
   const stopper = new AbortController();
   let lastHeads: Heads | null = null;
+  let lastHeadsAt = -Infinity;
+  /** a pass started and did not finish (it failed): the next one asks the heads again */
+  let passOpen = false;
   /** the next batches, fetched while the current one is written (catch-up); checked like any scan */
   let prefetched: { from: number; to: number; result: Promise<ScanResult> }[] = [];
 
@@ -176,13 +181,15 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
       if (store && known === undefined) store.saveGenesis(chain.id, genesis, common.now());
       initialized = true;
     }
+    if (passOpen) lastHeadsAt = -Infinity;
+    passOpen = true;
     watched.refresh();
     state.watched = watched.size;
     // The mempool is read BEFORE the head: a transaction that leaves it by being mined is then
     // in the blocks this pass scans, and is never mistaken for a dropped one.
     // an adapter has mempool() only where it is supported and enabled (Bitcoin Core, mempool: true)
     const mempool = await readMempool();
-    const heads = await adapter.heads();
+    const heads = await currentHeads();
     state.head = heads.head;
     // lag grows with the head even while scans fail, so /healthz sees a stuck watcher
     if (state.scanned !== null) state.lagBlocks = Math.max(0, heads.head - state.scanned);
@@ -200,9 +207,11 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
     let rollbackTo: number | undefined;
 
     // A reorg at or below the tip we scanned: the node's block at our last height has another hash.
+    // With blocks to scan, the scan's first block's parent is that check (below), in the same answer;
+    // at the head, nothing new is fetched, so the tip is asked for.
     const tipNumber = from - 1;
     const tipHash = stored.get(tipNumber);
-    if (tipHash !== undefined) {
+    if (tipHash !== undefined && from > heads.head) {
       const tip = await adapter.block(tipNumber);
       if (!tip)
         throw new RetryableError(`node does not have block ${tipNumber} it had before (lagging node?)`);
@@ -263,6 +272,27 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
     // Only a pass that reached the head may conclude a transaction left the mempool unmined.
     if (mempool) events += ledger.recordMempool(chain.id, mempool, common.now(), last >= heads.head).events;
     return done(from, last, heads, scan.transfers.length, events, rollbackTo);
+  }
+
+  /**
+   * The heads, asked for again unless a whole batch still lies below the last answer and it is
+   * younger than HEADS_REUSE_MS: a catch-up does not ask the head before every batch. A reused head
+   * is never ahead of the node (heads only grow between reorgs, which the scan's parent check sees),
+   * so it can only delay a confirmation, and a pass on a reused head never reaches it (no mempool
+   * conclusion, no "caught up").
+   */
+  async function currentHeads(): Promise<Heads> {
+    const from = ledger.cursor(chain.id)?.next_block;
+    if (
+      lastHeads &&
+      from !== undefined &&
+      lastHeads.head > from + chain.blocks_per_scan - 1 &&
+      performance.now() - lastHeadsAt < HEADS_REUSE_MS
+    )
+      return lastHeads;
+    const heads = await adapter.heads();
+    lastHeadsAt = performance.now();
+    return heads;
   }
 
   /** Optional never blocks required: a failing mempool read is logged, counted and skipped. */
@@ -329,6 +359,7 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
     events: number,
     rollbackTo: number | undefined,
   ): PassResult {
+    passOpen = false;
     logProgress(to, heads.head);
     state.scanned = to;
     state.lagBlocks = Math.max(0, heads.head - to);

@@ -142,4 +142,55 @@ describe("createJsonRpc", () => {
   it("error: no URL at all is refused at construction", () => {
     expect(() => createJsonRpc({ chain: "c", urls: [], timeoutMs: 1_000 })).toThrow("chain c: no RPC URL");
   });
+
+  it("behavior: coalesce: batch calls of one tick share full requests; each caller gets its own results and its own errors", async () => {
+    const n = await node(echo({ a: '"0x1"', b: '"0x2"', c: '"0x3"' }));
+    const rpc = client(n.url, { batchSize: 4, coalesce: true });
+    try {
+      const first = rpc.batch([
+        { method: "a", params: [] },
+        { method: "b", params: [] },
+        { method: "c", params: [] },
+      ]);
+      const second = rpc.batch([
+        { method: "c", params: [] },
+        { method: "b", params: [] },
+      ]);
+      const failing = rpc.batch([{ method: "nope", params: [] }]);
+      await expect(failing).rejects.toThrow(/nope: Method not found/);
+      expect(await first).toEqual(["0x1", "0x2", "0x3"]);
+      expect(await second).toEqual(["0x3", "0x2"]);
+      // 6 calls of three callers in two requests of at most 4, not three requests
+      expect(n.bodies.map((b) => (Array.isArray(b) ? b.length : 1))).toEqual([4, 2]);
+      // a later tick is a new request
+      expect(await rpc.batch([{ method: "a", params: [] }])).toEqual(["0x1"]);
+      expect(n.bodies).toHaveLength(3);
+    } finally {
+      await rpc.close();
+    }
+  });
+
+  it("error: coalesce: a request that fails rejects every caller with calls in it, and only those", async () => {
+    let requests = 0;
+    const n = await node((body) => {
+      requests++;
+      // the second request's answer is not JSON-RPC at all
+      return requests === 2 ? "{}" : echo({ a: '"0x1"' })(body);
+    });
+    const rpc = client(n.url, { batchSize: 2, coalesce: true });
+    try {
+      const one = rpc.batch([
+        { method: "a", params: [] },
+        { method: "a", params: [] },
+      ]);
+      const two = rpc.batch([{ method: "a", params: [] }]);
+      const three = rpc.batch([{ method: "a", params: [] }]);
+      expect(await one).toEqual(["0x1", "0x1"]);
+      await expect(two).rejects.toThrow(RpcError);
+      await expect(three).rejects.toThrow(RpcError);
+      expect(requests).toBe(2);
+    } finally {
+      await rpc.close();
+    }
+  });
 });

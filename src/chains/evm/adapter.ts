@@ -72,7 +72,12 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
     identify,
     ...limitsOf(chain),
   });
-  const client = createJsonRpcClient(transport, { batchSize: chain.batch_size, inFlight: IN_FLIGHT });
+  // coalesce: the receipts and logs a scan asks for at its end share one batch request
+  const client = createJsonRpcClient(transport, {
+    batchSize: chain.batch_size,
+    inFlight: IN_FLIGHT,
+    coalesce: true,
+  });
   // Sticky downgrades learned from the node: per-tx receipts, narrower log ranges.
   let perTxReceipts = chain.receipts === "transaction";
   let logSpan = LOG_RANGE;
@@ -290,24 +295,25 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       const ranges: [number, number][] = [];
       for (let a = from; a <= to; a += chain.batch_size)
         ranges.push([a, Math.min(to, a + chain.batch_size - 1)]);
-      // Each batch of blocks fetches at once the receipts it needs, so receipts overlap with the
-      // other batches instead of waiting for the whole range.
-      const [parts, logs] = await Promise.all([
-        mapLimit(ranges, IN_FLIGHT, async ([a, b]) => {
-          const blocks = await rpc.getBlocks(a, b, full);
-          const candidates = new Map<FetchedBlock, NativeTx[]>();
-          if (native) {
-            for (const blk of blocks) {
-              const hits = blk.txs.filter((t) => t.to !== null && t.value > 0n && watched.has(t.to));
-              if (hits.length) candidates.set(blk, hits);
-            }
+      // The blocks first; then the receipts of every native hit of the scan and the scan's logs,
+      // asked in the same tick so the client sends them as one batch request (HTTP requests per
+      // scan: the block batches + one).
+      const parts = await mapLimit(ranges, IN_FLIGHT, async ([a, b]) => {
+        const blocks = await rpc.getBlocks(a, b, full);
+        const candidates = new Map<FetchedBlock, NativeTx[]>();
+        if (native) {
+          for (const blk of blocks) {
+            const hits = blk.txs.filter((t) => t.to !== null && t.value > 0n && watched.has(t.to));
+            if (hits.length) candidates.set(blk, hits);
           }
-          const [statuses, internal] = await Promise.all([
-            fetchStatuses(candidates),
-            traceInternal && whole ? fetchInternal(blocks, watched) : Promise.resolve([]),
-          ]);
-          return { blocks, candidates, statuses, internal };
-        }),
+        }
+        const internal = traceInternal && whole ? await fetchInternal(blocks, watched) : [];
+        return { blocks, candidates, internal };
+      });
+      const allCandidates = new Map<FetchedBlock, NativeTx[]>();
+      for (const p of parts) for (const [b, txs] of p.candidates) allCandidates.set(b, txs);
+      const [statuses, logs] = await Promise.all([
+        fetchStatuses(allCandidates),
         tokenList.length ? fetchLogs(from, to) : Promise.resolve([] as unknown[]),
       ]);
       const blocks = parts.flatMap((p) => p.blocks);
@@ -319,7 +325,7 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       }
 
       const transfers: Transfer[] = [];
-      for (const { candidates, statuses, internal } of parts) {
+      for (const { candidates, internal } of parts) {
         for (const [b, txs] of candidates) {
           for (const t of txs) {
             if (!statuses.get(t.hash)) continue; // failed transactions move nothing
