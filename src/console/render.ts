@@ -95,6 +95,31 @@ export function ago(ms: number | null): string {
 const when = (isoText: string) => isoText.replace(/\.\d{3}Z$/, "Z").replace("T", " ");
 const iso = (ms: number) => when(new Date(ms).toISOString());
 
+/**
+ * A labelled table in a region that scrolls sideways on a narrow screen (the page itself never
+ * does); `fit`: inside a card, wrapping before it scrolls.
+ */
+function dataTable(t: {
+  label: string;
+  fit?: boolean;
+  cls?: string;
+  head: readonly string[];
+  rows: readonly Html[];
+}): Html {
+  return html`<div class="scroll${t.fit ? " fit" : ""}" role="region" aria-label="${t.label}" tabindex="0">
+    <table${t.cls ? html` class="${t.cls}"` : ""}>
+      <thead>
+        <tr>
+          ${t.head.map((h) => html`<th>${h}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${t.rows}
+      </tbody>
+    </table>
+  </div>`;
+}
+
 function stateBadge(state: string): Html {
   const cls =
     state === "ok" || state === "delivered" || state === "paid" || state === "confirmed"
@@ -173,36 +198,28 @@ export function renderOverview(f: Frame, o: Overview, rates: RatesView, audit: A
               `${c.id} lag over the last ${LAG_WINDOW_MS / HOUR} hours`,
               "s",
             )}
-            <div class="scroll fit" role="region" aria-label="${c.id} RPC URLs" tabindex="0">
-              <table class="rpc">
-                <thead>
-                  <tr>
-                    <th>RPC URL</th>
-                    <th>State</th>
-                    <th>Error rate</th>
-                    <th>Last error</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${c.rpc.map(
-                    (r) =>
-                      html`<tr data-url="${r.url}">
-                        <td class="mono">${r.url}</td>
-                        <td>
-                          ${stateBadge(r.state)}${r.reason ? html` <span class="muted">${r.reason}</span>` : ""}
-                        </td>
-                        <td class="num">
-                          ${Math.round(r.error_rate * 100)}%
-                          <span class="muted"
-                            >${r.errors}/${r.requests}${r.throttled ? ` · ${r.throttled}×429` : ""}</span
-                          >
-                        </td>
-                        <td>${r.last_error_at === null ? "—" : ago(o.now - r.last_error_at) + " ago"}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>
+            ${dataTable({
+              label: `${c.id} RPC URLs`,
+              fit: true,
+              cls: "rpc",
+              head: ["RPC URL", "State", "Error rate", "Last error"],
+              rows: c.rpc.map(
+                (r) =>
+                  html`<tr data-url="${r.url}">
+                    <td class="mono">${r.url}</td>
+                    <td>
+                      ${stateBadge(r.state)}${r.reason ? html` <span class="muted">${r.reason}</span>` : ""}
+                    </td>
+                    <td class="num">
+                      ${Math.round(r.error_rate * 100)}%
+                      <span class="muted"
+                        >${r.errors}/${r.requests}${r.throttled ? ` · ${r.throttled}×429` : ""}</span
+                      >
+                    </td>
+                    <td>${r.last_error_at === null ? "—" : ago(o.now - r.last_error_at) + " ago"}</td>
+                  </tr>`,
+              ),
+            })}
           </section>`,
       )}
     </div>
@@ -254,37 +271,29 @@ function ratesCard(r: RatesView): Html {
       Rates
       ${r.live ? stateBadge(r.unpriced.length ? "unpriced" : "ok") : html`<span class="muted">static only</span>`}
     </h2>
-    <div class="scroll fit" role="region" aria-label="Rates" tabindex="0">
-      <table>
-        <thead>
-          <tr>
-            <th>Pair</th>
-            <th>Rate</th>
-            <th>From</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${r.pairs.map(
-            (p) =>
-              html`<tr data-pair="${p.asset}/${p.currency}">
-                <td>${p.asset}/${p.currency}</td>
-                <td class="num">${p.rate ?? html`<span class="badge bad">none</span>`}</td>
-                <td>
-                  ${
-                    p.source === "static"
-                      ? "static table"
-                      : p.rate
-                        ? html`${p.sources.map((q) => `${q.source} ${q.price}`).join(", ")}
-                            <span class="muted">· ${p.age_seconds} s old</span>`
-                        : html`<span class="muted">${p.reason ?? ""}</span>`
-                  }
-                  ${p.dropped.length ? html`<span class="muted">· dropped ${p.dropped.map((q) => `${q.source} (${q.reason ?? ""})`).join(", ")}</span>` : ""}
-                </td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    ${dataTable({
+      label: "Rates",
+      fit: true,
+      head: ["Pair", "Rate", "From"],
+      rows: r.pairs.map(
+        (p) =>
+          html`<tr data-pair="${p.asset}/${p.currency}">
+            <td>${p.asset}/${p.currency}</td>
+            <td class="num">${p.rate ?? html`<span class="badge bad">none</span>`}</td>
+            <td>
+              ${
+                p.source === "static"
+                  ? "static table"
+                  : p.rate
+                    ? html`${p.sources.map((q) => `${q.source} ${q.price}`).join(", ")}
+                        <span class="muted">· ${p.age_seconds} s old</span>`
+                    : html`<span class="muted">${p.reason ?? ""}</span>`
+              }
+              ${p.dropped.length ? html`<span class="muted">· dropped ${p.dropped.map((q) => `${q.source} (${q.reason ?? ""})`).join(", ")}</span>` : ""}
+            </td>
+          </tr>`,
+      ),
+    })}
     ${
       r.unpriced.length
         ? html`<h3>Unpriced</h3>
@@ -338,29 +347,20 @@ function auditCard(a: AuditView, now: number): Html {
     </dl>
     ${
       a.recent.length
-        ? html`<div class="scroll fit" role="region" aria-label="Audit findings" tabindex="0">
-            <table>
-              <thead>
-                <tr>
-                  <th>Chain</th>
-                  <th>Kind</th>
-                  <th>Transaction</th>
-                  <th>Detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${a.recent.map(
-                  (r) =>
-                    html`<tr>
-                      <td>${r.chain}</td>
-                      <td>${r.finding.kind}</td>
-                      <td class="mono">${r.finding.txid}#${r.finding.index} ${r.finding.asset}</td>
-                      <td>${r.finding.detail}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
+        ? html`${dataTable({
+            label: "Audit findings",
+            fit: true,
+            head: ["Chain", "Kind", "Transaction", "Detail"],
+            rows: a.recent.map(
+              (r) =>
+                html`<tr>
+                  <td>${r.chain}</td>
+                  <td>${r.finding.kind}</td>
+                  <td class="mono">${r.finding.txid}#${r.finding.index} ${r.finding.asset}</td>
+                  <td>${r.finding.detail}</td>
+                </tr>`,
+            ),
+          })}`
         : html`<p>No findings: the ledger matches the chains over what was audited.</p>`
     }
   </section>`;
@@ -392,33 +392,21 @@ function statusChart(id: string, title: string, per: string, b: StatusBuckets): 
 
 function orderTable(rows: OrderHit[]): Html {
   if (rows.length === 0) return html`<p>No orders found.</p>`;
-  return html`<div class="scroll" role="region" aria-label="Orders" tabindex="0">
-    <table>
-      <thead>
-        <tr>
-          <th>Order</th>
-          <th>Merchant order id</th>
-          <th>Merchant</th>
-          <th>Status</th>
-          <th>Amount</th>
-          <th>Created</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows.map(
-          (o) =>
-            html`<tr>
-              <td class="mono"><a href="/console/orders/${o.id}">${o.id}</a></td>
-              <td>${o.merchant_order_id}</td>
-              <td>${o.merchant}</td>
-              <td>${stateBadge(o.status)}</td>
-              <td class="num">${o.amount} ${o.currency}</td>
-              <td>${iso(o.created_at)}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
-  </div>`;
+  return html`${dataTable({
+    label: "Orders",
+    head: ["Order", "Merchant order id", "Merchant", "Status", "Amount", "Created"],
+    rows: rows.map(
+      (o) =>
+        html`<tr>
+          <td class="mono"><a href="/console/orders/${o.id}">${o.id}</a></td>
+          <td>${o.merchant_order_id}</td>
+          <td>${o.merchant}</td>
+          <td>${stateBadge(o.status)}</td>
+          <td class="num">${o.amount} ${o.currency}</td>
+          <td>${iso(o.created_at)}</td>
+        </tr>`,
+    ),
+  })}`;
 }
 
 export interface OrdersForm {
@@ -560,72 +548,48 @@ export function renderOrder(
         </section>
         <section class="card span" aria-labelledby="opt-h">
           <h2 id="opt-h">Options</h2>
-          <div class="scroll" role="region" aria-label="Payment options" tabindex="0">
-            <table>
-              <thead>
-                <tr>
-                  <th>Asset</th>
-                  <th>Chain</th>
-                  <th>Address</th>
-                  <th>Due</th>
-                  <th>Rate</th>
-                  <th>Rate from</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${o.options.map(
-                  (op) =>
-                    html`<tr>
-                      <td>${op.asset}</td>
-                      <td>${op.chain}</td>
-                      <td class="mono">${op.address}</td>
-                      <td class="num">${op.amount_due}</td>
-                      <td class="num">${op.rate}</td>
-                      <td class="rate-sources">
-                        ${op.rate_sources.length ? op.rate_sources.map((r) => `${r.source} ${r.price}`).join(", ") : "the order's own currency"}
-                        <span class="muted">at ${when(op.rate_at)}</span>
-                      </td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>
+          ${dataTable({
+            label: "Payment options",
+            head: ["Asset", "Chain", "Address", "Due", "Rate", "Rate from"],
+            rows: o.options.map(
+              (op) =>
+                html`<tr>
+                  <td>${op.asset}</td>
+                  <td>${op.chain}</td>
+                  <td class="mono">${op.address}</td>
+                  <td class="num">${op.amount_due}</td>
+                  <td class="num">${op.rate}</td>
+                  <td class="rate-sources">
+                    ${op.rate_sources.length ? op.rate_sources.map((r) => `${r.source} ${r.price}`).join(", ") : "the order's own currency"}
+                    <span class="muted">at ${when(op.rate_at)}</span>
+                  </td>
+                </tr>`,
+            ),
+          })}
         </section>
       </div>
       <h2>Payments</h2>
       ${
         p.payments.length
-          ? html`<div class="scroll" role="region" aria-label="Payments" tabindex="0">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Transaction</th>
-                    <th>Asset</th>
-                    <th>Amount</th>
-                    <th>Block</th>
-                    <th>Confirmations</th>
-                    <th>Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${p.payments.map(
-                    (py) =>
-                      html`<tr>
-                        <td>
-                          ${explorerLink(explorer(py.chain), py.txid)}${py.index ? html` <span class="muted">#${py.index}</span>` : ""}
-                        </td>
-                        <td>${py.asset}</td>
-                        <td class="num">${py.amount}</td>
-                        <td class="num">${py.block_number ?? "mempool"}</td>
-                        <td class="num">${py.confirmations}</td>
-                        <td>
-                          ${stateBadge(py.status)}${py.late ? " late" : ""}${py.unexpected_asset ? " unexpected asset" : ""}
-                        </td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>`
+          ? html`${dataTable({
+              label: "Payments",
+              head: ["Transaction", "Asset", "Amount", "Block", "Confirmations", "Status"],
+              rows: p.payments.map(
+                (py) =>
+                  html`<tr>
+                    <td>
+                      ${explorerLink(explorer(py.chain), py.txid)}${py.index ? html` <span class="muted">#${py.index}</span>` : ""}
+                    </td>
+                    <td>${py.asset}</td>
+                    <td class="num">${py.amount}</td>
+                    <td class="num">${py.block_number ?? "mempool"}</td>
+                    <td class="num">${py.confirmations}</td>
+                    <td>
+                      ${stateBadge(py.status)}${py.late ? " late" : ""}${py.unexpected_asset ? " unexpected asset" : ""}
+                    </td>
+                  </tr>`,
+              ),
+            })}`
           : html`<p>No payments yet.</p>`
       }
       <h2>Events</h2>
@@ -652,38 +616,21 @@ export function renderOrder(
                     </div>
                     ${
                       e.delivery_attempts.length
-                        ? html`<div
-                            class="scroll"
-                            role="region"
-                            aria-label="Attempts of event ${e.seq ?? e.id}"
-                            tabindex="0"
-                          >
-                            <table>
-                              <thead>
-                                <tr>
-                                  <th>Attempt</th>
-                                  <th>Started</th>
-                                  <th>Status</th>
-                                  <th>Latency</th>
-                                  <th>Error</th>
-                                  <th>Response</th>
-                                </tr>
-                              </thead>
-                              <tbody>
-                                ${e.delivery_attempts.map(
-                                  (a) =>
-                                    html`<tr class="attempt">
-                                      <td class="num">${a.attempt}</td>
-                                      <td>${when(a.started_at)}</td>
-                                      <td class="num">${a.status_code ?? "—"}</td>
-                                      <td class="num">${a.latency_ms} ms</td>
-                                      <td class="mono">${a.error ?? ""}</td>
-                                      <td class="mono">${(a.response_body ?? "").slice(0, 200)}</td>
-                                    </tr>`,
-                                )}
-                              </tbody>
-                            </table>
-                          </div>`
+                        ? html`${dataTable({
+                            label: `Attempts of event ${e.seq ?? e.id}`,
+                            head: ["Attempt", "Started", "Status", "Latency", "Error", "Response"],
+                            rows: e.delivery_attempts.map(
+                              (a) =>
+                                html`<tr class="attempt">
+                                  <td class="num">${a.attempt}</td>
+                                  <td>${when(a.started_at)}</td>
+                                  <td class="num">${a.status_code ?? "—"}</td>
+                                  <td class="num">${a.latency_ms} ms</td>
+                                  <td class="mono">${a.error ?? ""}</td>
+                                  <td class="mono">${(a.response_body ?? "").slice(0, 200)}</td>
+                                </tr>`,
+                            ),
+                          })}`
                         : html`<p class="muted">Not attempted yet.</p>`
                     }
                   </li>`,
@@ -746,37 +693,25 @@ export function renderDeliveries(
             <h2 id="host-${g.host}" class="mono">${g.host}</h2>
             <p>${g.dead} dead · ${g.failing} failing</p>
             ${g.dead ? html`<form method="post" action="/console/deliveries/redeliver-host">${csrfField(f)}<input type="hidden" name="host" value="${g.host}" /><button type="submit">Redeliver all dead for ${g.host} (up to ${REDELIVER_MAX})</button></form>` : ""}
-            <div class="scroll" role="region" aria-label="Events to ${g.host}" tabindex="0">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Event</th>
-                    <th>Order</th>
-                    <th>State</th>
-                    <th>Attempts</th>
-                    <th>Last answer</th>
-                    <th>Created</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${g.events.map(
-                    (e) =>
-                      html`<tr>
-                        <td>${e.type}</td>
-                        <td class="mono">
-                          ${e.order_id ? html`<a href="/console/orders/${e.order_id}">${e.order_id}</a>` : "—"}
-                        </td>
-                        <td>${stateBadge(e.state)}</td>
-                        <td class="num">${e.attempts}</td>
-                        <td class="mono">
-                          ${e.last ? `${e.last.status_code ?? ""} ${e.last.error ?? ""}`.trim() || "—" : "—"}
-                        </td>
-                        <td>${ago(now - e.created_at)} ago</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>
+            ${dataTable({
+              label: `Events to ${g.host}`,
+              head: ["Event", "Order", "State", "Attempts", "Last answer", "Created"],
+              rows: g.events.map(
+                (e) =>
+                  html`<tr>
+                    <td>${e.type}</td>
+                    <td class="mono">
+                      ${e.order_id ? html`<a href="/console/orders/${e.order_id}">${e.order_id}</a>` : "—"}
+                    </td>
+                    <td>${stateBadge(e.state)}</td>
+                    <td class="num">${e.attempts}</td>
+                    <td class="mono">
+                      ${e.last ? `${e.last.status_code ?? ""} ${e.last.error ?? ""}`.trim() || "—" : "—"}
+                    </td>
+                    <td>${ago(now - e.created_at)} ago</td>
+                  </tr>`,
+              ),
+            })}
           </section>`,
       )}`,
   );
@@ -862,33 +797,22 @@ export function renderJob(f: Frame, j: JobProgress, bound: number): string {
       ${j.done ? "" : html`<p class="muted">This page refreshes itself every 2 s. <a href="/console/deliveries/jobs/${j.id}">Refresh</a></p>`}
       <p><a href="/console/deliveries">Back to deliveries</a></p>
     </section>
-    <div class="scroll" role="region" aria-label="Events of this redelivery" tabindex="0">
-      <table>
-        <thead>
-          <tr>
-            <th>Event</th>
-            <th>Order</th>
-            <th>State</th>
-            <th>Attempts since</th>
-            <th>Last answer</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${j.events.map(
-            (e) =>
-              html`<tr data-event="${e.id}">
-                <td>${e.type}</td>
-                <td class="mono">
-                  ${e.order_id ? html`<a href="/console/orders/${e.order_id}">${e.order_id}</a>` : "—"}
-                </td>
-                <td>${stateBadge(e.state)}</td>
-                <td class="num since">${e.since}</td>
-                <td class="num">${e.last_code ?? "—"}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>`;
+    ${dataTable({
+      label: "Events of this redelivery",
+      head: ["Event", "Order", "State", "Attempts since", "Last answer"],
+      rows: j.events.map(
+        (e) =>
+          html`<tr data-event="${e.id}">
+            <td>${e.type}</td>
+            <td class="mono">
+              ${e.order_id ? html`<a href="/console/orders/${e.order_id}">${e.order_id}</a>` : "—"}
+            </td>
+            <td>${stateBadge(e.state)}</td>
+            <td class="num since">${e.since}</td>
+            <td class="num">${e.last_code ?? "—"}</td>
+          </tr>`,
+      ),
+    })}`;
   return layout(f, "deliveries", `Redelivery to ${j.host}`, body, j.done ? false : 2000);
 }
 
