@@ -49,21 +49,35 @@ export function seeded(seed: number): () => number {
   };
 }
 
+/** A built chain's files in the cache, and the chain when both are there. */
+export function cachedChain(dir: string, recipe: string) {
+  mkdirSync(dir, { recursive: true });
+  const metaFile = join(dir, `${recipe}.json`);
+  const stateFile = join(dir, `${recipe}.state.json`);
+  const watched = benchWatched();
+  const cached: BenchChain | undefined =
+    existsSync(metaFile) && existsSync(stateFile)
+      ? {
+          ...(JSON.parse(readFileSync(metaFile, "utf8")) as Omit<BenchChain, "watched">),
+          stateFile,
+          watched,
+        }
+      : undefined;
+  /** writes anvil's state dump (hex of gzip, as anvil_dumpState answers) and the chain's facts */
+  const save = (dump: string, meta: Omit<BenchChain, "watched" | "stateFile">): BenchChain => {
+    writeFileSync(stateFile, gunzipSync(Buffer.from(dump.slice(2), "hex")));
+    writeFileSync(metaFile, JSON.stringify(meta, null, 2));
+    return { ...meta, stateFile, watched };
+  };
+  return { watched, cached, save };
+}
+
 export async function buildBenchChain(
   dir: string,
   log: (line: string) => void = () => {},
 ): Promise<BenchChain> {
-  mkdirSync(dir, { recursive: true });
-  const metaFile = join(dir, `${RECIPE}.json`);
-  const stateFile = join(dir, `${RECIPE}.state.json`);
-  const watched = benchWatched();
-  if (existsSync(metaFile) && existsSync(stateFile)) {
-    return {
-      ...(JSON.parse(readFileSync(metaFile, "utf8")) as Omit<BenchChain, "watched">),
-      stateFile,
-      watched,
-    };
-  }
+  const { watched, cached, save } = cachedChain(dir, RECIPE);
+  if (cached) return cached;
 
   log(`building the benchmark chain (${BENCH_BLOCKS} blocks) into ${dir} …`);
   const started = performance.now();
@@ -135,8 +149,7 @@ export async function buildBenchChain(
     }
 
     const dump = (await rpc("anvil_dumpState")) as string;
-    writeFileSync(stateFile, gunzipSync(Buffer.from(dump.slice(2), "hex")));
-    const meta: Omit<BenchChain, "watched" | "stateFile"> = {
+    const built = save(dump, {
       token,
       chainId,
       firstBlock,
@@ -145,10 +158,9 @@ export async function buildBenchChain(
       tokenTransfers: BENCH_TOKEN_TRANSFERS,
       ethTotal: ethTotal.toString(),
       tokenTotal: tokenTotal.toString(),
-    };
-    writeFileSync(metaFile, JSON.stringify(meta, null, 2));
+    });
     log(`built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return { ...meta, stateFile, watched };
+    return built;
   } finally {
     await node.stop();
   }

@@ -1,15 +1,12 @@
 // A mainnet-shaped benchmark chain: dense blocks (200 transactions each, 30 % of them ERC-20
 // transfers, so many logs) where only a few transfers go to watched addresses — the shape of
-// Ethereum mainnet, unlike the sparse catch-up chain of evm-chain.ts. Built once (≈ 1–2 min: each
+// Ethereum mainnet, unlike the sparse catch-up chain of evm-chain.ts. Built once (3.5 min on a busy 2-core machine: each
 // block's transactions are sent as one JSON-RPC array with automine off, then mined) and cached as
 // an anvil state dump next to the other bench chain.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { id as keccakText } from "ethers";
 import { spawnAnvil } from "../src/dev/anvil.js";
 import { deployTestToken, testTokenInterface } from "../src/dev/test-token.js";
-import { BENCH_ANVIL_ARGS, type BenchChain, benchWatched, seeded } from "./evm-chain.js";
+import { BENCH_ANVIL_ARGS, type BenchChain, cachedChain, seeded } from "./evm-chain.js";
 
 /** bump when the recipe changes, so stale caches are rebuilt */
 const RECIPE = "evm-dense-v1";
@@ -24,17 +21,8 @@ export async function buildDenseChain(
   dir: string,
   log: (line: string) => void = () => {},
 ): Promise<BenchChain> {
-  mkdirSync(dir, { recursive: true });
-  const metaFile = join(dir, `${RECIPE}.json`);
-  const stateFile = join(dir, `${RECIPE}.state.json`);
-  const watched = benchWatched();
-  if (existsSync(metaFile) && existsSync(stateFile)) {
-    return {
-      ...(JSON.parse(readFileSync(metaFile, "utf8")) as Omit<BenchChain, "watched">),
-      stateFile,
-      watched,
-    };
-  }
+  const { watched, cached, save } = cachedChain(dir, RECIPE);
+  if (cached) return cached;
   log(`building the dense benchmark chain (${DENSE_BLOCKS} × ${DENSE_TXS_PER_BLOCK} transactions) …`);
   const started = performance.now();
   const node = await spawnAnvil({
@@ -127,8 +115,7 @@ export async function buildDenseChain(
         throw new Error(`dense block ${n} holds ${block.transactions.length} transactions`);
     }
     const dump = (await rpc("anvil_dumpState")) as string;
-    writeFileSync(stateFile, gunzipSync(Buffer.from(dump.slice(2), "hex")));
-    const meta: Omit<BenchChain, "watched" | "stateFile"> = {
+    const built = save(dump, {
       token,
       chainId,
       firstBlock,
@@ -137,10 +124,9 @@ export async function buildDenseChain(
       tokenTransfers,
       ethTotal: ethTotal.toString(),
       tokenTotal: tokenTotal.toString(),
-    };
-    writeFileSync(metaFile, JSON.stringify(meta, null, 2));
+    });
     log(`built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return { ...meta, stateFile, watched };
+    return built;
   } finally {
     await node.stop();
   }

@@ -1,40 +1,16 @@
 // Catch-up on a mainnet-shaped EVM chain (evm-dense-chain.ts: 200 transactions a block, 30 % of
 // them ERC-20 transfers): the watcher and ledger over a prepared database in a fresh process,
 // against the yardstick of the bare batched fetch of the same blocks and logs in the same run.
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { spawnAnvil } from "../src/dev/anvil.js";
 import { packageRoot } from "../src/paths.js";
-import { BENCH_ANVIL_ARGS, type BenchChain } from "./evm-chain.js";
+import { BENCH_ANVIL_ARGS } from "./evm-chain.js";
 import { DENSE_TOKEN_SHARE, DENSE_TXS_PER_BLOCK, buildDenseChain } from "./evm-dense-chain.js";
 import { bareFetch } from "./evm-fetch.bench.js";
 import type { BenchRow } from "./types.js";
-import { catchUp, prepareDatabase } from "./watch.bench.js";
+import { type CatchUp, childCatchUp } from "./watch.bench.js";
 
-const CHILD = "--evm-dense-child";
 const cacheDir = () => join(packageRoot(), ".cache", "bench");
-
-type Measured = Awaited<ReturnType<typeof catchUp>> & { maxRssMb: number };
-
-async function childCatchUp(url: string, chain: BenchChain): Promise<Measured> {
-  const dir = mkdtempSync(join(tmpdir(), "depositd-dense-bench-"));
-  const dbPath = join(dir, "d.sqlite");
-  await prepareDatabase(dbPath, url, chain);
-  return new Promise<Measured>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["--expose-gc", fileURLToPath(import.meta.url), CHILD, url, dbPath],
-      { maxBuffer: 1 << 20 },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`${err.message}\n${stderr}`));
-        resolve(JSON.parse(stdout) as Measured);
-      },
-    );
-  }).finally(() => rmSync(dir, { recursive: true, force: true }));
-}
 
 export async function run(): Promise<BenchRow[]> {
   const chain = await buildDenseChain(cacheDir(), (l) => process.stderr.write(l + "\n"));
@@ -43,13 +19,13 @@ export async function run(): Promise<BenchRow[]> {
     const blocks = chain.lastBlock; // the watcher scans from block 1
     await bareFetch(node.url, chain, 1, blocks); // warm-up
     const yard: number[] = [];
-    const runs: Measured[] = [];
+    const runs: CatchUp[] = [];
     let bareRequests = 0;
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
       bareRequests = (await bareFetch(node.url, chain, 1, blocks)).requests;
       yard.push(performance.now() - t);
-      runs.push(await childCatchUp(node.url, chain));
+      runs.push(await childCatchUp(node.url, chain, "dense"));
     }
     const y = [...yard].sort((a, b) => a - b)[1]!;
     const c = [...runs].sort((a, b) => a.ms - b.ms)[1]!;
@@ -78,19 +54,4 @@ export async function run(): Promise<BenchRow[]> {
   } finally {
     await node.stop();
   }
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === CHILD) {
-  buildDenseChain(cacheDir())
-    .then((chain) => catchUp(process.argv[3]!, chain, process.argv[4]!))
-    .then(
-      (r) => {
-        process.stdout.write(JSON.stringify({ ...r, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
-        process.exit(0);
-      },
-      (e: unknown) => {
-        process.stderr.write(String((e as Error).stack ?? e) + "\n");
-        process.exit(1);
-      },
-    );
 }

@@ -22,6 +22,7 @@ import { packageRoot } from "../src/paths.js";
 import { importPoolFile } from "../src/pool/index.js";
 import { createWatcher } from "../src/watch/index.js";
 import { BENCH_ANVIL_ARGS, type BenchChain, buildBenchChain } from "./evm-chain.js";
+import { buildDenseChain } from "./evm-dense-chain.js";
 import { bareFetch } from "./evm-fetch.bench.js";
 import type { BenchRow } from "./types.js";
 
@@ -162,7 +163,7 @@ export async function catchUp(url: string, chain: BenchChain, dbPath: string) {
   return { ms, stored, events, scanMs, writeMs, requests, ...stats };
 }
 
-type CatchUp = {
+export type CatchUp = {
   ms: number;
   maxRssMb: number;
   stored: number;
@@ -174,14 +175,22 @@ type CatchUp = {
   bloomFalsePositives: number;
 };
 
-async function childCatchUp(url: string, chain: BenchChain): Promise<CatchUp> {
+/** The bench chains a catch-up child can load by name. */
+const CHAINS = { sparse: buildBenchChain, dense: buildDenseChain };
+
+/** catchUp() in a fresh process (its own peak RSS) over a database prepared here. */
+export async function childCatchUp(
+  url: string,
+  chain: BenchChain,
+  recipe: keyof typeof CHAINS = "sparse",
+): Promise<CatchUp> {
   const dir = mkdtempSync(join(tmpdir(), "depositd-watch-bench-"));
   const dbPath = join(dir, "w.sqlite");
   await prepareDatabase(dbPath, url, chain);
   return new Promise<CatchUp>((resolve, reject) => {
     execFile(
       process.execPath,
-      ["--expose-gc", fileURLToPath(import.meta.url), CHILD, url, dbPath],
+      ["--expose-gc", fileURLToPath(import.meta.url), CHILD, url, dbPath, recipe],
       { maxBuffer: 1 << 20 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${err.message}\n${stderr}`));
@@ -426,7 +435,7 @@ async function detectionLatency(): Promise<BenchRow[]> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === CHILD) {
-  buildBenchChain(cacheDir())
+  CHAINS[(process.argv[5] ?? "sparse") as keyof typeof CHAINS](cacheDir())
     .then((chain) => catchUp(process.argv[3]!, chain, process.argv[4]!))
     .then(
       (r) => {
