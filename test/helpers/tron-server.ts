@@ -418,11 +418,7 @@ function createChain(opts: {
       const value = BigInt(amount);
       const transferLog = {
         address: token.slice(2),
-        topics: [
-          TRANSFER_TOPIC,
-          word(fromHex.slice(2)),
-          word(toHex.slice(2)),
-        ],
+        topics: [TRANSFER_TOPIC, word(fromHex.slice(2)), word(toHex.slice(2))],
         data: word(value.toString(16)),
       };
       let signer = fromKey;
