@@ -13,4 +13,6 @@ export function registerAll(register: Register): void {
   register("console", () => import("./console.bench.js"));
   register("checkout", () => import("./checkout.bench.js"));
   register("trust", () => import("./trust.bench.js"));
+  register("tron", () => import("./tron.bench.js"));
+  register("rpc-cost", () => import("./rpc-cost.bench.js"));
 }
