@@ -149,10 +149,6 @@ function sqliteRows(db: Lite, shape: TableShape): IterableIterator<unknown[]> {
     .iterate() as IterableIterator<unknown[]>;
 }
 
-function sqliteCount(db: Lite, table: string): number {
-  return Number(db.prepare(liteSql.count(table)).pluck().get());
-}
-
 // --- the shapes, from both schemas --------------------------------------------------------------
 
 interface PgColumn {
@@ -167,7 +163,7 @@ async function tableShapes(db: Lite, client: pg.PoolClient): Promise<TableShape[
   const shapes: TableShape[] = [];
   const problems: string[] = [];
   for (const table of COPY_TABLES) {
-    const lite = db.prepare(liteSql.columns(table)).all() as { name: string; pk: number }[];
+    const lite = db.prepare(liteSql.columns).all(table) as { name: string; pk: number }[];
     const target = new Map(pgColumns.filter((c) => c.table_name === table).map((c) => [c.column_name, c]));
     const columns = [...(ROWID_TABLES.has(table) ? ["rowid"] : []), ...lite.map((c) => c.name)];
     for (const c of columns) if (!target.has(c)) problems.push(`${table}.${c} is not on PostgreSQL`);

@@ -118,7 +118,6 @@ export const copyStatements = {
    */
   lock: (tables: string[]) => `LOCK TABLE ${tables.map(ident).join(", ")} IN ACCESS EXCLUSIVE MODE`,
   hasRows: (table: string) => `SELECT EXISTS (SELECT 1 FROM ${ident(table)}) AS has`,
-  count: (table: string) => `SELECT count(*) AS n FROM ${ident(table)}`,
   /**
    * The counter triggers (status_counts, pool_counts, hourly_counts, order_status_hours,
    * order_chains) off for this transaction: those tables are copied as rows, exactly as SQLite

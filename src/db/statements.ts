@@ -37,9 +37,7 @@ export const sqliteCopyStatements = {
   tables: `SELECT name FROM sqlite_master WHERE type = 'table'
     AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != 'schema_migrations' ORDER BY name`,
   versions: "SELECT version FROM schema_migrations ORDER BY version",
-  columns: (table: string) =>
-    `SELECT name, pk FROM pragma_table_info('${ident(table).slice(1, -1)}') ORDER BY cid`,
-  count: (table: string) => `SELECT count(*) FROM ${ident(table)}`,
+  columns: "SELECT name, pk FROM pragma_table_info(?) ORDER BY cid",
   /** `columns` of every row in primary-key order (BINARY collation: UTF-8 byte order) */
   rows: (table: string, columns: string[], key: string[]) =>
     `SELECT ${columns.map(ident).join(", ")} FROM ${ident(table)} ORDER BY ${key.map(ident).join(", ")}`,
