@@ -92,13 +92,33 @@ export interface TargetDatabase {
 
 type Lite = Database.Database;
 
-/** The SQLite file, at this depositd's schema version, with its writers blocked (copy) or a snapshot. */
+/**
+ * The SQLite file, at this depositd's schema version, inside a transaction. Copy: in exclusive
+ * locking mode, which SQLite grants only when no other connection has the file open (a running
+ * depositd, even an idle one, is refused) and which then keeps every other process out until the
+ * copy closes it. Verify: a read snapshot that blocks nobody.
+ */
 function openSource(path: string, mode: "copy" | "verify"): Lite {
   if (path === ":memory:" || !existsSync(path))
     throw new MigrateToPostgresError(`no SQLite database at ${path} (database.path in the config)`);
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma("busy_timeout = 2000");
+    if (mode === "copy") {
+      db.pragma("locking_mode = EXCLUSIVE");
+      try {
+        db.exec(liteSql.exclusive);
+      } catch (e) {
+        if ((e as { code?: string }).code?.startsWith("SQLITE_BUSY"))
+          throw new MigrateToPostgresError(
+            `another process has the SQLite database ${path} open (a running depositd?): stop it first (docs/scaling.md)`,
+            { cause: e },
+          );
+        throw e;
+      }
+    } else {
+      db.exec(liteSql.snapshot);
+    }
     const have = (db.prepare(liteSql.versions).pluck().all() as number[]).map(Number);
     const want = readMigrations().map((m) => m.version);
     if (have.join(",") !== want.join(","))
@@ -113,16 +133,6 @@ function openSource(path: string, mode: "copy" | "verify"): Lite {
       throw new MigrateToPostgresError(
         `the SQLite schema does not match the copier's tables (unknown: ${unknown.join(", ") || "none"}; missing: ${missing.join(", ") || "none"})`,
       );
-    try {
-      db.exec(mode === "copy" ? liteSql.lockWriters : liteSql.snapshot);
-    } catch (e) {
-      if ((e as { code?: string }).code?.startsWith("SQLITE_BUSY"))
-        throw new MigrateToPostgresError(
-          `the SQLite database ${path} is being written: stop depositd first (docs/scaling.md)`,
-          { cause: e },
-        );
-      throw e;
-    }
     return db;
   } catch (e) {
     db.close();

@@ -41,8 +41,12 @@ export const sqliteCopyStatements = {
   /** `columns` of every row in primary-key order (BINARY collation: UTF-8 byte order) */
   rows: (table: string, columns: string[], key: string[]) =>
     `SELECT ${columns.map(ident).join(", ")} FROM ${ident(table)} ORDER BY ${key.map(ident).join(", ")}`,
-  /** holds SQLite's write lock until ROLLBACK: no writer changes the source while it is copied */
-  lockWriters: "BEGIN IMMEDIATE",
+  /**
+   * With locking_mode EXCLUSIVE set first: fails (SQLITE_BUSY) while any other connection has the
+   * file open, an idle daemon included, and then keeps every other process out, readers too,
+   * until the connection closes.
+   */
+  exclusive: "BEGIN EXCLUSIVE",
   /** a read snapshot (verify only): every table read as of one moment */
   snapshot: "BEGIN",
   end: "ROLLBACK",

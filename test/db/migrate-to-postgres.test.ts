@@ -202,6 +202,30 @@ describe("migrate-to-postgres", () => {
     );
   });
 
+  it("error: a source another process has open (a running depositd, even idle) is refused; the target untouched", async () => {
+    const url = await createTestDatabase();
+    const daemon = openDatabase(sqlitePath, { migrate: false });
+    daemon.prepare("SELECT count(*) FROM orders").get();
+    try {
+      const r = run(["migrate-to-postgres", "--to", url]);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toBe(
+        `error: another process has the SQLite database ${sqlitePath} open (a running depositd?): stop it first (docs/scaling.md)`,
+      );
+    } finally {
+      daemon.close();
+    }
+    const pool = createPool({ url, pool_size: 1, password: undefined });
+    try {
+      const tables = await pool.query(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'",
+      );
+      expect(Number(tables.rows[0].n)).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("behavior: a failed copy rolls back whole, and a rerun then copies", async () => {
     const url = await createTestDatabase();
     const pool = createPool({ url, pool_size: 1, password: undefined });
@@ -226,13 +250,15 @@ describe("migrate-to-postgres", () => {
 
   it("behavior: copies everything, verified; refuses a second time; --verify-only catches a corrupted copy", async () => {
     const url = await createTestDatabase();
-    const lite = openDatabase(sqlitePath, { migrate: false });
+    // the test reads the SQLite file only between runs: the copy refuses a file someone has open
+    let lite = openDatabase(sqlitePath, { migrate: false });
     const counts = sqliteCounts(lite);
     // the ledger is realistic: every table a running install fills has rows
     for (const t of ["orders", "order_options", "bindings", "payments", "events", "delivery_attempts"])
       expect(counts[t], t).toBeGreaterThan(0);
     for (const t of ["deposit_accounts", "status_counts", "pool_counts", "hourly_counts", "order_chains"])
       expect(counts[t], t).toBeGreaterThan(0);
+    lite.close();
 
     const r = run(["migrate-to-postgres", "--to", url]);
     expect(r.stderr).toBe("");
@@ -246,6 +272,7 @@ describe("migrate-to-postgres", () => {
     expect(r.stdout).toContain(`verified: all ${COPY_TABLES.length} tables match`);
     expect(r.stdout.trim().endsWith("committed")).toBe(true);
 
+    lite = openDatabase(sqlitePath, { migrate: false });
     const pool = createPool({ url, pool_size: 2, password: undefined });
     try {
       // rows arrive as they were, with exact types: an order, the payments, every event body
@@ -309,6 +336,7 @@ describe("migrate-to-postgres", () => {
       }
 
       // a second copy into the now non-empty target is refused and changes nothing
+      lite.close();
       const second = run(["migrate-to-postgres", "--to", url]);
       expect(second.status).toBe(1);
       expect(second.stdout).toBe("");
@@ -342,7 +370,7 @@ describe("migrate-to-postgres", () => {
       expect(badSums.p).not.toBe(sums.s);
     } finally {
       await pool.end();
-      lite.close();
+      if (lite.open) lite.close();
     }
   });
 });
