@@ -1,17 +1,20 @@
 // `depositd migrate-to-postgres` through the compiled CLI (npm test builds first): a SQLite ledger
-// built through the real ledger API (orders on two EVM chains with static pools, payments through
+// built through the real ledger API (orders on EVM, Tron and Bitcoin chains with static pools, payments through
 // the scan write path, a deposit account, a cancel, an expiry, callbacks delivered to a real
 // receiver on 127.0.0.1) copied into the run's throw-away PostgreSQL, verified, refused a second
 // time, and a corrupted copy caught by --verify-only.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { networks, payments } from "bitcoinjs-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { Transfer } from "../../src/chains/types.js";
-import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
+import { addressCodecFor } from "../../src/chains/index.js";
+import { tronHexToBase58 } from "../../src/chains/tron/address.js";
 import { validateConfig } from "../../src/config/load.js";
 import { type DB, openDatabase } from "../../src/db/index.js";
 import { COPY_TABLES, sqliteTables } from "../../src/db/migrate-to-postgres.js";
@@ -41,32 +44,50 @@ function run(args: string[]) {
   });
 }
 
-function chain(id: string, chainId: number, poolFile: string) {
-  return {
-    id,
-    kind: "evm",
-    rpc: ["http://127.0.0.1:1"],
-    chain_id: chainId,
-    start_block: 1,
-    pool: { source: "static", cooldown_minutes: 10, low_water: 0, file: poolFile },
-  };
+const staticPool = (file: string) => ({ source: "static", cooldown_minutes: 10, low_water: 0, file });
+
+/** n random addresses of a chain kind, as a pool file's text */
+function poolText(kind: "evm" | "tron" | "bitcoin", n: number): string {
+  if (kind === "evm") return evmPoolText(n).text;
+  const one = () =>
+    kind === "tron"
+      ? tronHexToBase58("41" + randomBytes(20).toString("hex"))
+      : payments.p2wpkh({ hash: randomBytes(20), network: networks.regtest }).address!;
+  return Array.from({ length: n }, one).join("\n") + "\n";
 }
 
 /** The ledger a merchant would have after a while, written through the ledger's own paths. */
 async function buildLedger(callbackUrl: string): Promise<void> {
-  const pools = ["eth", "bsc"].map((id) => {
-    const file = join(dir, `${id}.pool.txt`);
-    const { text } = evmPoolText(16);
-    writeFileSync(file, text);
-    return { file, text };
-  });
+  const kinds = { eth: "evm", tron: "tron", btc: "bitcoin" } as const;
+  const pools = Object.fromEntries(
+    Object.entries(kinds).map(([id, kind]) => {
+      const file = join(dir, `${id}.pool.txt`);
+      const text = poolText(kind, 16);
+      writeFileSync(file, text);
+      return [id, { file, text }];
+    }),
+  ) as Record<keyof typeof kinds, { file: string; text: string }>;
+  const rpc = ["http://127.0.0.1:1"];
   const raw = rawConfig({
     database: { path: sqlitePath, synchronous: "NORMAL" },
-    rates: { static: { USD: { ETH: "3000", BNB: "600" } } },
-    chains: [chain("eth", 1, pools[0]!.file), chain("bsc", 56, pools[1]!.file)],
+    rates: { static: { USD: { ETH: "3000", TRX: "0.25", BTC: "60000" } } },
+    chains: [
+      { id: "eth", kind: "evm", rpc, chain_id: 1, start_block: 1, pool: staticPool(pools.eth.file) },
+      { id: "tron", kind: "tron", rpc, start_block: 1, pool: staticPool(pools.tron.file) },
+      {
+        id: "btc",
+        kind: "bitcoin",
+        network: "regtest",
+        rpc,
+        rpc_auth: "u:p",
+        start_block: 1,
+        pool: staticPool(pools.btc.file),
+      },
+    ],
     assets: [
       { id: "ETH", chain: "eth", decimals: 18, confirmations: 1 },
-      { id: "BNB", chain: "bsc", decimals: 18, confirmations: 1 },
+      { id: "TRX", chain: "tron", decimals: 6, confirmations: 1 },
+      { id: "BTC", chain: "btc", decimals: 8, confirmations: 1 },
     ],
   });
   configFile = join(dir, "depositd.yaml");
@@ -76,10 +97,10 @@ async function buildLedger(callbackUrl: string): Promise<void> {
   const common = testCommon(config, c.now);
   const db = openDatabase(sqlitePath);
   const ledger = createLedger(db, common, createCatalog(config));
-  const codec = createEvmAddressCodec();
-  for (const [i, id] of ["eth", "bsc"].entries()) {
-    importPoolFile(db, id, codec, pools[i]!.text, c.now(), pools[i]!.file);
-    ledger.initCursor(id, 1, c.now());
+  for (const chain of config.chains) {
+    const pool = pools[chain.id as keyof typeof kinds];
+    importPoolFile(db, chain.id, addressCodecFor(chain), pool.text, c.now(), pool.file);
+    ledger.initCursor(chain.id, 1, c.now());
   }
   const body = (n: number, over: Record<string, unknown> = {}) => ({
     merchant_order_id: `M-${n}`,
@@ -99,13 +120,13 @@ async function buildLedger(callbackUrl: string): Promise<void> {
     { customer_id: "cust-1", callback_url: callbackUrl },
     c.now(),
   ).account;
-  const height: Record<string, number> = { eth: 1, bsc: 1 };
+  const height: Record<string, number> = { eth: 1, tron: 1, btc: 1 };
   let tx = 0;
   const pay = (id: string, asset: string, address: string, amount: bigint): Transfer => ({
     txid: hash(0xab0000 + ++tx),
     index: tx % 3,
     asset,
-    address: address.toLowerCase(),
+    address: id === "tron" ? address : address.toLowerCase(),
     amount,
     block: { number: height[id]!, hash: hash(height[id]!), timestamp: c.now() },
   });
@@ -126,12 +147,13 @@ async function buildLedger(callbackUrl: string): Promise<void> {
   const option = (o: (typeof orders)[number], chainId: string) => o.options.find((x) => x.chain === chainId)!;
   c.advance(60_000);
   scan("eth", () => [pay("eth", "ETH", option(orders[0]!, "eth").address, 10n ** 16n)]);
-  scan("bsc", () => [pay("bsc", "BNB", option(orders[1]!, "bsc").address, 5n * 10n ** 16n)]);
+  scan("tron", () => [pay("tron", "TRX", option(orders[1]!, "tron").address, 60_000_000n)]);
+  scan("btc", () => [pay("btc", "BTC", option(orders[3]!, "btc").address, 50_000n)]);
   scan("eth", () => [
     pay("eth", "ETH", option(orders[5]!, "eth").address, 5n * 10n ** 17n),
     pay("eth", "ETH", account.addresses.find((a) => a.chain === "eth")!.address, BIG_WEI),
   ]);
-  scan("bsc", () => []);
+  scan("tron", () => []);
   ledger.cancelOrder("shop", orders[2]!.id, c.now());
   // deliver what is due to a real receiver
   const worker = createDeliveryWorker({ db, common, owner: "migrate-test" });
@@ -139,8 +161,7 @@ async function buildLedger(callbackUrl: string): Promise<void> {
   await worker.stop(200);
   // the rest expires once both chains are scanned past their deadline
   c.advance(40 * 60_000);
-  scan("eth", () => []);
-  scan("bsc", () => []);
+  for (const id of ["eth", "tron", "btc"]) scan(id, () => []);
   ledger.tick(c.now());
   db.close();
 }
@@ -258,6 +279,13 @@ describe("migrate-to-postgres", () => {
       expect(counts[t], t).toBeGreaterThan(0);
     for (const t of ["deposit_accounts", "status_counts", "pool_counts", "hourly_counts", "order_chains"])
       expect(counts[t], t).toBeGreaterThan(0);
+    // paid on all three kinds of chain, each payment attributed to its order
+    expect(
+      lite
+        .prepare("SELECT DISTINCT chain FROM payments WHERE order_id IS NOT NULL ORDER BY chain")
+        .pluck()
+        .all(),
+    ).toEqual(["btc", "eth", "tron"]);
     lite.close();
 
     const r = run(["migrate-to-postgres", "--to", url]);
@@ -316,7 +344,7 @@ describe("migrate-to-postgres", () => {
         await client.query("BEGIN");
         const added = await client.query(
           `INSERT INTO pool_addresses (chain, address, display, source, created_at)
-           VALUES ('eth', '0x00000000000000000000000000000000000000aa', '0x00000000000000000000000000000000000000aA', 'static', 1)
+           VALUES ('eth', '0x00000000000000000000000000000000000000aa', '0x00000000000000000000000000000000000000AA', 'static', 1)
            RETURNING id`,
         );
         expect(added.rows[0].id).toBe(maxId + 1);
