@@ -215,12 +215,16 @@ describe("migrate-to-postgres", () => {
     db.close();
   });
 
-  it("error: a target URL holding the password is refused before anything is read", () => {
+  it("error: a target URL holding the password, or a password file that is not there, is refused before anything is read", () => {
     const r = run(["migrate-to-postgres", "--to", "postgres://u:secret@127.0.0.1:1/x"]);
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
       "error: --to: the URL must not hold the password (it would show in ps); use PGPASSWORD or --password-file",
     );
+    const missing = join(dir, "no-such-password");
+    const f = run(["migrate-to-postgres", "--to", "postgres://u@127.0.0.1:1/x", "--password-file", missing]);
+    expect(f.status).toBe(1);
+    expect(f.stderr).toMatch(new RegExp(`^error: --password-file: cannot read ${missing}: ENOENT`));
   });
 
   it("error: a source another process has open (a running depositd, even idle) is refused; the target untouched", async () => {
