@@ -97,6 +97,19 @@ program
   });
 
 program
+  .command("migrate-to-postgres")
+  .description(
+    "copy the config's SQLite database (depositd stopped) into an empty PostgreSQL database in one transaction, verified by row counts and checksums; exit 0 only when every table matches",
+  )
+  .requiredOption("--to <url>", "postgres://user@host:port/database, without the password")
+  .option("--password-file <file>", "the password's file (else PGPASSWORD, else none)")
+  .option("--verify-only", "copy nothing: compare an earlier copy with the SQLite file again")
+  .action(async (o: { to: string; passwordFile?: string; verifyOnly?: boolean }) => {
+    const { runMigrateToPostgres } = await import("./cli/migrate-to-postgres.js");
+    process.exitCode = await runMigrateToPostgres(config(), o);
+  });
+
+program
   .command("audit")
   .description(
     "rescan a block range (through another RPC URL than the watcher's when there is one) and compare it with the ledger; exit 0 only when it matches",

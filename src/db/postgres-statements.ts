@@ -5,6 +5,8 @@
 // lock makes the same invariant hold. Parameters are $1…, in the order of the SQLite twin's `?`.
 // Tested two connections at a time in test/db/postgres-statements.test.ts.
 
+import { ident } from "./statements.js";
+
 /** The database server's clock in ms: every time a lease compares (never an instance's clock). */
 export const DB_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::int8";
 
@@ -103,4 +105,50 @@ export const leaseStatements = {
   release: `UPDATE leases SET lease_until = ${DB_NOW_MS}
     WHERE role = $1 AND owner = $2 AND epoch = $3 AND lease_until > ${DB_NOW_MS}`,
   holder: `SELECT owner, epoch, lease_until, ${DB_NOW_MS} AS now FROM leases WHERE role = $1`,
+} as const;
+
+/** The PostgreSQL side of `depositd migrate-to-postgres` (src/db/migrate-to-postgres.ts). */
+export const copyStatements = {
+  /** the columns of depositd's tables in the current schema, with type and identity */
+  columns: `SELECT table_name, column_name, data_type, is_identity FROM information_schema.columns
+    WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
+  /**
+   * Every copied table, locked until commit: a second copy (or a daemon) waits here, then finds
+   * the target not empty. ACCESS EXCLUSIVE because DISABLE TRIGGER takes it anyway.
+   */
+  lock: (tables: string[]) => `LOCK TABLE ${tables.map(ident).join(", ")} IN ACCESS EXCLUSIVE MODE`,
+  hasRows: (table: string) => `SELECT EXISTS (SELECT 1 FROM ${ident(table)}) AS has`,
+  /**
+   * The counter triggers (status_counts, pool_counts, hourly_counts, order_status_hours,
+   * order_chains) off for this transaction: those tables are copied as rows, exactly as SQLite
+   * has them. USER leaves the foreign-key triggers on, so every copied row is checked against its
+   * parent. Transactional: a rolled-back copy leaves the triggers as they were.
+   */
+  disableTriggers: (table: string) => `ALTER TABLE ${ident(table)} DISABLE TRIGGER USER`,
+  enableTriggers: (table: string) => `ALTER TABLE ${ident(table)} ENABLE TRIGGER USER`,
+  /** a multi-row INSERT of `rows` rows; identity values kept (OVERRIDING SYSTEM VALUE) */
+  insert: (table: string, columns: string[], rows: number, identity: boolean) => {
+    const n = columns.length;
+    const values = Array.from(
+      { length: rows },
+      (_, r) => `(${columns.map((_c, i) => `$${r * n + i + 1}`).join(", ")})`,
+    );
+    return `INSERT INTO ${ident(table)} (${columns.map(ident).join(", ")})${
+      identity ? " OVERRIDING SYSTEM VALUE" : ""
+    } VALUES ${values.join(", ")}`;
+  },
+  /** the identity's sequence past the largest copied value: the next INSERT without an id fits */
+  advanceIdentity: (table: string, column: string) =>
+    `SELECT setval(pg_get_serial_sequence('${ident(table)}', '${column}'),
+      COALESCE(max(${ident(column)}), 0) + 1, false) FROM ${ident(table)}`,
+  /**
+   * `columns` of every row in primary-key order, as a cursor (FETCH in batches). Text keys
+   * COLLATE "C" (byte order), SQLite's BINARY order for UTF-8, whatever the database's collation.
+   */
+  openRows: (cursor: string, table: string, columns: string[], key: { name: string; text: boolean }[]) =>
+    `DECLARE ${ident(cursor)} NO SCROLL CURSOR FOR SELECT ${columns.map(ident).join(", ")} FROM ${ident(
+      table,
+    )} ORDER BY ${key.map((k) => `${ident(k.name)}${k.text ? ' COLLATE "C"' : ""}`).join(", ")}`,
+  fetch: (cursor: string, n: number) => `FETCH ${n} FROM ${ident(cursor)}`,
+  close: (cursor: string) => `CLOSE ${ident(cursor)}`,
 } as const;
