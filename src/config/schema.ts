@@ -317,7 +317,7 @@ const databaseSchema = z
           engine: z
             .literal("postgres")
             .describe(
-              "PostgreSQL ≥ 15: `depositd migrate` only in this version; the ledger does not run on it yet (docs/scaling.md)",
+              "PostgreSQL ≥ 15: `depositd migrate` (and the target of `depositd migrate-to-postgres`) only in this version; the ledger does not run on it yet (docs/scaling.md)",
             ),
           url: postgresUrl.describe(
             "postgres://user@host:port/database (a unix socket: postgres://user@%2Frun%2Fpostgresql/database)",
