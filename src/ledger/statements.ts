@@ -119,6 +119,17 @@ export function createStatements(db: DB) {
     poolAddresses: db.prepare<[string, number], { id: number; address: string }>(
       "SELECT id, address FROM pool_addresses WHERE chain = ? AND id > ? ORDER BY id",
     ),
+    /** the newest pool row of any chain: rows are only added, so what is newer has a greater id */
+    lastPoolId: db.prepare<[], number | null>("SELECT max(id) FROM pool_addresses").pluck(),
+    /**
+     * a chain's pool addresses in a range of ids as one newline-joined string: the watched set
+     * loads a million of them without a million row strings (canonical forms hold no newline)
+     */
+    poolAddressText: db
+      .prepare<[string, number, number], string | null>(
+        "SELECT group_concat(address, char(10)) FROM pool_addresses WHERE +chain = ? AND id > ? AND id <= ?",
+      )
+      .pluck(),
 
     insertEvent: db.prepare(
       `INSERT INTO events (id, order_id, seq, type, payment_id, url, body, state, next_attempt_at, created_at)
