@@ -34,25 +34,3 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
   return results;
 }
-
-/**
- * Work weighed before it starts (bytes or transactions it will hold), at most `limit` of it at once
- * across every caller; one piece always runs, however heavy. Bounds memory, not just a count.
- */
-export function createWeightGate(limit: number) {
-  let held = 0;
-  let waiting: (() => void)[] = [];
-  return async function run<R>(weight: number, fn: () => Promise<R>): Promise<R> {
-    const w = Math.min(Math.max(0, weight), limit);
-    while (held > 0 && held + w > limit) await new Promise<void>((r) => waiting.push(r));
-    held += w;
-    try {
-      return await fn();
-    } finally {
-      held -= w;
-      const wake = waiting;
-      waiting = [];
-      for (const r of wake) r();
-    }
-  };
-}

@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import type { AssetConfig, ChainConfig } from "../../config/schema.js";
 import { createJsonRpcClient } from "../../rpc/jsonrpc.js";
-import { createWeightGate, mapLimit } from "../../rpc/map-limit.js";
+import { mapLimit } from "../../rpc/map-limit.js";
 import { type Transport, UnusableUrlError, createTransport, limitsOf } from "../../rpc/transport.js";
 import {
   type Agreement,
@@ -35,16 +35,6 @@ export type EvmChainConfig = Extract<ChainConfig, { kind: "evm" }>;
 /** widest eth_getLogs range per call; many providers cap ranges at a few thousand blocks */
 export const LOG_RANGE = 2000;
 const IN_FLIGHT = 4;
-/**
- * Full blocks are fetched by weight, not count: a mainnet-shaped block is ~200 transactions and
- * ~400 kB of JSON, so a batch_size request of 100 of them is ~40 MB of text and several times
- * that parsed, and 4 × 2 such requests in flight (the scan being written and the one fetched
- * ahead) held ~450 MB. Once the transactions per block are known, a request of full blocks holds
- * about TXS_PER_REQUEST of them and at most TXS_IN_FLIGHT are fetched at once; sparse blocks
- * still go batch_size to a request, IN_FLIGHT at a time.
- */
-const TXS_PER_REQUEST = 5_000;
-const TXS_IN_FLIGHT = 2 * TXS_PER_REQUEST;
 
 export interface EvmAdapterArgs {
   chain: EvmChainConfig;
@@ -88,21 +78,6 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
   let logSpan = LOG_RANGE;
 
   const rpc = createEvmActions(chain.id, client, () => counters.incompleteAnswers++);
-  const fullBlocks = createWeightGate(TXS_IN_FLIGHT);
-  /** transactions per block seen so far (unknown: a batch of full blocks goes alone) */
-  let txsPerBlock = -1;
-  async function getBlocks(a: number, b: number, full: boolean): Promise<FetchedBlock[]> {
-    if (!full) return rpc.getBlocks(a, b, false);
-    const weight = txsPerBlock < 0 ? TXS_IN_FLIGHT : (b - a + 1) * txsPerBlock;
-    return fullBlocks(weight, async () => {
-      const blocks = await rpc.getBlocks(a, b, true);
-      let txs = 0;
-      for (const blk of blocks) txs += blk.txHashes.length;
-      const seen = txs / blocks.length;
-      txsPerBlock = txsPerBlock < 0 ? seen : Math.max(seen, (txsPerBlock + seen) / 2);
-      return blocks;
-    });
-  }
   const { smallInt, object } = rpc;
   // typed out: a call narrows the types after it only through a declared `never`
   const bad: (what: string) => never = rpc.bad;
@@ -312,23 +287,19 @@ export function createEvmAdapter(args: EvmAdapterArgs): ChainAdapter {
       }
       // Without a native asset the transaction bodies are not needed.
       const full = native !== undefined;
-      const span =
-        full && txsPerBlock > 0
-          ? Math.max(1, Math.min(chain.batch_size, Math.floor(TXS_PER_REQUEST / txsPerBlock)))
-          : chain.batch_size;
       const ranges: [number, number][] = [];
-      for (let a = from; a <= to; a += span) ranges.push([a, Math.min(to, a + span - 1)]);
+      for (let a = from; a <= to; a += chain.batch_size)
+        ranges.push([a, Math.min(to, a + chain.batch_size - 1)]);
       // Each batch of blocks fetches at once the receipts it needs, so receipts overlap with the
       // other batches instead of waiting for the whole range.
       const [parts, logs] = await Promise.all([
         mapLimit(ranges, IN_FLIGHT, async ([a, b]) => {
-          const blocks = await getBlocks(a, b, full);
+          const blocks = await rpc.getBlocks(a, b, full);
           const candidates = new Map<FetchedBlock, NativeTx[]>();
           if (native) {
             for (const blk of blocks) {
               const hits = blk.txs.filter((t) => t.to !== null && t.value > 0n && watched.has(t.to));
               if (hits.length) candidates.set(blk, hits);
-              blk.txs = []; // the bodies end here: a batch of dense blocks keeps only its hashes
             }
           }
           const [statuses, internal] = await Promise.all([
