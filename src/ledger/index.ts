@@ -194,18 +194,18 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     recentBlocks: (chain) => new Map(s.recentBlocks.all(chain).map((b) => [b.number, b.hash])),
     watchedAddresses: (chain, afterId = 0) => s.poolAddresses.all(chain, afterId),
     loadWatched(chain, afterId, add) {
-      const last = s.lastPoolId.get() ?? 0;
-      for (let from = afterId; from < last; from += WATCHED_CHUNK) {
-        const text = s.poolAddressText.get(chain, from, Math.min(last, from + WATCHED_CHUNK));
-        if (!text) continue;
+      let last = afterId;
+      for (;;) {
+        const [id, text] = s.poolAddressChunk.get(chain, last, WATCHED_CHUNK)!;
+        if (id === null || text === null) return last;
         for (let start = 0; start <= text.length;) {
           let end = text.indexOf("\n", start);
           if (end < 0) end = text.length;
           add(text, start, end);
           start = end + 1;
         }
+        last = id;
       }
-      return Math.max(afterId, last);
     },
     recordRepair: (chain, transfers, heads, now) =>
       timed("scan", () => payments.recordRepair(chain, transfers, heads, now)).result,

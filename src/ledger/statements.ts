@@ -119,17 +119,17 @@ export function createStatements(db: DB) {
     poolAddresses: db.prepare<[string, number], { id: number; address: string }>(
       "SELECT id, address FROM pool_addresses WHERE chain = ? AND id > ? ORDER BY id",
     ),
-    /** the newest pool row of any chain: rows are only added, so what is newer has a greater id */
-    lastPoolId: db.prepare<[], number | null>("SELECT max(id) FROM pool_addresses").pluck(),
     /**
-     * a chain's pool addresses in a range of ids as one newline-joined string: the watched set
-     * loads a million of them without a million row strings (canonical forms hold no newline)
+     * the next WATCHED_CHUNK pool addresses of a chain after row `afterId`, as one newline-joined
+     * string and the last id read: the watched set loads a million of them without a row object
+     * or a string per address (canonical forms hold no newline); read by id, in id order
      */
-    poolAddressText: db
-      .prepare<[string, number, number], string | null>(
-        "SELECT group_concat(address, char(10)) FROM pool_addresses WHERE +chain = ? AND id > ? AND id <= ?",
+    poolAddressChunk: db
+      .prepare<[string, number, number], [number | null, string | null]>(
+        `SELECT max(id), group_concat(address, char(10)) FROM
+           (SELECT id, address FROM pool_addresses WHERE +chain = ? AND id > ? ORDER BY id LIMIT ?)`,
       )
-      .pluck(),
+      .raw(),
 
     insertEvent: db.prepare(
       `INSERT INTO events (id, order_id, seq, type, payment_id, url, body, state, next_attempt_at, created_at)
