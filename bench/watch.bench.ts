@@ -20,7 +20,7 @@ import { createCatalog } from "../src/ledger/catalog.js";
 import { createLedger } from "../src/ledger/index.js";
 import { packageRoot } from "../src/paths.js";
 import { importPoolFile } from "../src/pool/index.js";
-import { createWatcher } from "../src/watch/index.js";
+import { createWatchedSet, createWatcher } from "../src/watch/index.js";
 import { BENCH_ANVIL_ARGS, type BenchChain, buildBenchChain } from "./evm-chain.js";
 import { buildDenseChain } from "./evm-dense-chain.js";
 import { bareFetch } from "./evm-fetch.bench.js";
@@ -251,7 +251,7 @@ async function millionPool(): Promise<{ loadMs: number; rssMb: number; insertMs:
   }
 }
 
-/** In the child: load the pool through the ledger, as the watcher does at start. */
+/** In the child: load the pool into the watcher's own watched set, as at start. */
 function loadPool(dbPath: string): { loadMs: number; rssMb: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   const config = validateConfig(
@@ -273,8 +273,8 @@ function loadPool(dbPath: string): { loadMs: number; rssMb: number } {
   gc?.();
   const before = process.memoryUsage().rss;
   const t = performance.now();
-  const set = new Set<string>();
-  for (const row of ledger.watchedAddresses("c", 0)) set.add(row.address);
+  const set = createWatchedSet(ledger, "c");
+  set.refresh();
   const loadMs = performance.now() - t;
   gc?.();
   const rssMb = (process.memoryUsage().rss - before) / 1048576;

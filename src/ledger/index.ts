@@ -95,11 +95,23 @@ export interface Ledger {
   recentBlocks(chain: string): Map<number, string>;
   /** canonical pool addresses of a chain added after row `afterId` (the watched set grows by these) */
   watchedAddresses(chain: string, afterId?: number): { id: number; address: string }[];
+  /**
+   * feeds `add` each canonical pool address added after row `afterId`, as `text.slice(start, end)`
+   * (no string per address: a million load at start); returns the row to read after next time
+   */
+  loadWatched(
+    chain: string,
+    afterId: number,
+    add: (text: string, start: number, end: number) => void,
+  ): number;
   /** depositd audit --repair: record transfers the ledger misses through the scan's write path */
   recordRepair(chain: string, transfers: Transfer[], heads: Heads, now: number): number;
 }
 
 type WriteKind = Parameters<NonNullable<LedgerHooks["onWrite"]>>[0];
+
+/** pool rows per read while loading the watched set (one string of about 430 kB for EVM) */
+const WATCHED_CHUNK = 10_000;
 
 export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: LedgerHooks = {}): Ledger {
   const ctx = createContext(db, common, catalog, hooks);
@@ -181,6 +193,20 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     },
     recentBlocks: (chain) => new Map(s.recentBlocks.all(chain).map((b) => [b.number, b.hash])),
     watchedAddresses: (chain, afterId = 0) => s.poolAddresses.all(chain, afterId),
+    loadWatched(chain, afterId, add) {
+      let last = afterId;
+      for (;;) {
+        const [id, text] = s.poolAddressChunk.get(chain, last, WATCHED_CHUNK)!;
+        if (id === null || text === null) return last;
+        for (let start = 0; start <= text.length;) {
+          let end = text.indexOf("\n", start);
+          if (end < 0) end = text.length;
+          add(text, start, end);
+          start = end + 1;
+        }
+        last = id;
+      }
+    },
     recordRepair: (chain, transfers, heads, now) =>
       timed("scan", () => payments.recordRepair(chain, transfers, heads, now)).result,
   };

@@ -119,6 +119,17 @@ export function createStatements(db: DB) {
     poolAddresses: db.prepare<[string, number], { id: number; address: string }>(
       "SELECT id, address FROM pool_addresses WHERE chain = ? AND id > ? ORDER BY id",
     ),
+    /**
+     * the next WATCHED_CHUNK pool addresses of a chain after row `afterId`, as one newline-joined
+     * string and the last id read: the watched set loads a million of them without a row object
+     * or a string per address (canonical forms hold no newline); read by id, in id order
+     */
+    poolAddressChunk: db
+      .prepare<[string, number, number], [number | null, string | null]>(
+        `SELECT max(id), group_concat(address, char(10)) FROM
+           (SELECT id, address FROM pool_addresses WHERE +chain = ? AND id > ? ORDER BY id LIMIT ?)`,
+      )
+      .raw(),
 
     insertEvent: db.prepare(
       `INSERT INTO events (id, order_id, seq, type, payment_id, url, body, state, next_attempt_at, created_at)

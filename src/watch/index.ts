@@ -8,6 +8,7 @@ import type { BlockRef, ChainAdapter, Heads, QuorumStatus, ScanResult, WatchedSe
 import { NonRetryableError, RetryableError } from "../errors.js";
 import type { Ledger } from "../ledger/index.js";
 import { backoffDelay, sleep } from "../rpc/retry.js";
+import { AddressSet } from "./address-set.js";
 import type { ChainStore } from "./store.js";
 
 export interface WatcherStatus {
@@ -72,8 +73,9 @@ export class DeepReorgError extends NonRetryableError {
 }
 
 /** A watched set that grows as pools derive more addresses; reloads only what is new. */
-function createWatchedSet(ledger: Ledger, chain: string): WatchedSet & { refresh(): void } {
-  const set = new Set<string>();
+export function createWatchedSet(ledger: Ledger, chain: string): WatchedSet & { refresh(): void } {
+  const set = new AddressSet();
+  const add = (text: string, start: number, end: number) => set.addSlice(text, start, end);
   let lastId = 0;
   return {
     has: (a) => set.has(a),
@@ -82,10 +84,7 @@ function createWatchedSet(ledger: Ledger, chain: string): WatchedSet & { refresh
     },
     refresh() {
       // pool rows are only ever added (ids grow), so only read what is new
-      for (const row of ledger.watchedAddresses(chain, lastId)) {
-        set.add(row.address);
-        lastId = row.id;
-      }
+      lastId = ledger.loadWatched(chain, lastId, add);
     },
   };
 }
