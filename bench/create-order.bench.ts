@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
+import Fastify from "fastify";
 import { HDNodeWallet, getAddress, hexlify, randomBytes } from "ethers";
 import { pino } from "pino";
 import { createApi } from "../src/api/server.js";
@@ -14,7 +15,7 @@ import { createCommon } from "../src/common.js";
 import { validateConfig } from "../src/config/load.js";
 import { type DB, openDatabase } from "../src/db/index.js";
 import { createCatalog } from "../src/ledger/catalog.js";
-import { createLedger } from "../src/ledger/index.js";
+import { type Ledger, createLedger } from "../src/ledger/index.js";
 import { type PriceServer, startPriceServer } from "../src/dev/prices.js";
 import { type RateBook, createRateBook } from "../src/rates/index.js";
 import { importPoolFile, poolStatus } from "../src/pool/index.js";
@@ -23,6 +24,8 @@ import type { BenchRow } from "./types.js";
 const KEY = "bench-key-0123456789";
 
 export async function run(): Promise<BenchRow[]> {
+  // BENCH_CREATE_ORDER=static: only the static-rate cases at 16 and 32 connections (profiling)
+  if (process.env.BENCH_CREATE_ORDER === "static") return [...(await measure(16)), ...(await measure(32))];
   const rows = [
     ...(await measure(16)),
     ...(await measure(16, { live: true })),
@@ -129,9 +132,9 @@ async function refreshCost(): Promise<BenchRow[]> {
  * `used`: an xpub pool without reuse with this many addresses already used (else a static pool);
  * `live`: ETH priced from three local markets refreshed every second (else both rates static).
  */
-async function measure(
+export async function measure(
   concurrency: number,
-  opts: { used?: number; total?: number; live?: boolean } = {},
+  opts: { used?: number; total?: number; live?: boolean; onMeasure?: Phase } = {},
 ): Promise<BenchRow[]> {
   const { createHash } = await import("node:crypto");
   const dir = mkdtempSync(join(tmpdir(), "depositd-bench-"));
@@ -184,44 +187,23 @@ async function measure(
   const catalog = createCatalog(config, book);
   const ledger = createLedger(db, common, catalog);
   const extra: BenchRow[] = [];
-  if (xpub) extra.push(...fillXpubPool(db, opts.used!, total + 100));
+  if (xpub) extra.push(...fillXpubPool(db, opts.used!, total + 300));
   else {
-    const pool = Array.from({ length: total + 100 }, () => getAddress(hexlify(randomBytes(20)))).join("\n");
+    // twice over: the HTTP creates, then the same number written straight through the ledger
+    const pool = Array.from({ length: 2 * total + 300 }, () => getAddress(hexlify(randomBytes(20)))).join(
+      "\n",
+    );
     importPoolFile(db, "eth", createEvmAddressCodec(), pool, Date.now());
   }
   const api = createApi({ db, ledger, catalog, common, health: () => ({ ok: true, checks: {} }) });
   const { port } = await api.listen();
-  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 10_000 });
-  const latencies: number[] = [];
-  let next = 0;
-  let failures = 0;
-  async function worker(): Promise<void> {
-    while (next < total) {
-      const i = next++;
-      const t0 = performance.now();
-      const res = await request(`http://127.0.0.1:${port}/v1/orders`, {
-        method: "POST",
-        dispatcher: agent,
-        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          merchant_order_id: `B-${i}`,
-          amount: "19.99",
-          currency: "USD",
-          callback_url: "http://127.0.0.1:9/cb",
-        }),
-      });
-      await res.body.text();
-      latencies.push(performance.now() - t0);
-      if (res.statusCode !== 201) failures++;
-    }
-  }
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(2);
-  await agent.close();
+  // the yardstick first, on the same machine state: fastify answering a fixed order-sized JSON
+  const sample = await load(port, concurrency, 200, false);
+  const yard = await bareFastify(concurrency, total, sample.body);
+  const got = await load(port, concurrency, total, true, opts.onMeasure);
+  const { seconds, latencies, failures } = got;
+  const direct = xpub || live ? undefined : ledgerOnly(ledger, concurrency, total);
+  const pct = (p: number) => pctOf(latencies, p);
   book?.stop();
   await Promise.all(markets.map((m) => m.close()));
   await api.close();
@@ -247,20 +229,39 @@ async function measure(
       ...extra,
     ];
   const kind = live ? "live rates" : "static rates";
+  const rps = total / seconds;
   return [
     {
       bench: "create-order",
       metric: `requests/s, ${concurrency} connections, ${kind}`,
-      value: (total / seconds).toFixed(0),
-      yardstick: "target ≥ 2000",
+      value: rps.toFixed(0),
+      yardstick: `bare fastify ${(total / yard.seconds).toFixed(0)}/s (${((rps * yard.seconds) / total).toFixed(2)}×); target ≥ 2000`,
       note,
     },
+    {
+      bench: "create-order",
+      metric: `CPU µs per request, ${concurrency} connections, ${kind}`,
+      value: got.cpuUs.toFixed(0),
+      yardstick: `bare fastify ${yard.cpuUs.toFixed(0)} µs (${(got.cpuUs / yard.cpuUs).toFixed(2)}×)`,
+      note: "process CPU (user+system) over the measured phase / requests; includes the in-process load generator",
+    },
+    ...(direct
+      ? [
+          {
+            bench: "create-order",
+            metric: `ledger alone: CPU µs per create, batches of ${concurrency}`,
+            value: direct.cpuUs.toFixed(0),
+            yardstick: `${direct.batchMs.toFixed(2)} ms wall per batch, fsync included`,
+            note: "ledger.createOrders called directly on the same database after the HTTP run: no HTTP, no validation",
+          },
+        ]
+      : []),
     { bench: "create-order", metric: `p50 latency ms, ${concurrency} connections, ${kind}`, value: pct(0.5) },
     {
       bench: "create-order",
       metric: `p99 latency ms, ${concurrency} connections, ${kind}`,
       value: pct(0.99),
-      yardstick: "target ≤ 20",
+      yardstick: `bare fastify ${pctOf(yard.latencies, 0.99)} ms; target ≤ 20`,
     },
     {
       bench: "create-order",
@@ -268,6 +269,103 @@ async function measure(
       value: String(failures),
     },
   ];
+}
+
+/** Hooks around a measured phase (a profiler, say): `start` before the first request, `stop` after the last. */
+export type Phase = { start(): Promise<void> | void; stop(): Promise<void> | void };
+
+type Load = { seconds: number; latencies: number[]; failures: number; cpuUs: number; body: string };
+
+/** `total` creates over `concurrency` keep-alive connections; latencies sorted. */
+async function load(
+  port: number,
+  concurrency: number,
+  total: number,
+  orders: boolean,
+  phase?: Phase,
+): Promise<Load> {
+  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 10_000 });
+  const latencies: number[] = [];
+  const prefix = orders ? "B" : "warm";
+  let next = 0;
+  let failures = 0;
+  let body = "";
+  async function worker(): Promise<void> {
+    while (next < total) {
+      const i = next++;
+      const t0 = performance.now();
+      const res = await request(`http://127.0.0.1:${port}/v1/orders`, {
+        method: "POST",
+        dispatcher: agent,
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          merchant_order_id: `${prefix}-${i}`,
+          amount: "19.99",
+          currency: "USD",
+          callback_url: "http://127.0.0.1:9/cb",
+        }),
+      });
+      body = await res.body.text();
+      latencies.push(performance.now() - t0);
+      if (res.statusCode !== 201) failures++;
+    }
+  }
+  await phase?.start();
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await phase?.stop();
+  await agent.close();
+  latencies.sort((a, b) => a - b);
+  return { seconds, latencies, failures, cpuUs: (cpu.user + cpu.system) / total, body };
+}
+
+/**
+ * The database's share: `total` creates through ledger.createOrders in batches of `size`, as the
+ * API's group commit writes them (each commit fsyncs, on the event loop): CPU per create, wall per batch.
+ */
+function ledgerOnly(ledger: Ledger, size: number, total: number): { cpuUs: number; batchMs: number } {
+  const batch = (b: number) =>
+    Array.from({ length: size }, (_, j) => ({
+      merchant: "shop",
+      input: {
+        merchant_order_id: `D-${b}-${j}`,
+        amount: "19.99",
+        currency: "USD",
+        callback_url: "http://127.0.0.1:9/cb",
+      },
+    }));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let batches = 0;
+  for (let b = 0; b * size < total; b++, batches++) ledger.createOrders(batch(b), Date.now());
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuUs: (cpu.user + cpu.system) / total, batchMs: (performance.now() - t0) / batches };
+}
+
+function pctOf(sorted: number[], p: number): string {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!.toFixed(2);
+}
+
+/**
+ * The yardstick: a bare fastify server in this process answering every POST with a fixed JSON of
+ * the size of a created order (no auth, no validation, no database), driven by the same client.
+ */
+async function bareFastify(concurrency: number, total: number, answer: string): Promise<Load> {
+  const app = Fastify({ logger: false });
+  const bytes = Buffer.from(answer);
+  app.post("/v1/orders", (_req, reply) =>
+    reply.code(201).header("content-type", "application/json").send(bytes),
+  );
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const a = app.server.address();
+  const port = typeof a === "object" && a ? a.port : 0;
+  await load(port, concurrency, 500, true);
+  const got = await load(port, concurrency, total, true);
+  await app.close();
+  return got;
 }
 
 /**

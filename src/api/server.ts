@@ -3,6 +3,7 @@
 // fastify's own included — as application/problem+json. Handlers are synchronous ledger calls,
 // except creates, which are group-committed.
 import { createHash, timingSafeEqual } from "node:crypto";
+import { open } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
@@ -81,7 +82,7 @@ export function createApi({
     log,
     health,
     rates,
-    createOrder: createOrderBatcher(ledger, common.now).add,
+    createOrder: createOrderBatcher(db, ledger, common.now).add,
     openapi: () => (openapiText ??= JSON.stringify(buildOpenApi(routes))),
   };
 
@@ -258,25 +259,48 @@ function clientError(err: Error & { code?: string }, socket: Socket): void {
 
 /**
  * Group commit for order creates: creates that arrive while the event loop is busy are written
- * in one transaction (one fsync), each in its own savepoint, and answered after the commit.
+ * in one transaction, each in its own savepoint, and answered after the commit is durable.
+ *
+ * With synchronous=FULL on a WAL file, that transaction commits with synchronous=NORMAL (the WAL
+ * frames are written, not yet synced) and the WAL is then fdatasync'ed on libuv's thread pool
+ * before anyone is answered: the same durability for every answer, but the 1–3 ms fsync no
+ * longer blocks the event loop, which meanwhile reads, validates and writes the next batch.
+ * Every other write on the connection keeps synchronous=FULL (and syncs the creates' frames too).
  */
-function createOrderBatcher(ledger: Ledger, now: () => number) {
+function createOrderBatcher(db: DB, ledger: Ledger, now: () => number) {
   type Pending = {
     merchant: string;
     input: CreateOrderInput;
     resolve: (r: { order: OrderJson; created: boolean }) => void;
     reject: (e: unknown) => void;
   };
+  const wal = deferredSync(db);
   let queue: Pending[] = [];
   const flush = () => {
     const batch = queue;
     queue = [];
+    let results: ReturnType<Ledger["createOrders"]>;
     try {
-      const results = ledger.createOrders(batch, now());
-      results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r) : batch[i]!.reject(r.error)));
+      if (wal) db.pragma("synchronous = NORMAL");
+      try {
+        results = ledger.createOrders(batch, now());
+      } finally {
+        if (wal) db.pragma("synchronous = FULL");
+      }
     } catch (e) {
       for (const p of batch) p.reject(e);
+      return;
     }
+    const answer = () => results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r) : batch[i]!.reject(r.error)));
+    if (!wal || !results.some((r) => r.ok)) return answer();
+    wal().then(answer, (e: unknown) => {
+      // committed but maybe not durable: answer nothing as created; a retry with the same
+      // merchant_order_id is idempotent
+      const err = Object.assign(new Error(`fsync of the WAL failed: ${(e as Error).message}`), {
+        code: "SQLITE_IOERR_FSYNC",
+      });
+      for (const p of batch) p.reject(err);
+    });
   };
   return {
     add(merchant: string, input: CreateOrderInput): Promise<{ order: OrderJson; created: boolean }> {
@@ -285,6 +309,27 @@ function createOrderBatcher(ledger: Ledger, now: () => number) {
         queue.push({ merchant, input, resolve, reject });
       });
     },
+  };
+}
+
+/**
+ * An fdatasync of the database's WAL file off the event loop, when the connection is a file in
+ * WAL mode with synchronous=FULL (or EXTRA); else undefined (nothing to defer).
+ */
+function deferredSync(db: DB): (() => Promise<void>) | undefined {
+  if (db.memory || db.readonly) return undefined;
+  const mode = String(db.pragma("journal_mode", { simple: true })).toLowerCase();
+  const sync = Number(db.pragma("synchronous", { simple: true }));
+  if (mode !== "wal" || sync !== 2) return undefined; // EXTRA (3) and NORMAL/OFF: as configured
+  const path = `${db.name}-wal`;
+  return async () => {
+    // opened per sync: the WAL file is recreated if another connection closes the database
+    const fh = await open(path, "r+");
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
   };
 }
 

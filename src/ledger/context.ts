@@ -38,6 +38,8 @@ export interface LedgerContext {
   outbox: Outbox;
   /** an order's options (cached: they never change after create) */
   optionsOf(orderId: string): OptionRow[];
+  /** a create's options as inserted (RETURNING), so its view does not read them back */
+  rememberOptions(orderId: string, rows: OptionRow[]): void;
   loadOrder(id: string): OrderRow;
   /** the order if `owner` owns it (null: an operator, any order), else not_found */
   ownedOrder(owner: string | null, id: string): OrderRow;
@@ -48,13 +50,16 @@ export function createContext(db: DB, common: Common, catalog: Catalog, hooks: L
   const a = createAccountStatements(db);
   // An order's options never change after create: cache them (bounded) for the hot write paths.
   const optionCache = new Map<string, OptionRow[]>();
+  function rememberOptions(orderId: string, rows: OptionRow[]): void {
+    if (rows.length === 0) return; // not created yet, or rolled back: never cache
+    if (optionCache.size >= 20_000) optionCache.clear();
+    optionCache.set(orderId, rows);
+  }
   function optionsOf(orderId: string): OptionRow[] {
     let o = optionCache.get(orderId);
     if (!o) {
       o = s.options.all(orderId);
-      if (o.length === 0) return o; // not created yet, or rolled back: never cache
-      if (optionCache.size >= 20_000) optionCache.clear();
-      optionCache.set(orderId, o);
+      rememberOptions(orderId, o);
     }
     return o;
   }
@@ -77,5 +82,18 @@ export function createContext(db: DB, common: Common, catalog: Catalog, hooks: L
     (p) => paymentVia(catalog.chain(p.chain)?.kind, catalog.asset(p.asset)?.contract !== undefined),
   );
   const outbox = createOutbox(s, views, loadOrder, common.config.notify.unattributed_url, a);
-  return { db, s, a, common, catalog, hooks, views, outbox, optionsOf, loadOrder, ownedOrder };
+  return {
+    db,
+    s,
+    a,
+    common,
+    catalog,
+    hooks,
+    views,
+    outbox,
+    optionsOf,
+    rememberOptions,
+    loadOrder,
+    ownedOrder,
+  };
 }

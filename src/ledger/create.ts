@@ -1,6 +1,6 @@
 // Creating orders: load (an earlier create under the same merchant_order_id) → price in core →
 // write the order, its address bindings and its options.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 import { type PriceRequest, priceOrder } from "../core/pricing.js";
 import { newId } from "../ids.js";
 import { poolReuses } from "../pool/index.js";
@@ -20,6 +20,21 @@ export interface CreateOrderInput extends PriceRequest {
 
 export type Created = { order: OrderJson; created: boolean };
 export type CreateBatch = { merchant: string; input: CreateOrderInput }[];
+
+// Checkout tokens (24 random bytes each) are cut from a pool: one syscall per 256 tokens.
+const TOKEN_BYTES = 24;
+const tokenPool = Buffer.alloc(TOKEN_BYTES * 256);
+let tokenOffset = tokenPool.length;
+
+function checkoutToken(): string {
+  if (tokenOffset + TOKEN_BYTES > tokenPool.length) {
+    randomFillSync(tokenPool);
+    tokenOffset = 0;
+  }
+  const token = tokenPool.toString("hex", tokenOffset, tokenOffset + TOKEN_BYTES);
+  tokenOffset += TOKEN_BYTES;
+  return token;
+}
 
 /** The same request body always hashes the same (keys sorted at every level). */
 export function requestHash(input: object): string {
@@ -59,7 +74,7 @@ export function claimFreeAddress(
 }
 
 export function createOrderCreation(ctx: LedgerContext) {
-  const { db, s, catalog, views } = ctx;
+  const { db, s, catalog, views, rememberOptions } = ctx;
   const orders = ctx.common.config.orders;
 
   /** One free address per chain, bound to the order; an xpub pool used up derives more now. */
@@ -93,7 +108,7 @@ export function createOrderCreation(ctx: LedgerContext) {
     if (!priced.ok) throw new ProblemError(priced.problem, priced.detail, priced.errors);
     const p = priced.order;
     const id = newId("ord", now);
-    s.insertOrder.run({
+    const row = s.insertOrder.get({
       id,
       merchant,
       merchant_order_id: input.merchant_order_id,
@@ -108,12 +123,12 @@ export function createOrderCreation(ctx: LedgerContext) {
       now,
       expires_at: p.expiresAt,
       late_until: p.lateUntil,
-      checkout_token: randomBytes(24).toString("hex"),
+      checkout_token: checkoutToken(),
       return_url: input.return_url ?? null,
-    });
+    })!;
     const addresses = bindAddresses(id, p.chains, now);
-    for (const o of p.options) {
-      s.insertOption.run(
+    const options = p.options.map((o) =>
+      s.insertOption.get(
         id,
         o.asset,
         o.chain,
@@ -123,9 +138,11 @@ export function createOrderCreation(ctx: LedgerContext) {
         o.rate,
         JSON.stringify(o.rateSources),
         o.rateAt,
-      );
-    }
-    return { order: views.order(ctx.loadOrder(id)), created: true };
+      )!,
+    );
+    // the rows as stored (RETURNING): the answer's view reads nothing back
+    rememberOptions(id, options);
+    return { order: views.order(row), created: true };
   });
 
   /** Several creates in one transaction, each in its own savepoint (see Ledger.createOrders). */

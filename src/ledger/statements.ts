@@ -57,18 +57,24 @@ export function createStatements(db: DB) {
         limit: p.limit,
       });
     },
-    insertOrder: db.prepare(
+    /** returns the stored row, so a create needs no read-back */
+    insertOrder: db.prepare<Record<string, unknown>, OrderRow>(
       `INSERT INTO orders (id, merchant, merchant_order_id, status, amount, currency, currency_decimals,
          underpaid_tolerance, overpaid_tolerance, callback_url, metadata, request_hash, created_at, updated_at,
          expires_at, late_until, checkout_token, return_url)
        VALUES (@id, @merchant, @merchant_order_id, ${is("pending")}, @amount, @currency, @currency_decimals,
          @underpaid_tolerance, @overpaid_tolerance, @callback_url, @metadata, @request_hash, @now, @now,
-         @expires_at, @late_until, @checkout_token, @return_url)`,
+         @expires_at, @late_until, @checkout_token, @return_url)
+       RETURNING *`,
     ),
-    insertOption: db.prepare(
+    insertOption: db.prepare<
+      [string, string, string, string, string, number, string, string, number],
+      OptionRow
+    >(
       `INSERT INTO order_options (order_id, asset, chain, address, amount_due, decimals, rate, rate_sources,
          rate_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING *`,
     ),
     options: db.prepare<[string], OptionRow>("SELECT * FROM order_options WHERE order_id = ? ORDER BY rowid"),
     updateStatus: db.prepare("UPDATE orders SET status = ?, paid_amount = ?, updated_at = ? WHERE id = ?"),

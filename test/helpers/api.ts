@@ -10,10 +10,10 @@ import { API_KEY, evmPoolText, testCommon } from "./config.js";
 /** The ledger and merchant API over a real SQLite database, without watchers. */
 export async function startApi(
   config: ResolvedConfig,
-  opts: { pool?: number; now?: () => number; dbPath?: string } = {},
+  opts: { pool?: number; now?: () => number; dbPath?: string; synchronous?: "FULL" | "NORMAL" } = {},
 ) {
   const common = testCommon(config, opts.now);
-  const db = openDatabase(opts.dbPath ?? config.database, { synchronous: "NORMAL" });
+  const db = openDatabase(opts.dbPath ?? config.database, { synchronous: opts.synchronous ?? "NORMAL" });
   const catalog = createCatalog(config);
   const ledger = createLedger(db, common, catalog);
   const pool = evmPoolText(opts.pool ?? 10);
