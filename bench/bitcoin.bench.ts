@@ -61,6 +61,7 @@ export async function run(): Promise<BenchRow[]> {
             network: "regtest",
             rpc: [node.rpcUrl],
             start_block: start,
+            rpc_max_rps: 100_000, // a local node: no free-tier budget (the default, 20/s, is for providers)
             pool: { source: "static", low_water: 0 },
           },
         ],

@@ -109,6 +109,7 @@ async function adapterScan(
     blocks_per_scan: blocksPerScan,
     max_lag_blocks: 50,
     request_timeout_ms: 30_000,
+    rpc_max_rps: 100_000, // a local anvil: no free-tier budget (the default, 20/s, is for providers)
     finality: "latest",
     receipts: "block",
     native_internal: "none",
