@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { id as keccakText } from "ethers";
 import { spawnAnvil } from "../src/dev/anvil.js";
+import { type JsonRpcClient, createJsonRpc } from "../src/rpc/jsonrpc.js";
 import { deployTestToken, testTokenInterface } from "../src/dev/test-token.js";
 
 /** bump when the chain's recipe changes, so stale caches are rebuilt */
@@ -49,6 +50,21 @@ export function seeded(seed: number): () => number {
   };
 }
 
+/**
+ * The project's JSON-RPC client over a local anvil that builds a bench chain: one try (a lost
+ * eth_sendTransaction answer is never sent again), no provider budget, room for anvil_dumpState.
+ */
+export function benchNodeClient(url: string): JsonRpcClient {
+  return createJsonRpc({
+    chain: "bench",
+    urls: [url],
+    timeoutMs: 600_000,
+    tries: 1,
+    maxRps: 1_000_000,
+    maxResponseBytes: 1024 * 1024 * 1024,
+  });
+}
+
 /** A built chain's files in the cache, and the chain when both are there. */
 export function cachedChain(dir: string, recipe: string) {
   mkdirSync(dir, { recursive: true });
@@ -82,17 +98,8 @@ export async function buildBenchChain(
   log(`building the benchmark chain (${BENCH_BLOCKS} blocks) into ${dir} …`);
   const started = performance.now();
   const node = await spawnAnvil({ args: BENCH_ANVIL_ARGS });
-  let id = 1;
-  const rpc = async (method: string, params: unknown[] = []): Promise<unknown> => {
-    const res = await fetch(node.url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: id++, method, params }),
-    });
-    const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
-    return body.result;
-  };
+  const client = benchNodeClient(node.url);
+  const rpc = (method: string, params: unknown[] = []) => client.call(method, params);
   try {
     const chainId = Number(await rpc("eth_chainId"));
     const accounts = (await rpc("eth_accounts")) as string[];
@@ -162,6 +169,7 @@ export async function buildBenchChain(
     log(`built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return built;
   } finally {
+    await client.close();
     await node.stop();
   }
 }

@@ -6,7 +6,8 @@
 import { id as keccakText } from "ethers";
 import { spawnAnvil } from "../src/dev/anvil.js";
 import { deployTestToken, testTokenInterface } from "../src/dev/test-token.js";
-import { BENCH_ANVIL_ARGS, type BenchChain, cachedChain, seeded } from "./evm-chain.js";
+import type { RpcCall } from "../src/rpc/jsonrpc.js";
+import { BENCH_ANVIL_ARGS, type BenchChain, benchNodeClient, cachedChain, seeded } from "./evm-chain.js";
 
 /** bump when the recipe changes, so stale caches are rebuilt */
 const RECIPE = "evm-dense-v1";
@@ -29,23 +30,8 @@ export async function buildDenseChain(
     // a gas limit with room for 200 transfers; anvil's default accounts hold 10,000 ETH each
     args: [...BENCH_ANVIL_ARGS, "--gas-limit", "60000000", "--accounts", "20"],
   });
-  let id = 1;
-  const call = async (body: unknown): Promise<unknown> => {
-    const res = await fetch(node.url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    return res.json();
-  };
-  const rpc = async (method: string, params: unknown[] = []): Promise<unknown> => {
-    const body = (await call({ jsonrpc: "2.0", id: id++, method, params })) as {
-      result?: unknown;
-      error?: { message: string };
-    };
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
-    return body.result;
-  };
+  const client = benchNodeClient(node.url);
+  const rpc = (method: string, params: unknown[] = []) => client.call(method, params);
   try {
     const chainId = Number(await rpc("eth_chainId"));
     const accounts = (await rpc("eth_accounts")) as string[];
@@ -69,7 +55,7 @@ export async function buildDenseChain(
     let ethTotal = 0n;
     let tokenTotal = 0n;
     for (let b = 0; b < DENSE_BLOCKS; b++) {
-      const batch: unknown[] = [];
+      const batch: RpcCall[] = [];
       for (let t = 0; t < DENSE_TXS_PER_BLOCK; t++) {
         const k = t % senders.length;
         const from = senders[k]!;
@@ -90,7 +76,7 @@ export async function buildDenseChain(
               data: erc20.encodeFunctionData("transfer", [to, amount]),
             }
           : { from, nonce, to, gas: "0x5208", value: "0x" + (amount * 10n ** 9n).toString(16) };
-        batch.push({ jsonrpc: "2.0", id: id++, method: "eth_sendTransaction", params: [tx] });
+        batch.push({ method: "eth_sendTransaction", params: [tx] });
         if (deposit && isToken) {
           tokenTransfers++;
           tokenTotal += amount;
@@ -99,9 +85,9 @@ export async function buildDenseChain(
           ethTotal += amount * 10n ** 9n;
         }
       }
-      const answers = (await call(batch)) as { error?: { message: string } }[];
-      const failed = answers.find((a) => a.error);
-      if (failed) throw new Error(`eth_sendTransaction: ${failed.error!.message}`);
+      // the block's transactions as one JSON-RPC array, mined together below
+      const failed = (await client.outcomes(batch)).find((o) => !o.ok);
+      if (failed && !failed.ok) throw new Error(`eth_sendTransaction: ${failed.message}`);
       await rpc("evm_mine");
       if (b % 100 === 99) log(`  ${b + 1}/${DENSE_BLOCKS} blocks`);
     }
@@ -128,6 +114,7 @@ export async function buildDenseChain(
     log(`built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return built;
   } finally {
+    await client.close();
     await node.stop();
   }
 }
