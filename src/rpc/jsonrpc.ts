@@ -67,8 +67,8 @@ export interface JsonRpcTransportOptions
 
 /** A transport and a client over it: the parse follows `numbers`, `identify` gets a client. */
 export function createJsonRpc(opts: JsonRpcTransportOptions): JsonRpcClient {
-  const { identify, batchSize, inFlight, numbers, callAsBatch, coalesce: _coalesce, ...transportOpts } = opts;
-  const clientOpts: JsonRpcOptions = { batchSize, inFlight, numbers, callAsBatch, coalesce: opts.coalesce };
+  const { identify, batchSize, inFlight, numbers, callAsBatch, coalesce, ...transportOpts } = opts;
+  const clientOpts: JsonRpcOptions = { batchSize, inFlight, numbers, callAsBatch, coalesce };
   if (opts.urls.length === 0) throw new NonRetryableError(`chain ${opts.chain}: no RPC URL`);
   const transport = createTransport({
     ...transportOpts,
