@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // a folder for the run's throw-away PostgreSQL, started only if a test file asks for a database
     globalSetup: ["test/global-setup.ts"],
+    // DEPOSITD_TEST_DB=postgres: the same suite on PostgreSQL (test/helpers/postgres.ts)
+    setupFiles: ["test/setup-engine.ts"],
     pool: "forks",
     maxWorkers: 2,
     // the JSON report lets .ci/run print a plain "N passed, N failed" closing line

@@ -4,7 +4,9 @@ import { adapterFor, addressCodecFor, deriverFor } from "./chains/index.js";
 import type { AddressDeriver, ChainAdapter } from "./chains/types.js";
 import type { ChainConfig } from "./config/schema.js";
 import { type Common } from "./common.js";
-import { type DB, openDatabase } from "./db/index.js";
+import { createCluster } from "./db/cluster.js";
+import { type DB, migrateDatabase, openDatabase } from "./db/index.js";
+import { type LeaseReport, TIMER_ROLE, leaseReport, watcherRole } from "./db/lease.js";
 import { healthProbeStatement } from "./db/statements.js";
 import { type Api, type HealthReport, createApi } from "./api/server.js";
 import { createRpcLog, recordLagSamples } from "./console/index.js";
@@ -16,7 +18,8 @@ import { type RateBook, createRateBook } from "./rates/index.js";
 import { createDeliveryWorker } from "./notify/deliver.js";
 import { ensureDerived, importPoolFile, poolReuses, poolStatus } from "./pool/index.js";
 import { type AuditLoop, auditFindingsSource, auditHealth, createAuditLoop } from "./audit/background.js";
-import { type Watcher, createWatcher } from "./watch/index.js";
+import { type Watcher, type WatcherStatus, createWatcher } from "./watch/index.js";
+import { watchStatements } from "./watch/statements.js";
 import { quorumAdapterFor } from "./watch/quorum.js";
 import { createScanProgress } from "./watch/progress.js";
 import { createChainStore } from "./watch/store.js";
@@ -121,6 +124,8 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const derivers = createDerivers();
   const cfg = common.config;
   const log = common.logger;
+  // PostgreSQL: every instance applies what is missing at start, one at a time (advisory lock)
+  if (cfg.database.engine === "postgres") await migrateDatabase(cfg.database);
   const db = openDatabase(cfg.database);
   const rateMetrics = registerRateMetrics(common, () => rates);
   const rates = cfg.rates.live
@@ -138,9 +143,27 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const metrics = registerMetrics(common, db, () => [...watchers.values()].map((w) => w.status()));
   // Deadlines follow the chains, not the wall clock; a watcher that has not reported since this
   // start holds its chain's deadlines (the timer may run before the watchers).
-  const progress = createScanProgress(db, (id) => (watchers.get(id)?.status().lastOkAt ?? null) !== null);
+  // (several instances: a chain some instance watches under a live lease has reported)
+  const progress = createScanProgress(db, (id) => {
+    const chain = cfg.chains.find((c) => c.id === id);
+    return chain !== undefined && chainStatus(chain).lastOkAt !== null;
+  });
   const checkout = cfg.checkout.enabled ? createCheckout({ db, catalog, common }) : null;
+  // Several instances on PostgreSQL: a chain is watched, and the timers run, only where this
+  // instance holds the role's lease; every such write is fenced by it (src/db/cluster.ts).
+  const cluster =
+    cfg.database.engine === "postgres"
+      ? createCluster({
+          database: cfg.database,
+          logger: log,
+          roles: [...cfg.chains.map((c) => watcherRole(c.id)), TIMER_ROLE],
+          onAcquired: (role) => roleAcquired(role),
+          onLost: (role) => roleLost(role),
+          onWake: () => worker?.notify(),
+        })
+      : null;
   const ledger = createLedger(db, common, catalog, {
+    fence: cluster ? (role) => cluster.keeper.fence(db, role) : undefined,
     scannedTime: progress.scannedTime,
     onCommit: checkout ? (c) => checkout.onCommit(c) : undefined,
     onWrite: (kind, ms) => metrics.write(kind, ms),
@@ -153,11 +176,11 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   preparePools(db, common);
 
   const worker = options.noDelivery ? null : createDeliveryWorker({ db, common });
-  const notify = () => worker?.notify();
+  const notify = cluster ? () => cluster.wake() : () => worker?.notify();
   const rpcLog = createRpcLog();
 
   const store = createChainStore(db);
-  for (const chain of cfg.chains) {
+  function makeWatcher(chain: ChainConfig): Watcher {
     const make = (c: ChainConfig) =>
       adapterFor(c, catalog.assetsOfChain(chain.id), {
         logger: log.child({ chain: chain.id }),
@@ -176,7 +199,23 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
             onDisagreement: (url) => metrics.quorumDisagreement(chain.id, url),
           })
         : make(chain));
-    watchers.set(chain.id, createWatcher({ chain, adapter, ledger, common, onEvents: notify, store }));
+    return createWatcher({ chain, adapter, ledger, common, onEvents: notify, store });
+  }
+  for (const chain of cfg.chains) watchers.set(chain.id, makeWatcher(chain));
+  /** watchers run (not under manualWatchers) once started, and where the chain's lease is held */
+  let watching = false;
+  const chainOfRole = new Map(cfg.chains.map((c) => [watcherRole(c.id), c]));
+  function roleAcquired(role: string): void {
+    const chain = chainOfRole.get(role);
+    if (chain && watching) watchers.get(chain.id)!.start();
+  }
+  function roleLost(role: string): void {
+    const chain = chainOfRole.get(role);
+    if (!chain) return;
+    // what the old watcher fetched ahead goes with it; the next tenure starts from the database
+    const old = watchers.get(chain.id)!;
+    if (!options.manualWatchers) watchers.set(chain.id, makeWatcher(chain));
+    void old.stop();
   }
 
   const audit = createAuditLoop({
@@ -210,7 +249,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
       checks.database = { ok: false, detail: `last write probe ${Math.round(probeAge / 1000)} s ago` };
     else checks.database = { ok: true };
     for (const chain of cfg.chains) {
-      const s = watchers.get(chain.id)!.status();
+      const s = chainStatus(chain);
       // lag_blocks is only as fresh as the last pass: a node that stopped answering hides new blocks
       const silentMs = s.lastOkAt === null ? null : Math.max(0, common.now() - s.lastOkAt);
       const ok =
@@ -241,6 +280,8 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
           mempool_failures: s.mempoolFailures,
           // rpc_quorum ≥ 2: a disagreement keeps the chain lagging (and so failing) until it ends
           ...(s.quorum ? { quorum: s.quorum } : {}),
+          // several instances (PostgreSQL): who watches this chain, at which epoch
+          ...(s.lease !== undefined ? { lease: s.lease } : {}),
           pool: { ...pool, low_water: chain.pool.low_water, low: pool.free < chain.pool.low_water },
         },
       };
@@ -250,10 +291,36 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }
 
+  /**
+   * A chain as /healthz reports it: this instance's watcher while it holds the chain (or with one
+   * instance); else from the database: the cursor the holder wrote and who holds the lease.
+   */
+  function chainStatus(chain: ChainConfig): WatcherStatus & { lease?: LeaseReport | null } {
+    const local = watchers.get(chain.id)!.status();
+    if (!cluster) return local;
+    const role = watcherRole(chain.id);
+    const lease = leaseReport(db, role, cluster.keeper.owner);
+    if (cluster.keeper.held(role)) return { ...local, lease };
+    const cur = watchStatements(db).cursorPass.get(chain.id);
+    const scanned = cur ? cur.next_block - 1 : null;
+    return {
+      ...local,
+      head: cur?.head ?? null,
+      scanned,
+      lagBlocks: cur && scanned !== null ? Math.max(0, cur.head - scanned) : null,
+      // the holder renews its lease every ttl/3 while it runs: a live lease is a live watcher
+      lastOkAt: lease?.live ? common.now() : (cur?.updated_at ?? null),
+      lastError: lease?.live ? null : "no instance holds this chain's lease",
+      lease,
+    };
+  }
+
   const lowWarned = new Set<string>();
   function tick(): void {
     const now = common.now();
     probeDatabase(now);
+    // the timer runner's work is one instance's (its writes are fenced by the lease)
+    if (cluster && !cluster.keeper.held(TIMER_ROLE)) return;
     try {
       const r = ledger.tick(now);
       if (r.events) notify();
@@ -293,7 +360,9 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
   const address = await api.listen();
   log.info({ listen: `${address.host}:${address.port}` }, "merchant API listening");
 
-  if (!options.manualWatchers) for (const w of watchers.values()) w.start();
+  watching = !options.manualWatchers;
+  if (cluster) await cluster.start();
+  else if (watching) for (const w of watchers.values()) w.start();
   if (!options.manualRates) rates?.start();
   if (!options.manualAudit) audit.start();
   worker?.start();
@@ -318,9 +387,12 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
         await checkout?.close();
         rates?.stop();
         await api.close();
+        watching = false;
         await Promise.all([...watchers.values()].map((w) => w.stop()));
         await audit.stop();
         await worker?.stop(5_000);
+        // the leases go last: another instance takes the chains over at once, not after the TTL
+        await cluster?.stop();
         db.close();
         log.info("stopped cleanly");
       })();

@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
+import { engineOf } from "../db/pg-sync.js";
 import { PROBLEMS, type ProblemCode, ProblemError } from "../errors.js";
 import type { Catalog } from "../ledger/catalog.js";
 import { type RpcLog, registerConsole } from "../console/index.js";
@@ -317,7 +318,8 @@ function createOrderBatcher(db: DB, ledger: Ledger, now: () => number) {
  * WAL mode with synchronous=FULL (or EXTRA); else undefined (nothing to defer).
  */
 function deferredSync(db: DB): (() => Promise<void>) | undefined {
-  if (db.memory || db.readonly) return undefined;
+  // PostgreSQL: COMMIT returns once the server made it durable (synchronous_commit)
+  if (db.memory || db.readonly || engineOf(db) === "postgres") return undefined;
   const mode = String(db.pragma("journal_mode", { simple: true })).toLowerCase();
   const sync = Number(db.pragma("synchronous", { simple: true }));
   if (mode !== "wal" || sync !== 2) return undefined; // EXTRA (3) and NORMAL/OFF: as configured

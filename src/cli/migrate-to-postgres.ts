@@ -50,7 +50,7 @@ export async function runMigrateToPostgres(
   cfg: ResolvedConfig,
   o: MigrateToPostgresOptions,
 ): Promise<number> {
-  const { path } = sqliteDatabase(cfg.database);
+  const { path } = sqliteDatabase(cfg.database, "migrate-to-postgres");
   const to = target(o);
   const where = `${path} → ${new URL(o.to).pathname.slice(1) || "(default database)"}`;
   if (o.verifyOnly) {

@@ -1,15 +1,15 @@
 // `depositd status`: one screen for an operator, read straight from the database.
 import type { ResolvedConfig } from "../config/load.js";
-import { openDatabase, sqliteDatabase } from "../db/index.js";
+import { openDatabase } from "../db/index.js";
 import { countStatements } from "../ledger/statements.js";
 import { outboxToolStatements } from "../notify/statements.js";
 import { poolReuses, poolStatus } from "../pool/index.js";
 import { watchStatements } from "../watch/statements.js";
 
 export function printStatus(cfg: ResolvedConfig, now = Date.now()): void {
-  const { path } = sqliteDatabase(cfg.database);
-  const db = openDatabase(path);
-  console.log(`depositd status — ${new Date(now).toISOString()} — ${path}\n`);
+  const db = openDatabase(cfg.database);
+  const where = cfg.database.engine === "sqlite" ? cfg.database.path : db.name;
+  console.log(`depositd status — ${new Date(now).toISOString()} — ${where}\n`);
   const cursors = watchStatements(db).cursorPass;
   console.log("chains");
   console.table(

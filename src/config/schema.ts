@@ -317,12 +317,29 @@ const databaseSchema = z
           engine: z
             .literal("postgres")
             .describe(
-              "PostgreSQL ≥ 15: `depositd migrate` (and the target of `depositd migrate-to-postgres`) only in this version; the ledger does not run on it yet (docs/scaling.md)",
+              "PostgreSQL ≥ 15: several instances on one database, one watcher per chain among them (docs/scaling.md)",
             ),
           url: postgresUrl.describe(
             "postgres://user@host:port/database (a unix socket: postgres://user@%2Frun%2Fpostgresql/database)",
           ),
-          pool_size: z.number().int().min(1).max(100).default(10).describe("connections per instance"),
+          pool_size: z
+            .number()
+            .int()
+            .min(1)
+            .max(100)
+            .default(10)
+            .describe(
+              "connections of `depositd migrate` and `migrate-to-postgres`; a running instance uses one for the ledger and two for leases and LISTEN",
+            ),
+          lease_ttl_ms: z
+            .number()
+            .int()
+            .min(500)
+            .max(600_000)
+            .default(10_000)
+            .describe(
+              "how long a chain's watcher (and the timer runner) stays with an instance that stopped renewing; renewed every third of it and inside every write",
+            ),
           password: secretRef
             .optional()
             .describe("the database user's password (none: trust, peer or .pgpass)"),

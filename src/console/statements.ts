@@ -40,7 +40,8 @@ function createConsoleStatements(db: DB) {
       .prepare<[string], number | null>(`SELECT MAX(at) FROM chain_lag_samples WHERE chain = ?`)
       .pluck(),
     insertSample: db.prepare<[{ chain: string; at: number; blocks: number | null; seconds: number | null }]>(
-      `INSERT OR IGNORE INTO chain_lag_samples (chain, at, lag_blocks, lag_seconds) VALUES (@chain, @at, @blocks, @seconds)`,
+      `INSERT INTO chain_lag_samples (chain, at, lag_blocks, lag_seconds) VALUES (@chain, @at, @blocks, @seconds)
+        ON CONFLICT DO NOTHING`,
     ),
     pruneSamples: db.prepare<[number]>(`DELETE FROM chain_lag_samples WHERE at < ?`),
     samples: db.prepare<
@@ -116,7 +117,7 @@ function createConsoleStatements(db: DB) {
       `INSERT INTO console_jobs (id, kind, target, operator, created_at, total) VALUES (@id, @kind, @target, @operator, @now, @total)`,
     ),
     insertJobEvent: db.prepare<[string, string]>(
-      `INSERT OR IGNORE INTO console_job_events (job_id, event_id) VALUES (?, ?)`,
+      `INSERT INTO console_job_events (job_id, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING`,
     ),
     job: db.prepare<
       [string],

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import type { ResolvedDatabase } from "../config/load.js";
 import { DepositdError } from "../errors.js";
 import { packageRoot } from "../paths.js";
+import { PgDatabase } from "./pg-sync.js";
 
 export type DB = Database.Database;
 
@@ -13,28 +14,40 @@ export interface OpenOptions {
   migrate?: boolean;
 }
 
-/** The ledger runs on SQLite only until its PostgreSQL port lands (docs/scaling.md). */
-export class LedgerEngineError extends DepositdError {
-  override name = "LedgerEngineError";
-  constructor() {
-    super(
-      "database.engine: postgres: the ledger does not run on PostgreSQL in this version yet; " +
-        "only `depositd migrate` does (docs/scaling.md)",
-    );
+/** A command that needs the SQLite file itself (status' header, migrate-to-postgres's source). */
+export class SqliteOnlyError extends DepositdError {
+  override name = "SqliteOnlyError";
+  constructor(what: string) {
+    super(`database.engine: postgres: ${what} reads a SQLite file; this config has none`);
   }
 }
 
-/** The SQLite side of a database config; a PostgreSQL one throws LedgerEngineError. */
-export function sqliteDatabase(database: ResolvedDatabase): Extract<ResolvedDatabase, { engine: "sqlite" }> {
-  if (database.engine !== "sqlite") throw new LedgerEngineError();
+/** The SQLite side of a database config; a PostgreSQL one throws SqliteOnlyError naming `what`. */
+export function sqliteDatabase(
+  database: ResolvedDatabase,
+  what: string,
+): Extract<ResolvedDatabase, { engine: "sqlite" }> {
+  if (database.engine !== "sqlite") throw new SqliteOnlyError(what);
   return database;
 }
 
-/** Open the ledger's SQLite file: a path, or the config's database (its synchronous unless given). */
+/** The schema is older than this depositd (PostgreSQL: instances do not migrate each other's data). */
+export class SchemaBehindError extends DepositdError {
+  override name = "SchemaBehindError";
+  constructor(have: number, need: number) {
+    super(`database schema is at version ${have}, this depositd needs ${need}: run \`depositd migrate\``);
+  }
+}
+
+/**
+ * Open the ledger's database: a SQLite path, or the config's database (SQLite: its synchronous
+ * unless given, migrated unless `migrate: false`; PostgreSQL: the engine of src/db/pg-sync.ts,
+ * whose schema `depositd migrate` (or serve's start) brought up to date: checked, not applied).
+ */
 export function openDatabase(target: string | ResolvedDatabase, options: OpenOptions = {}): DB {
   if (typeof target !== "string") {
-    const sqlite = sqliteDatabase(target);
-    return openDatabase(sqlite.path, { synchronous: sqlite.synchronous, ...options });
+    if (target.engine === "postgres") return openPostgres(target, options);
+    return openDatabase(target.path, { synchronous: target.synchronous, ...options });
   }
   const path = target;
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -45,6 +58,32 @@ export function openDatabase(target: string | ResolvedDatabase, options: OpenOpt
   db.pragma("busy_timeout = 5000");
   if (options.migrate !== false) migrate(db);
   return db;
+}
+
+function openPostgres(database: Extract<ResolvedDatabase, { engine: "postgres" }>, options: OpenOptions): DB {
+  // a paused instance's open transaction (and the lease row it may lock) ends within half a TTL
+  const db = new PgDatabase(database, {
+    idleInTransactionMs: Math.max(1_000, Math.floor(database.lease_ttl_ms / 2)),
+  });
+  if (options.migrate !== false) {
+    const need = Math.max(
+      ...readMigrations(join(packageRoot(), "migrations", "postgres")).map((m) => m.version),
+    );
+    let have = 0;
+    try {
+      have = Number(db.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations").pluck().get());
+    } catch (e) {
+      if ((e as { code?: string }).code !== "42P01") {
+        db.close();
+        throw e;
+      }
+    }
+    if (have < need) {
+      db.close();
+      throw new SchemaBehindError(have, need);
+    }
+  }
+  return db as unknown as DB;
 }
 
 export interface Migration {

@@ -31,6 +31,11 @@ export class LeaseLostError extends DepositdError {
   }
 }
 
+/** The role of a chain's watcher: one instance scans a chain and writes its payments. */
+export const watcherRole = (chain: string): string => `watch:${chain}`;
+/** The role of the timer runner (expiry, releases, pool top-ups). */
+export const TIMER_ROLE = "timers";
+
 const lease = (role: string, row: LeaseRow): Lease => ({
   role,
   owner: row.owner,
@@ -80,4 +85,136 @@ export async function leaseHolder(
   const r = await client.query<LeaseRow>(sql.holder, [role]);
   const row = r.rows[0];
   return row ? { ...lease(role, row), now: row.now, live: row.lease_until > row.now } : null;
+}
+
+/** The SQLite-shaped handle a fence runs on (src/db/pg-sync.ts): the ledger's own connection. */
+interface SyncDb {
+  prepare(sql: string): { get(...args: unknown[]): unknown };
+}
+
+export interface LeaseKeeperOptions {
+  /** the async pool the keeper renews and acquires on (never the ledger's connection) */
+  pool: Queryable;
+  /** this instance, as the lease rows and /healthz name it */
+  owner: string;
+  ttlMs: number;
+  roles: readonly string[];
+  /** this instance now holds `role` (start its work) */
+  onAcquired(role: string, lease: Lease): void;
+  /** this instance no longer holds `role` (stop its work, drop what it prefetched) */
+  onLost(role: string): void;
+  onError?(err: Error): void;
+}
+
+export interface LeaseKeeper {
+  readonly owner: string;
+  readonly ttlMs: number;
+  held(role: string): Lease | null;
+  /**
+   * Inside a write transaction on the ledger's connection: the fence. Extends `role`'s lease in the
+   * same transaction (its row locked until commit) or throws LeaseLostError, which rolls the write
+   * back: a paused holder that wakes after losing its lease writes nothing.
+   */
+  fence(db: SyncDb, role: string): void;
+  /** one round of renew-or-acquire for every role (the timer runs it every ttl/3) */
+  round(): Promise<void>;
+  start(): void;
+  /** give every held lease up (a clean shutdown: the next instance takes over at once) */
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps this instance's leases: renews the ones it holds, tries the others, every ttl/3. A role
+ * whose renewal fails, or whose fence found it lost, is reported once with onLost.
+ */
+export function createLeaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
+  const held = new Map<string, Lease>();
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+
+  function lose(role: string): void {
+    if (!held.delete(role)) return;
+    o.onLost(role);
+  }
+
+  async function roundOnce(): Promise<void> {
+    for (const role of o.roles) {
+      if (stopped) return;
+      const h = held.get(role);
+      try {
+        if (h) {
+          const r = await renew(o.pool, h, o.ttlMs);
+          if (r && held.get(role)?.epoch === r.epoch) held.set(role, r);
+          else if (!r) lose(role);
+        } else {
+          const r = await acquire(o.pool, role, o.owner, o.ttlMs);
+          if (r && !stopped) {
+            held.set(role, r);
+            o.onAcquired(role, r);
+          }
+        }
+      } catch (e) {
+        o.onError?.(e as Error); // the database is away: a held lease runs out and fences fail
+      }
+    }
+  }
+
+  const keeper: LeaseKeeper = {
+    owner: o.owner,
+    ttlMs: o.ttlMs,
+    held: (role) => held.get(role) ?? null,
+    fence(db, role) {
+      const h = held.get(role);
+      if (!h) throw new LeaseLostError(role, o.owner, 0);
+      const row = db.prepare(sql.renew).get(role, o.owner, h.epoch, o.ttlMs) as LeaseRow | undefined;
+      if (!row) {
+        // reported after this throw unwinds the write (onLost stops the role's work)
+        queueMicrotask(() => lose(role));
+        throw new LeaseLostError(role, o.owner, h.epoch);
+      }
+      held.set(role, lease(role, row));
+    },
+    round() {
+      running ??= roundOnce().finally(() => (running = null));
+      return running;
+    },
+    start() {
+      if (timer) return;
+      timer = setInterval(() => void keeper.round(), Math.max(50, Math.floor(o.ttlMs / 3)));
+      timer.unref();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+      for (const h of held.values()) await release(o.pool, h).catch(() => false);
+      held.clear();
+    },
+  };
+  return keeper;
+}
+
+/** Who holds a role, as /healthz shows it on every instance. */
+export interface LeaseReport {
+  owner: string;
+  epoch: number;
+  live: boolean;
+  /** this instance holds it */
+  mine: boolean;
+  lease_until: string;
+}
+
+/** The lease row of `role` read on the ledger's connection (null: nobody ever held it). */
+export function leaseReport(db: SyncDb, role: string, me: string): LeaseReport | null {
+  const row = db.prepare(sql.holder).get(role) as LeaseRow | undefined;
+  if (!row) return null;
+  return {
+    owner: row.owner,
+    epoch: row.epoch,
+    live: row.lease_until > row.now,
+    mine: row.owner === me && row.lease_until > row.now,
+    lease_until: new Date(row.lease_until).toISOString(),
+  };
 }

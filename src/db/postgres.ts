@@ -30,14 +30,18 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
-export function createPool(config: Pick<PostgresConfig, "url" | "pool_size" | "password">): pg.Pool {
-  return new pg.Pool({
+/** How one connection reaches the server (a pool's, or the ledger's connection thread's). */
+export function pgClientConfig(config: Pick<PostgresConfig, "url" | "password">): pg.ClientConfig {
+  return {
     connectionString: config.url,
-    max: config.pool_size,
     ...(config.password === undefined ? {} : { password: config.password }),
     types,
     application_name: "depositd",
-  });
+  };
+}
+
+export function createPool(config: Pick<PostgresConfig, "url" | "pool_size" | "password">): pg.Pool {
+  return new pg.Pool({ ...pgClientConfig(config), max: config.pool_size });
 }
 
 export type RetryReason = "serialization_failure" | "deadlock" | "unique_violation";

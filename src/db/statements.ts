@@ -1,11 +1,20 @@
 // SQL the subsystems' statements modules share, and the database's own statements (SQLite).
 import type { DB } from "./index.js";
+import { engineOf } from "./pg-sync.js";
 
 /** A status set from core as an SQL IN-list (statuses are plain identifiers, checked). */
 export function inList(statuses: Iterable<string>): string {
   const list = [...statuses];
   if (!list.every((s) => /^[a-z_]+$/.test(s))) throw new Error(`not a status: ${list.join(",")}`);
   return `(${list.map((s) => `'${s}'`).join(",")})`;
+}
+
+/**
+ * The engine's text of one statement: SQLite's, or PostgreSQL's where that engine needs other SQL
+ * for the same job (same parameters, by the same names). Most statements read the same on both.
+ */
+export function dialect(db: DB, sqlite: string, postgres: string): string {
+  return engineOf(db) === "postgres" ? postgres : sqlite;
 }
 
 /** The write probe the daemon's timer runs (/healthz reports its last result). */

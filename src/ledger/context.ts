@@ -24,6 +24,12 @@ export interface LedgerHooks {
    * (the checkout page's live status fans out from here); never called for a rolled-back write
    */
   onCommit?: (c: { orders: string[]; chain?: string; head?: number }) => void;
+  /**
+   * first thing inside every write of a chain's watcher (role "watch:<chain>") and of the timer
+   * (role "timers"): throws, rolling the write back, when this instance no longer holds the role
+   * (several instances on PostgreSQL: src/db/lease.ts); absent, nothing is fenced (one instance)
+   */
+  fence?: (role: string) => void;
 }
 
 export interface LedgerContext {

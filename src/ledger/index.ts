@@ -5,6 +5,7 @@ import type { Common } from "../common.js";
 import type { DB } from "../db/index.js";
 import type { Heads, Transfer } from "../chains/types.js";
 import type { Catalog } from "./catalog.js";
+import { watcherRole } from "../db/lease.js";
 import { type LedgerHooks, createContext } from "./context.js";
 import { type CreateOrderInput, createOrderCreation } from "./create.js";
 import { type ListQuery, createOrderBook } from "./orders.js";
@@ -189,7 +190,10 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
     cursor: (chain) => s.cursor.get(chain),
     eventsWritten: () => outbox.written(),
     initCursor(chain, nextBlock, now) {
-      s.initCursor.run(chain, nextBlock, Math.max(0, nextBlock - 1), now);
+      ctx.db.transaction(() => {
+        hooks.fence?.(watcherRole(chain));
+        s.initCursor.run(chain, nextBlock, Math.max(0, nextBlock - 1), now);
+      })();
     },
     recentBlocks: (chain) => new Map(s.recentBlocks.all(chain).map((b) => [b.number, b.hash])),
     watchedAddresses: (chain, afterId = 0) => s.poolAddresses.all(chain, afterId),

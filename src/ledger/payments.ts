@@ -13,6 +13,7 @@ import {
 } from "../core/payment.js";
 import { depositEvents, newDeposit } from "../core/account.js";
 import type { BlockRef, Heads, Transfer } from "../chains/types.js";
+import { watcherRole } from "../db/lease.js";
 import { newId } from "../ids.js";
 import type { LedgerContext } from "./context.js";
 import { ProblemError } from "../errors.js";
@@ -173,7 +174,9 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement, acco
     }
   }
 
+  const fence = (chain: string) => ctx.hooks.fence?.(watcherRole(chain));
   const recordScan = db.transaction((w: ScanWrite, now: number) => {
+    fence(w.chain);
     if (w.rollbackTo !== undefined) rollBack(w, w.rollbackTo, now);
     for (const t of w.transfers) {
       const existing = s.paymentByKey.get(w.chain, t.txid, t.index, t.asset);
@@ -186,6 +189,7 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement, acco
 
   const recordMempool = db.transaction(
     (chain: string, transfers: Transfer[], now: number, settleMissing: boolean) => {
+      fence(chain);
       const present = new Set(transfers.map((t) => keyOf(t.txid, t.index, t.asset)));
       for (const t of transfers) {
         if (!s.paymentByKey.get(chain, t.txid, t.index, t.asset))

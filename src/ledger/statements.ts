@@ -1,8 +1,9 @@
-// Every SQL statement of the ledger, named and prepared once (SQLite). The only SQL text of the
-// ledger besides migrations/: a second storage engine is a second module with these names.
+// Every SQL statement of the ledger, named and prepared once per database. The only SQL text of
+// the ledger besides migrations/; where PostgreSQL needs other SQL for the same job, `dialect`
+// holds both texts side by side (src/db/pg-sync.ts runs them there).
 import { OPEN, type PaymentStatus, TERMINAL } from "../core/reconcile.js";
 import type { DB } from "../db/index.js";
-import { inList, perDatabase } from "../db/statements.js";
+import { dialect, inList, perDatabase } from "../db/statements.js";
 import type { OptionRow, OrderRow, PaymentRow } from "./view.js";
 
 /** orders examined for expiry per timer pass */
@@ -23,6 +24,7 @@ export interface ListParams {
 export type Statements = ReturnType<typeof createStatements>;
 
 export function createStatements(db: DB) {
+  const skipLocked = dialect(db, "", " FOR UPDATE SKIP LOCKED");
   // one statement per filter combination, prepared on first use (each uses its own index)
   const lists = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, OrderRow>>>();
   const listStatement = (merchant: boolean, status: boolean, cursor: boolean) => {
@@ -92,13 +94,15 @@ export function createStatements(db: DB) {
     ),
 
     // each lookup has its own partial index holding only what it may hand out (0005_counters.sql)
+    // PostgreSQL: locked, and a row another create has locked is skipped rather than waited for
+    // (without it two instances pick the same row and one fails on bindings_one_live_per_address)
     freeUnused: db.prepare<[string], { id: number; address: string; display: string }>(
       `SELECT id, address, display FROM pool_addresses
-       WHERE chain = ? AND bound = 0 AND used = 0 ORDER BY id LIMIT 1`,
+       WHERE chain = ? AND bound = 0 AND used = 0 ORDER BY id LIMIT 1${skipLocked}`,
     ),
     freeRested: db.prepare<[string, number], { id: number; address: string; display: string }>(
       `SELECT id, address, display FROM pool_addresses
-       WHERE chain = ? AND bound = 0 AND rest_until <= ? ORDER BY rest_until, id LIMIT 1`,
+       WHERE chain = ? AND bound = 0 AND rest_until <= ? ORDER BY rest_until, id LIMIT 1${skipLocked}`,
     ),
     bind: db.prepare("INSERT INTO bindings (chain, address, order_id, bound_at) VALUES (?, ?, ?, ?)"),
     markBound: db.prepare("UPDATE pool_addresses SET bound = 1, used = 1 WHERE id = ?"),
@@ -132,8 +136,13 @@ export function createStatements(db: DB) {
      */
     poolAddressChunk: db
       .prepare<[string, number, number], [number | null, string | null]>(
-        `SELECT max(id), group_concat(address, char(10)) FROM
-           (SELECT id, address FROM pool_addresses WHERE +chain = ? AND id > ? ORDER BY id LIMIT ?)`,
+        dialect(
+          db,
+          `SELECT max(id), group_concat(address, char(10)) FROM
+             (SELECT id, address FROM pool_addresses WHERE +chain = ? AND id > ? ORDER BY id LIMIT ?)`,
+          `SELECT max(id), string_agg(address, chr(10) ORDER BY id) FROM
+             (SELECT id, address FROM pool_addresses WHERE chain = ? AND id > ? ORDER BY id LIMIT ?) chunk`,
+        ),
       )
       .raw(),
 
@@ -190,7 +199,9 @@ export function createStatements(db: DB) {
     ),
 
     upsertBlock: db.prepare(
-      "INSERT OR REPLACE INTO chain_blocks (chain, number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?, ?)",
+      `INSERT INTO chain_blocks (chain, number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (chain, number) DO UPDATE
+         SET hash = excluded.hash, parent_hash = excluded.parent_hash, timestamp = excluded.timestamp`,
     ),
     deleteBlocksAbove: db.prepare("DELETE FROM chain_blocks WHERE chain = ? AND number > ?"),
     pruneBlocks: db.prepare("DELETE FROM chain_blocks WHERE chain = ? AND number <= ?"),

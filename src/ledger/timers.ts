@@ -1,5 +1,6 @@
 // The timer pass: expire orders past their validity, end bindings past their late window.
 import { deadlineClock } from "../core/deadline.js";
+import { TIMER_ROLE } from "../db/lease.js";
 import type { LedgerContext } from "./context.js";
 import type { Settlement } from "./settle.js";
 import { EXPIRE_BATCH } from "./statements.js";
@@ -52,6 +53,9 @@ export function createTimers(ctx: LedgerContext, settle: Settlement) {
     return released;
   }
 
-  const tick = db.transaction((now: number) => ({ expired: expireDue(now), released: releaseDue(now) }));
+  const tick = db.transaction((now: number) => {
+    ctx.hooks.fence?.(TIMER_ROLE);
+    return { expired: expireDue(now), released: releaseDue(now) };
+  });
   return { tick };
 }

@@ -38,7 +38,12 @@ export function redeliverDead(db: DB, sinceMs: number, now: number): number {
  * An order's events in seq order (those after `afterSeq` when given, at most `limit`; -1: all),
  * each with its delivery attempts.
  */
-export function listOrderEvents(db: DB, orderId: string, afterSeq?: number, limit = -1): OrderEventView[] {
+export function listOrderEvents(
+  db: DB,
+  orderId: string,
+  afterSeq?: number,
+  limit = Number.MAX_SAFE_INTEGER,
+): OrderEventView[] {
   const s = outboxToolStatements(db);
   return s.eventsOfOrder.all(orderId, afterSeq ?? -1, limit).map((r) => eventView(db, r) as OrderEventView);
 }

@@ -1,7 +1,8 @@
-// Every SQL statement of callback delivery, named and prepared once (SQLite).
+// Every SQL statement of callback delivery, named and prepared once (SQLite and
+// PostgreSQL: `dialect` where they differ).
 import type { AccountEventJson, OrderEventJson } from "../api/schemas.js";
 import type { DB } from "../db/index.js";
-import { perDatabase } from "../db/statements.js";
+import { dialect, perDatabase } from "../db/statements.js";
 
 export interface DueRow {
   id: string;
@@ -29,7 +30,8 @@ export function createDeliveryStatements(db: DB) {
       `SELECT id, url, next_attempt_at FROM events
         WHERE state = 'pending' AND next_attempt_at >= @from AND next_attempt_at <= @now AND lease_until < @now
           AND (url IS NULL OR NOT EXISTS (
-            SELECT 1 FROM json_each(@excluded) e WHERE substr(events.url, 1, length(e.value)) = e.value))
+            SELECT 1 FROM ${dialect(db, "json_each(@excluded) e", "json_array_elements_text(@excluded::json) e (value)")}
+            WHERE substr(events.url, 1, length(e.value)) = e.value))
         ORDER BY next_attempt_at LIMIT @limit`,
     ),
     claim: db.prepare<[{ id: string; owner: string; until: number; now: number }], ClaimedRow>(
@@ -55,8 +57,8 @@ export function createDeliveryStatements(db: DB) {
         WHERE id = @id AND state = 'pending' AND lease_owner = @owner AND attempts = @attempt`,
     ),
     insertAttempt: db.prepare(
-      `INSERT OR IGNORE INTO delivery_attempts (event_id, attempt, started_at, latency_ms, status_code, error, response_body)
-        VALUES (@id, @attempt, @startedAt, @latencyMs, @status, @error, @response)`,
+      `INSERT INTO delivery_attempts (event_id, attempt, started_at, latency_ms, status_code, error, response_body)
+        VALUES (@id, @attempt, @startedAt, @latencyMs, @status, @error, @response) ON CONFLICT DO NOTHING`,
     ),
     nextDue: db
       .prepare<[number], number | null>(

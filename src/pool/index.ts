@@ -65,6 +65,7 @@ export function importPoolFile(
     throw new PoolError(`chain ${chain} has an ${state.source} pool, not a static one`);
   return db.transaction(() => {
     s.initStatic.run(chain);
+    s.lockState.get(chain);
     let added = 0;
     for (const a of parsed) added += s.insertStatic.run(chain, a.canonical, a.display, now).changes;
     return { added, existing: parsed.length - added };
@@ -86,7 +87,7 @@ export function ensureDerived(
   const first = deriver.derive(0);
   const s = poolStatements(db);
   return db.transaction(() => {
-    const state = s.state.get(chain);
+    const state = s.lockState.get(chain);
     if (state && state.source !== "xpub")
       throw new PoolError(`chain ${chain} already has a ${state.source} pool`);
     if (state?.first_address && state.first_address !== first.canonical) {

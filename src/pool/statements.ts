@@ -1,6 +1,6 @@
-// Every SQL statement of the address pools, named and prepared once per database (SQLite).
+// Every SQL statement of the address pools, named and prepared once per database.
 import type { DB } from "../db/index.js";
-import { perDatabase } from "../db/statements.js";
+import { dialect, perDatabase } from "../db/statements.js";
 
 export type PoolStatements = ReturnType<typeof prepare>;
 
@@ -8,6 +8,15 @@ function prepare(db: DB) {
   return {
     state: db.prepare<[string], { source: string; first_address: string | null; next_index: number }>(
       "SELECT source, first_address, next_index FROM pool_state WHERE chain = ?",
+    ),
+    /**
+     * `state`, taken first by every transaction that adds addresses to a chain. PostgreSQL: the row
+     * stays locked until commit, so a second adder waits before it is handed an id; a chain's ids
+     * then become visible in id order (the watcher's "id > last" refresh never misses one) and no
+     * derivation index is handed out twice. SQLite has one writer: the plain read.
+     */
+    lockState: db.prepare<[string], { source: string; first_address: string | null; next_index: number }>(
+      `SELECT source, first_address, next_index FROM pool_state WHERE chain = ?${dialect(db, "", " FOR UPDATE")}`,
     ),
     initStatic: db.prepare(
       "INSERT INTO pool_state (chain, source) VALUES (?, 'static') ON CONFLICT (chain) DO NOTHING",

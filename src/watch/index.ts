@@ -5,6 +5,7 @@ import type { Common } from "../common.js";
 import type { ChainConfig } from "../config/schema.js";
 import { reorgDepthOf } from "../chains/kinds.js";
 import type { BlockRef, ChainAdapter, Heads, QuorumStatus, ScanResult, WatchedSet } from "../chains/types.js";
+import { LeaseLostError } from "../db/lease.js";
 import { NonRetryableError, RetryableError } from "../errors.js";
 import type { Ledger } from "../ledger/index.js";
 import { backoffDelay, sleep } from "../rpc/retry.js";
@@ -386,6 +387,11 @@ export function createWatcher({ chain, adapter, ledger, common, onEvents, store 
         if (r.caughtUp) await sleep(chain.poll_interval_ms, stopper.signal);
       } catch (e) {
         const err = e as Error;
+        if (e instanceof LeaseLostError) {
+          // another instance has this chain now: stop here; nothing of this pass was written
+          log.warn({ err: err.message }, "watcher stopped: lease lost");
+          break;
+        }
         state.lastError = err.message;
         if (e instanceof NonRetryableError) {
           state.fatal = err.message;

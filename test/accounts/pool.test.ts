@@ -4,11 +4,10 @@ import { HDNodeWallet } from "ethers";
 import { describe, expect, it } from "vitest";
 import { createEvmDeriver } from "../../src/chains/evm/address.js";
 import { validateConfig } from "../../src/config/load.js";
-import { openDatabase } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { ensureDerived, poolStatus } from "../../src/pool/index.js";
-import { TEST_EPOCH_MS, rawConfig, testCommon } from "../helpers/config.js";
+import { TEST_EPOCH_MS, rawConfig, testCommon, testDatabase } from "../helpers/config.js";
 
 const XPUB = HDNodeWallet.fromPhrase(
   "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
@@ -22,7 +21,7 @@ function setup(pool: Record<string, unknown>) {
     {},
   );
   const now = TEST_EPOCH_MS;
-  const db = openDatabase(":memory:");
+  const db = testDatabase();
   const ledger = createLedger(
     db,
     testCommon(config, () => now),

@@ -377,7 +377,7 @@ describe("concurrency and restart", () => {
         t.db
           .prepare("INSERT INTO bindings (chain, address, order_id, bound_at) VALUES (?, ?, ?, 0)")
           .run(b.chain, b.address, r.body.id),
-      ).toThrow(/UNIQUE/);
+      ).toThrow(/UNIQUE|duplicate key/);
     } finally {
       await t.close();
     }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll } from "vitest";
+import { PgDatabase } from "../../src/db/pg-sync.js";
 import { freePort } from "../../src/dev/anvil.js";
 import { verifySignature } from "../../src/notify/verify.js";
 import { CALLBACK_SECRET, evmPoolText, rawConfig } from "../helpers/config.js";
@@ -139,6 +140,8 @@ export interface ChaosConfigArgs {
   /** or exactly this pool (two daemons bound to the same addresses) */
   pool?: { text: string; addresses: string[] };
   dbPath?: string;
+  /** instead of the SQLite file: this database config (PostgreSQL) */
+  database?: Record<string, unknown>;
   ethConfirmations?: number;
   tokenConfirmations?: number;
   notify?: Record<string, unknown>;
@@ -154,7 +157,7 @@ export function writeDaemonConfig(a: ChaosConfigArgs): { path: string; dbPath: s
   const base = rawConfig();
   const raw = {
     ...base,
-    database: { path: dbPath, synchronous: "FULL" },
+    database: a.database ?? { path: dbPath, synchronous: "FULL" },
     api: { ...(base.api as object), listen: `127.0.0.1:${a.port}` },
     notify: {
       ...(base.notify as object),
@@ -449,13 +452,18 @@ export async function startReceiver(seed = SEED): Promise<Receiver> {
 // ---------------------------------------------------------------------------------------------
 // Looking into the database the daemon wrote (read-only; the daemon may still run)
 
-export function openReadonly(dbPath: string): Database.Database {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+/** A SQLite file, or a PostgreSQL database several daemons share (the failover test). */
+export type DbTarget = string | { url: string };
+
+export function openReadonly(target: DbTarget): Database.Database {
+  if (typeof target !== "string")
+    return new PgDatabase({ url: target.url, password: undefined }) as unknown as Database.Database;
+  const db = new Database(target, { readonly: true, fileMustExist: true });
   db.pragma("busy_timeout = 5000");
   return db;
 }
 
-export function withDb<T>(dbPath: string, fn: (db: Database.Database) => T): T {
+export function withDb<T>(dbPath: DbTarget, fn: (db: Database.Database) => T): T {
   const db = openReadonly(dbPath);
   try {
     return fn(db);
@@ -484,18 +492,18 @@ export interface EventRow {
   attempts: number;
 }
 
-export function allEvents(dbPath: string): EventRow[] {
+export function allEvents(dbPath: DbTarget): EventRow[] {
   return withDb(dbPath, (db) =>
     db
       .prepare<[], EventRow>(
-        "SELECT id, order_id, seq, type, url, body, state, attempts FROM events ORDER BY rowid",
+        "SELECT id, order_id, seq, type, url, body, state, attempts FROM events ORDER BY created_at, id",
       )
       .all(),
   );
 }
 
 /** Every event with somewhere to go reached the receiver with exactly the stored bytes. */
-export function undeliveredEvents(dbPath: string, r: Receiver): EventRow[] {
+export function undeliveredEvents(dbPath: DbTarget, r: Receiver): EventRow[] {
   return allEvents(dbPath).filter(
     (e) => e.url !== null && (!r.acked.has(e.id) || r.bodies.get(e.id) !== e.body),
   );

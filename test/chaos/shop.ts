@@ -4,7 +4,7 @@
 import type { TestAnvil } from "../helpers/anvil.js";
 import type { EvmKit } from "../helpers/evm.js";
 import { seededRandom } from "../helpers/flaky-proxy.js";
-import { type ApiAnswer, type EventRow, withDb } from "./harness.js";
+import { type ApiAnswer, type DbTarget, type EventRow, withDb } from "./harness.js";
 
 export type PayKind = "exact" | "partial" | "split" | "over" | "late" | "mixed" | "unpaid";
 export type AssetId = "ETH" | "USDT-ERC20";
@@ -251,7 +251,7 @@ export interface Mismatch {
 
 /** Compares the daemon's orders and payments (read from its database) with the expectation. */
 export function compareWithDatabase(
-  dbPath: string,
+  dbPath: DbTarget,
   expected: Map<string, Expected>,
   events: EventRow[],
 ): Mismatch[] {

@@ -19,7 +19,7 @@ import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { importPoolFile } from "../../src/pool/index.js";
 import { startApi } from "../helpers/api.js";
-import { TEST_EPOCH_MS, evmPoolText, testCommon, testConfig } from "../helpers/config.js";
+import { TEST_EPOCH_MS, evmPoolText, testCommon, testConfig, testDatabase } from "../helpers/config.js";
 
 const ADDR = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94";
 const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -335,7 +335,7 @@ describe("live fan-out", () => {
 describe("the ledger's commit hook", () => {
   it("behavior: named after a committed write, never after a rolled-back one; a failing hook fails no write", () => {
     const cfg = testConfig();
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const common = testCommon(cfg);
     const seen: { orders: string[]; chain?: string; head?: number }[] = [];
     let explode = false;
@@ -371,7 +371,7 @@ describe("the ledger's commit hook", () => {
 
   it("behavior: the mempool, the timer and a payment assigned by hand name the orders they changed", () => {
     const cfg = testConfig();
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const common = testCommon(cfg);
     const seen: { orders: string[]; chain?: string; head?: number }[] = [];
     const ledger = createLedger(db, common, createCatalog(cfg), { onCommit: (c) => seen.push(c) });
@@ -432,7 +432,7 @@ describe("HTTP guards and storage", () => {
         frame_ancestors: ["https://shop.example"],
       },
     });
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const checkout = createCheckout({ db, catalog: createCatalog(cfg), common: testCommon(cfg) });
     const { port } = await checkout.listen();
     const codes: number[] = [];
@@ -459,7 +459,7 @@ describe("HTTP guards and storage", () => {
         brand: { name: "Logo shop", logo_file: logo },
       },
     });
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const common = testCommon(cfg);
     const catalog = createCatalog(cfg);
     const ledger = createLedger(db, common, catalog);

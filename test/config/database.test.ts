@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, validateConfig } from "../../src/config/load.js";
-import { LedgerEngineError, openDatabase, sqliteDatabase } from "../../src/db/index.js";
+import { SqliteOnlyError, sqliteDatabase } from "../../src/db/index.js";
 import { rawConfig } from "../helpers/config.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "depositd-dbcfg-"));
@@ -46,13 +46,20 @@ describe("database config", () => {
       engine: "postgres",
       url,
       pool_size: 10,
+      lease_ttl_ms: 10_000,
       password: undefined,
     });
     const fromEnv = withDatabase(
       { engine: "postgres", url, pool_size: 3, password: { env: "DB_PW" } },
       { DB_PW: "s3cret" },
     );
-    expect(fromEnv.database).toEqual({ engine: "postgres", url, pool_size: 3, password: "s3cret" });
+    expect(fromEnv.database).toEqual({
+      engine: "postgres",
+      url,
+      pool_size: 3,
+      lease_ttl_ms: 10_000,
+      password: "s3cret",
+    });
     const file = join(tmp, "pw");
     writeFileSync(file, "from-a-file\n");
     expect(withDatabase({ engine: "postgres", url, password: { file } }).database).toMatchObject({
@@ -65,6 +72,9 @@ describe("database config", () => {
       'database.engine: must be "sqlite" (the default) or "postgres"',
     ]);
     expect(problems({ engine: "postgres" })[0]).toMatch(/^database\.url: /);
+    expect(problems({ engine: "postgres", url: "postgres://u@h/db", lease_ttl_ms: 100 })[0]).toMatch(
+      /^database\.lease_ttl_ms: /,
+    );
     expect(problems({ engine: "postgres", url: "mysql://h/db" })).toEqual([
       "database.url: must be a postgres:// URL",
     ]);
@@ -86,11 +96,11 @@ describe("database config", () => {
     );
   });
 
-  it("error: the ledger refuses a postgres config with one clear line", () => {
+  it("error: a command that reads the SQLite file refuses a postgres config with one clear line", () => {
     const cfg = withDatabase({ engine: "postgres", url: "postgres://u@h/db" });
-    expect(() => sqliteDatabase(cfg.database)).toThrow(LedgerEngineError);
-    expect(() => openDatabase(cfg.database)).toThrow(
-      "database.engine: postgres: the ledger does not run on PostgreSQL in this version yet",
+    expect(() => sqliteDatabase(cfg.database, "migrate-to-postgres")).toThrow(SqliteOnlyError);
+    expect(() => sqliteDatabase(cfg.database, "migrate-to-postgres")).toThrow(
+      "database.engine: postgres: migrate-to-postgres reads a SQLite file; this config has none",
     );
   });
 });

@@ -97,10 +97,14 @@ function setAt(root: Record<string, unknown>, path: (string | number)[], value: 
     (node as Record<string | number, unknown>)[path.at(-1)!] = value;
 }
 
+// one valid config, made once (on the postgres engine each rawConfig() makes a database)
+let valid: Record<string, unknown> | undefined;
+const base = () => (valid ??= rawConfig());
+
 const mutatedConfig = fc
   .tuple(fc.array(fc.tuple(fc.constantFrom(...PATHS), hostile), { minLength: 1, maxLength: 3 }), fc.boolean())
   .map(([edits, yaml]) => {
-    const cfg = structuredClone(rawConfig()) as Record<string, unknown>;
+    const cfg = structuredClone(base());
     for (const [path, value] of edits) setAt(cfg, path, value);
     return yaml
       ? { text: stringify(cfg), source: "fuzz.yaml" }
@@ -111,7 +115,7 @@ const mutatedConfig = fc
 const damagedText = fc
   .tuple(fc.boolean(), fc.nat(), fc.nat(), fc.string({ maxLength: 8 }))
   .map(([yaml, a, b, junk]) => {
-    const text = yaml ? stringify(rawConfig()) : JSON.stringify(rawConfig(), null, 1);
+    const text = yaml ? stringify(base()) : JSON.stringify(base(), null, 1);
     const i = a % text.length;
     const j = b % text.length;
     return {

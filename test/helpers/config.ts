@@ -3,6 +3,8 @@ import { getAddress, hexlify, randomBytes } from "ethers";
 import { pino } from "pino";
 import { createCommon, type Common } from "../../src/common.js";
 import { type ResolvedConfig, validateConfig } from "../../src/config/load.js";
+import { type DB, openDatabase } from "../../src/db/index.js";
+import { TEST_ENGINE, freshMigratedDatabaseSync } from "./postgres.js";
 
 export const API_KEY = "test-key-0123456789";
 export const API_KEY_SHA = createHash("sha256").update(API_KEY).digest("hex");
@@ -16,7 +18,10 @@ export const CALLBACK_SECRET = "whsec_test_0123456789abcdef";
 /** A valid raw config for tests: one EVM chain "anvil" with ETH and a token, USD rates. */
 export function rawConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    database: { path: ":memory:", synchronous: "NORMAL" },
+    database:
+      TEST_ENGINE === "postgres"
+        ? { engine: "postgres", url: freshMigratedDatabaseSync() }
+        : { path: ":memory:", synchronous: "NORMAL" },
     api: {
       listen: "127.0.0.1:0",
       keys: [
@@ -77,6 +82,21 @@ export const CHAIN_TEST_DEFAULTS = {
   request_timeout_ms: 5000,
   pool: { source: "static", cooldown_minutes: 0, low_water: 0 },
 } as const;
+
+/**
+ * A fresh, migrated ledger database on the suite's engine (DEPOSITD_TEST_DB): SQLite in memory, or a
+ * PostgreSQL copy of the migrated template.
+ */
+export function testDatabase(): DB {
+  if (TEST_ENGINE === "sqlite") return openDatabase(":memory:");
+  return openDatabase({
+    engine: "postgres",
+    url: freshMigratedDatabaseSync(),
+    pool_size: 2,
+    password: undefined,
+    lease_ttl_ms: 10_000,
+  });
+}
 
 export function testConfig(over: Record<string, unknown> = {}): ResolvedConfig {
   return validateConfig(rawConfig(over), {});

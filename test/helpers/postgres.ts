@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { inject } from "vitest";
+import { PgDatabase } from "../../src/db/pg-sync.js";
 
 export const PG_BIN = process.env.DEPOSITD_PG_BIN ?? "/usr/lib/postgresql/15/bin";
 
@@ -135,6 +136,72 @@ async function ensureCluster(dir: string): Promise<void> {
 /** The connection URL of database `name` in the cluster in `dir` (unix socket, user postgres). */
 export function postgresUrl(dir: string, name: string): string {
   return `postgres://postgres@${encodeURIComponent(dir)}/${name}`;
+}
+
+/**
+ * Which engine the suite's ledgers run on: `DEPOSITD_TEST_DB=postgres npm test` runs every test that
+ * takes its database from the test config on PostgreSQL, one fresh database per config.
+ */
+export const TEST_ENGINE: "sqlite" | "postgres" =
+  process.env.DEPOSITD_TEST_DB === "postgres" ? "postgres" : "sqlite";
+
+const TEMPLATE = "depositd_template";
+
+/** A database with every PostgreSQL migration applied, made once per run; fresh ones are copies. */
+async function ensureTemplate(dir: string): Promise<void> {
+  await ensureCluster(dir);
+  const ready = join(dir, "template-ready");
+  if (existsSync(ready)) return;
+  let mine = false;
+  try {
+    mkdirSync(join(dir, "template-lock"));
+    mine = true;
+  } catch {
+    // another worker is making it
+  }
+  if (mine) {
+    const admin = new pg.Client({ connectionString: postgresUrl(dir, "postgres") });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${TEMPLATE}`);
+    } finally {
+      await admin.end();
+    }
+    const { createPool, migratePostgres } = await import("../../src/db/postgres.js");
+    const pool = createPool({ url: postgresUrl(dir, TEMPLATE), pool_size: 1, password: undefined });
+    try {
+      await migratePostgres(pool);
+    } finally {
+      await pool.end();
+    }
+    writeFileSync(ready, "ok");
+    return;
+  }
+  for (let i = 0; i < 1200 && !existsSync(ready); i++) await sleep(50);
+  if (!existsSync(ready)) throw new Error("the PostgreSQL template database was not ready after 60 s");
+}
+
+/** The suite's setup file (vitest.config.ts): on the postgres engine, the cluster and template first. */
+export async function prepareTestEngine(): Promise<void> {
+  if (TEST_ENGINE === "postgres") await ensureTemplate(inject("postgresDir"));
+}
+
+let adminDb: PgDatabase | undefined;
+
+/**
+ * A fresh database with the schema applied (a copy of the template), made synchronously so the test
+ * config can hold it; only after prepareTestEngine.
+ */
+export function freshMigratedDatabaseSync(): string {
+  const dir = inject("postgresDir");
+  if (!existsSync(join(dir, "template-ready")))
+    throw new Error("no template database: prepareTestEngine first");
+  if (!adminDb) {
+    adminDb = new PgDatabase({ url: postgresUrl(dir, "postgres"), password: undefined });
+  }
+  const name = `t_${randomBytes(6).toString("hex")}`;
+  adminDb.exec(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+  return postgresUrl(dir, name);
 }
 
 /** A fresh, empty database for this test file; returns its connection URL. */

@@ -3,12 +3,11 @@
 // has passed late_until. Chain facts are handed to recordScan as a watcher would.
 import { describe, expect, it } from "vitest";
 import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
-import { openDatabase } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { importPoolFile } from "../../src/pool/index.js";
 import { createScanProgress } from "../../src/watch/progress.js";
-import { clock, evmPoolText, testCommon, testConfig } from "../helpers/config.js";
+import { clock, evmPoolText, testCommon, testConfig, testDatabase } from "../helpers/config.js";
 
 const MIN = 60_000;
 
@@ -32,7 +31,7 @@ function setup() {
     ],
   });
   const common = testCommon(config, c.now);
-  const db = openDatabase(":memory:");
+  const db = testDatabase();
   const progress = createScanProgress(db);
   const ledger = createLedger(db, common, createCatalog(config), { scannedTime: progress.scannedTime });
   for (const id of ["eth", "bsc"]) {

@@ -3,11 +3,10 @@
 import { describe, expect, it } from "vitest";
 import type { Transfer } from "../../src/chains/types.js";
 import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
-import { openDatabase } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { importPoolFile } from "../../src/pool/index.js";
-import { clock, evmPoolText, testCommon, testConfig } from "../helpers/config.js";
+import { clock, evmPoolText, testCommon, testConfig, testDatabase } from "../helpers/config.js";
 
 const MIN = 60_000;
 
@@ -17,7 +16,7 @@ function setup(pool = 1) {
     orders: { valid_minutes: 30, late_window_minutes: 60, timer_interval_ms: 100 },
   });
   const common = testCommon(config, c.now);
-  const db = openDatabase(":memory:");
+  const db = testDatabase();
   const ledger = createLedger(db, common, createCatalog(config));
   importPoolFile(db, "anvil", createEvmAddressCodec(), evmPoolText(pool).text, c.now());
   ledger.initCursor("anvil", 1, c.now());
@@ -50,7 +49,7 @@ function setup(pool = 1) {
   const events = (orderId: string | null) =>
     db
       .prepare<[string | null], { type: string }>(
-        "SELECT type FROM events WHERE order_id IS ? ORDER BY rowid",
+        "SELECT type FROM events WHERE order_id IS NOT DISTINCT FROM ? ORDER BY created_at, seq, id",
       )
       .all(orderId)
       .map((e) => e.type);

@@ -1,3 +1,4 @@
+import { testDatabase } from "../helpers/config.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -32,7 +33,7 @@ function setup(
   notify: Record<string, unknown> = {},
   now?: () => number,
 ): { db: DB; worker: DeliveryWorker; common: ReturnType<typeof testCommon> } {
-  const db = openDatabase(":memory:");
+  const db = testDatabase();
   const common = testCommon(testConfig(notify), now);
   const worker = createDeliveryWorker({ db, common, owner: "w1" });
   cleanups.push(() => db.close());

@@ -1,3 +1,4 @@
+import { testDatabase } from "../helpers/config.js";
 // Runs every receiver example from examples/receivers/ against events the real worker delivers.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -5,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type DB } from "../../src/db/index.js";
+import type { DB } from "../../src/db/index.js";
 import { createDeliveryWorker } from "../../src/notify/deliver.js";
 import { signatureHeader } from "../../src/notify/sign.js";
 import { transpileForChild } from "./build-child.js";
@@ -84,7 +85,7 @@ async function deliverTo(url: string, secrets: string[] = [SECRET]): Promise<str
 }
 
 beforeAll(() => {
-  db = openDatabase(":memory:");
+  db = testDatabase();
   cleanups.push(() => db.close());
 });
 

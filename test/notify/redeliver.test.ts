@@ -1,5 +1,6 @@
+import { testDatabase } from "../helpers/config.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase, type DB } from "../../src/db/index.js";
+import type { DB } from "../../src/db/index.js";
 import { listOrderEvents, redeliverDead, redeliverEvent } from "../../src/notify/redeliver.js";
 import { eventBody, eventRow, insertEvents, insertOrder } from "./helpers.js";
 
@@ -9,7 +10,7 @@ afterEach(() => db?.close());
 const T = 1_700_000_000_000;
 
 function seed(): void {
-  db = openDatabase(":memory:");
+  db = testDatabase();
   insertOrder(db, "ord_1", "https://shop.example/hook", T);
   insertOrder(db, "ord_2", "https://shop.example/hook", T);
   insertEvents(db, [

@@ -1,6 +1,7 @@
 // The counts /metrics and /healthz serve come from counters the database keeps (0005_counters.sql):
 // zeros for every status from the start, equal to a recount after real work, and /healthz neither
 // writes nor scans per request.
+import { PgDatabase } from "../../src/db/pg-sync.js";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { Transfer } from "../../src/chains/types.js";
@@ -12,7 +13,7 @@ import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { registerMetrics } from "../../src/metrics.js";
 import { importPoolFile } from "../../src/pool/index.js";
-import { clock, evmPoolText, testCommon, testConfig } from "../helpers/config.js";
+import { clock, evmPoolText, testCommon, testConfig, testDatabase } from "../helpers/config.js";
 
 const hash = (n: number) => "0x" + n.toString(16).padStart(64, "0");
 
@@ -20,7 +21,7 @@ describe("status counters", () => {
   it("default: depositd_orders and depositd_payments have a zero series for every status before any row", async () => {
     const config = testConfig();
     const common = { ...testCommon(config), metrics: new Registry() };
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     registerMetrics(common, db, () => []);
     const text = await common.metrics.metrics();
     for (const status of ORDER_STATUSES) expect(text).toContain(`depositd_orders{status="${status}"} 0`);
@@ -33,7 +34,7 @@ describe("status counters", () => {
     const c = clock();
     const config = testConfig();
     const common = { ...testCommon(config, c.now), metrics: new Registry() };
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const ledger = createLedger(db, common, createCatalog(config));
     registerMetrics(common, db, () => []);
     importPoolFile(db, "anvil", createEvmAddressCodec(), evmPoolText(6).text, c.now());
@@ -96,7 +97,20 @@ describe("/healthz", () => {
     const common = { ...testCommon(config, c.now), metrics: new Registry() };
     const daemon = await startDaemon(common, { noTimers: true, noDelivery: true, manualWatchers: true });
     try {
-      const changes = () => daemon.db.prepare("SELECT total_changes() AS n").get() as { n: number };
+      // SQLite counts the rows its connection changed; on PostgreSQL the writing statements sent
+      const writes = { n: 0 };
+      if (daemon.db instanceof PgDatabase) {
+        const db = daemon.db;
+        const query = db.query.bind(db);
+        db.query = (text, ...rest) => {
+          if (/^\s*(INSERT|UPDATE|DELETE)\b/i.test(text)) writes.n++;
+          return query(text, ...rest);
+        };
+      }
+      const changes = () =>
+        daemon.db instanceof PgDatabase
+          ? writes
+          : (daemon.db.prepare("SELECT total_changes() AS n").get() as { n: number });
       const before = changes().n;
       for (let i = 0; i < 5; i++) {
         const res = await fetch(`http://${daemon.address.host}:${daemon.address.port}/healthz`);
@@ -112,6 +126,7 @@ describe("/healthz", () => {
 
 describe("free-address lookup", () => {
   it("behavior: each pool kind's lookup reads its own partial index (cost flat in used addresses)", () => {
+    // SQLite's planner (engine-only: PostgreSQL plans from its statistics)
     const db = openDatabase(":memory:");
     const plan = (sql: string, ...args: unknown[]) =>
       (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[])

@@ -9,12 +9,12 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { createEvmAddressCodec, createEvmDeriver } from "../../src/chains/evm/address.js";
 import { validateConfig } from "../../src/config/load.js";
-import { type DB, openDatabase } from "../../src/db/index.js";
+import type { DB } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { ProblemError } from "../../src/errors.js";
 import { PoolError, ensureDerived, importPoolFile, poolReuses, poolStatus } from "../../src/pool/index.js";
-import { TEST_EPOCH_MS, evmPoolText, rawConfig, testCommon } from "../helpers/config.js";
+import { TEST_EPOCH_MS, evmPoolText, rawConfig, testCommon, testDatabase } from "../helpers/config.js";
 
 const MNEMONIC =
   "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
@@ -47,7 +47,7 @@ describe("poolReuses", () => {
 
 describe("static pool import", () => {
   it("default: imports idempotently, skipping comments and blank lines", () => {
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const { text, addresses } = evmPoolText(3);
     expect(importPoolFile(db, "eth", createEvmAddressCodec(), text, 0)).toEqual({ added: 3, existing: 0 });
     expect(importPoolFile(db, "eth", createEvmAddressCodec(), text + "\n# more\n\n", 0)).toEqual({
@@ -59,7 +59,7 @@ describe("static pool import", () => {
   });
 
   it("error: one bad line (wrong EIP-55 checksum) rejects the whole file, naming the line; nothing imported", () => {
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const { addresses } = evmPoolText(3);
     const good = addresses[1]!;
     // flip the case of one letter: a mixed-case address with a wrong checksum
@@ -80,7 +80,7 @@ describe("static pool import", () => {
   });
 
   it("error: a duplicate address in one file is named", () => {
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const { addresses } = evmPoolText(1);
     expect(() =>
       importPoolFile(
@@ -97,7 +97,7 @@ describe("static pool import", () => {
 
 describe("xpub pools", () => {
   it("default: derives the lookahead ahead of use, persists the next index, checks the key at start", () => {
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const deriver = createEvmDeriver(XPUB);
     expect(ensureDerived(db, "eth", deriver, 5, 0)).toBe(5);
     expect(ensureDerived(db, "eth", deriver, 5, 0)).toBe(0);
@@ -138,7 +138,7 @@ describe("xpub pools", () => {
     );
     let now = TEST_EPOCH_MS;
     const common = testCommon(config, () => now);
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const ledger = createLedger(db, common, createCatalog(config));
     const deriver = createEvmDeriver(XPUB);
     const seen = new Set<string>();
@@ -243,7 +243,7 @@ describe("exclusivity under random interleavings (property)", () => {
         );
         let now = TEST_EPOCH_MS;
         const common = testCommon(config, () => now);
-        const db = openDatabase(":memory:");
+        const db = testDatabase();
         const ledger = createLedger(db, common, createCatalog(config));
         importPoolFile(db, "s", createEvmAddressCodec(), evmPoolText(3).text, now);
         const deriver = createEvmDeriver(XPUB);
@@ -287,14 +287,14 @@ describe("exclusivity under random interleavings (property)", () => {
           }
           const doubleLive = db
             .prepare(
-              "SELECT count(*) FROM (SELECT address FROM bindings WHERE released_at IS NULL GROUP BY chain, address HAVING count(*) > 1)",
+              "SELECT count(*) FROM (SELECT address FROM bindings WHERE released_at IS NULL GROUP BY chain, address HAVING count(*) > 1) twice",
             )
             .pluck()
             .get();
           expect(doubleLive).toBe(0);
           const xpubTwice = db
             .prepare(
-              "SELECT count(*) FROM (SELECT address FROM bindings WHERE chain = 'x' GROUP BY address HAVING count(*) > 1)",
+              "SELECT count(*) FROM (SELECT address FROM bindings WHERE chain = 'x' GROUP BY address HAVING count(*) > 1) twice",
             )
             .pluck()
             .get();
@@ -328,9 +328,9 @@ describe("exclusivity under random interleavings (property)", () => {
 function recountPool(db: DB, chain: string, now: number, reuse: boolean) {
   return db
     .prepare(
-      `SELECT count(*) AS total, coalesce(sum(bound = 1), 0) AS bound,
-              coalesce(sum(bound = 0 AND rest_until > @now), 0) AS resting,
-              coalesce(sum(bound = 0 AND rest_until <= @now AND (used = 0 OR @reuse)), 0) AS free
+      `SELECT count(*) AS total, count(*) FILTER (WHERE bound = 1) AS bound,
+              count(*) FILTER (WHERE bound = 0 AND rest_until > @now) AS resting,
+              count(*) FILTER (WHERE bound = 0 AND rest_until <= @now AND (used = 0 OR @reuse = 1)) AS free
        FROM pool_addresses WHERE chain = @chain`,
     )
     .get({ chain, now, reuse: reuse ? 1 : 0 }) as Record<string, number>;

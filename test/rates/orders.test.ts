@@ -3,14 +3,13 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
-import { openDatabase } from "../../src/db/index.js";
 import { type PriceServer, startPriceServer } from "../../src/dev/prices.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { ProblemError } from "../../src/errors.js";
 import { importPoolFile } from "../../src/pool/index.js";
 import { createRateBook } from "../../src/rates/index.js";
-import { clock, evmPoolText, testCommon, testConfig } from "../helpers/config.js";
+import { clock, evmPoolText, testCommon, testConfig, testDatabase } from "../helpers/config.js";
 
 let market: PriceServer;
 const time = clock();
@@ -34,7 +33,7 @@ function setup() {
     now: time.now,
     logger: pino({ level: "silent" }),
   });
-  const db = openDatabase(":memory:");
+  const db = testDatabase();
   importPoolFile(db, "anvil", createEvmAddressCodec(), evmPoolText(5).text, time.now());
   const ledger = createLedger(db, common, createCatalog(config, book));
   const counts = () =>

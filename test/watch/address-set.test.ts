@@ -5,13 +5,12 @@ import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
 import { createCommon } from "../../src/common.js";
-import { openDatabase } from "../../src/db/index.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { importPoolFile } from "../../src/pool/index.js";
 import { AddressSet } from "../../src/watch/address-set.js";
 import { createWatchedSet } from "../../src/watch/index.js";
-import { TEST_EPOCH_MS, testConfig } from "../helpers/config.js";
+import { TEST_EPOCH_MS, testConfig, testDatabase } from "../helpers/config.js";
 
 const evm = (i: number, fill = "0") => "0x" + i.toString(16).padStart(40, fill);
 /** distinct EVM addresses per prefix digit */
@@ -116,7 +115,7 @@ describe("the watcher's watched set over the pool", () => {
   it("loads every pool address of its chain in chunks, then only what is added", () => {
     const config = testConfig();
     const common = createCommon(config, { logger: pino({ level: "silent" }) });
-    const db = openDatabase(":memory:");
+    const db = testDatabase();
     const ledger = createLedger(db, common, createCatalog(config));
     const chain = config.chains[0]!.id;
     const codec = createEvmAddressCodec();
