@@ -24,6 +24,8 @@ export interface PgRequestQuery {
   values: unknown[];
   /** rows as arrays (pluck, raw) */
   array: boolean;
+  /** inside a transaction: the connection it began on; the worker refuses any other */
+  conn?: number;
 }
 export type PgRequest = PgRequestQuery | { op: "close" };
 
@@ -35,7 +37,9 @@ export interface PgErrorShape {
   /** the connection failed rather than the statement */
   connection: boolean;
 }
-export type PgAnswer = { ok: true; rows: unknown[]; rowCount: number } | { ok: false; error: PgErrorShape };
+export type PgAnswer =
+  | { ok: true; rows: unknown[]; rowCount: number; /** the connection that answered */ conn?: number }
+  | { ok: false; error: PgErrorShape };
 
 export interface PgWorkerData {
   port: MessagePort;
@@ -227,6 +231,8 @@ export class PgDatabase {
   private readonly port: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private depth = 0;
+  /** the connection the open transaction began on (undefined: none open) */
+  private conn: number | undefined;
   /** inside a transaction, the first error that means "run it all again" */
   private doomed: unknown = null;
   private readonly cache = new Map<string, Placeholders>();
@@ -265,8 +271,14 @@ export class PgDatabase {
     values: unknown[] = [],
     array = false,
     source = text,
-  ): { rows: unknown[]; rowCount: number } {
-    const a = this.call({ op: "query", text, values, array });
+  ): { rows: unknown[]; rowCount: number; conn?: number } {
+    const a = this.call({
+      op: "query",
+      text,
+      values,
+      array,
+      ...(this.conn === undefined ? {} : { conn: this.conn }),
+    });
     if (a.ok) return a;
     const err = new PgError(a.error, source);
     if (this.depth > 0 && this.doomed === null && (retryable(err) || a.error.connection)) this.doomed = err;
@@ -322,7 +334,7 @@ export class PgDatabase {
     const maxAttempts = this.options.maxAttempts ?? 8;
     for (let attempt = 1; ; attempt++) {
       this.doomed = null;
-      this.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      this.conn = this.query("BEGIN ISOLATION LEVEL SERIALIZABLE").conn;
       this.depth = 1;
       let result: T;
       try {
@@ -331,6 +343,7 @@ export class PgDatabase {
         if (this.doomed !== null && attempt < maxAttempts) throw this.doomed;
         this.query("COMMIT");
         this.depth = 0;
+        this.conn = undefined;
         return result;
       } catch (err) {
         const cause = this.doomed ?? err;
@@ -339,6 +352,8 @@ export class PgDatabase {
           this.query("ROLLBACK");
         } catch {
           // the connection is gone: the server rolled the transaction back already
+        } finally {
+          this.conn = undefined;
         }
         const reason = retryable(cause) ?? retryable(err);
         if (reason === undefined || attempt >= maxAttempts) throw err;

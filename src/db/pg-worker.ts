@@ -13,6 +13,8 @@ const flag = new Int32Array(data.flag);
 
 let client: pg.Client | null = null;
 let broken: Error | null = null;
+/** which connection this is (1, 2, …): a transaction's statements are pinned to the one it began on */
+let generation = 0;
 
 async function connected(): Promise<pg.Client> {
   if (client && !broken) return client;
@@ -25,6 +27,7 @@ async function connected(): Promise<pg.Client> {
   await c.connect();
   await c.query(data.setup);
   client = c;
+  generation++;
   return c;
 }
 
@@ -34,6 +37,15 @@ async function answer(req: PgRequest): Promise<PgAnswer> {
     client = null;
     return { ok: true, rows: [], rowCount: 0 };
   }
+  // Inside a transaction, never reconnect: a new connection has no transaction open, so the rest of
+  // the unit of work would commit statement by statement (its fence and its first writes lost with
+  // the old session). Every statement until the caller's ROLLBACK fails instead.
+  if (req.conn !== undefined && (req.conn !== generation || broken !== null || client === null)) {
+    return {
+      ok: false,
+      error: { message: "the connection was lost inside a transaction", connection: true },
+    };
+  }
   try {
     const c = await connected();
     const r = await c.query({
@@ -42,7 +54,7 @@ async function answer(req: PgRequest): Promise<PgAnswer> {
       ...(req.array ? { rowMode: "array" as const } : {}),
     });
     const last = Array.isArray(r) ? (r as pg.QueryResult[]).at(-1)! : r;
-    return { ok: true, rows: last.rows as unknown[], rowCount: last.rowCount ?? 0 };
+    return { ok: true, rows: last.rows as unknown[], rowCount: last.rowCount ?? 0, conn: generation };
   } catch (e) {
     const err = e as pg.DatabaseError;
     return {

@@ -114,7 +114,7 @@ describe("createDeliveryWorker", () => {
     expect(eventRow(db, "evt_nowhere").state).toBe("skipped");
   });
 
-  it("behavior: fails 3 times then succeeds → 4 deliveries of the same id and body, growing delays", async () => {
+  it("behavior: fails 3 times then succeeds → 4 deliveries of the same id and body, each no sooner than its step", async () => {
     const r = await receiver(
       (_req, res, i) => void res.writeHead(i < 3 ? 503 : 200).end(i < 3 ? "busy" : "ok"),
     );
@@ -135,12 +135,12 @@ describe("createDeliveryWorker", () => {
     expect(attempts.map((a) => a.status_code)).toEqual([503, 503, 503, 200]);
     expect(attempts[0]!.response_body).toBe("busy");
     const gaps = attempts.slice(1).map((a, i) => a.started_at - attempts[i]!.started_at);
-    // never earlier than the schedule minus jitter (timers do not fire early)
+    // never earlier than the schedule minus jitter (timers do not fire early). Only the floors are
+    // asserted: a loaded machine may fire any timer late, so one gap against another is not evidence.
+    // The exact delay of each step is proven under a moved clock in the next test.
     expect(gaps[0]).toBeGreaterThanOrEqual(40);
     expect(gaps[1]).toBeGreaterThanOrEqual(240);
     expect(gaps[2]).toBeGreaterThanOrEqual(720);
-    expect(gaps[1]).toBeGreaterThan(gaps[0]!);
-    expect(gaps[2]).toBeGreaterThan(gaps[1]!);
   });
 
   it("behavior: always failing → dead after the schedule; redeliverEvent queues it again and it is delivered", async () => {
