@@ -15,4 +15,5 @@ export function registerAll(register: Register): void {
   register("trust", () => import("./trust.bench.js"));
   register("tron", () => import("./tron.bench.js"));
   register("rpc-cost", () => import("./rpc-cost.bench.js"));
+  register("instances", () => import("./instances.bench.js"));
 }
