@@ -276,6 +276,16 @@ export type Phase = { start(): Promise<void> | void; stop(): Promise<void> | voi
 
 type Load = { seconds: number; latencies: number[]; failures: number; cpuUs: number; body: string };
 
+/** The body of create number `i`: one order, priced in USD, the same in every create bench. */
+export function createRequestBody(prefix: string, i: number): string {
+  return JSON.stringify({
+    merchant_order_id: `${prefix}-${i}`,
+    amount: "19.99",
+    currency: "USD",
+    callback_url: "http://127.0.0.1:9/cb",
+  });
+}
+
 /** `total` creates over `concurrency` keep-alive connections; latencies sorted. */
 async function load(
   port: number,
@@ -298,12 +308,7 @@ async function load(
         method: "POST",
         dispatcher: agent,
         headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          merchant_order_id: `${prefix}-${i}`,
-          amount: "19.99",
-          currency: "USD",
-          callback_url: "http://127.0.0.1:9/cb",
-        }),
+        body: createRequestBody(prefix, i),
       });
       body = await res.body.text();
       latencies.push(performance.now() - t0);

@@ -3,6 +3,8 @@
 // load spread round-robin over them. Each daemon watches a local anvil (its leases, renewals and
 // timer passes run as in production). On 2 cores the daemons, PostgreSQL and this load generator
 // share the CPU: the numbers say what one machine gives, not what separate machines would.
+// BENCH_INSTANCES=2 (or 1,3 …) measures only those counts; BENCH_KEEP=1 keeps the folder with each
+// daemon's log (the non-201 answers' causes are there).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +20,7 @@ import {
   makePostgresDir,
   removePostgresDir,
 } from "../test/helpers/pg-cluster.js";
+import { createRequestBody } from "./create-order.bench.js";
 import type { BenchRow } from "./types.js";
 
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
@@ -132,12 +135,7 @@ async function load(bases: string[], total: number, prefix: string): Promise<Loa
         method: "POST",
         dispatcher,
         headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          merchant_order_id: `${prefix}-${i}`,
-          amount: "19.99",
-          currency: "USD",
-          callback_url: "http://127.0.0.1:9/cb",
-        }),
+        body: createRequestBody(prefix, i),
       });
       const text = await res.body.text();
       latencies.push(performance.now() - t0);
