@@ -28,6 +28,11 @@ export interface PgRequestQuery {
   conn?: number;
 }
 export type PgRequest = PgRequestQuery | { op: "close" };
+/** a request on the port, with the id its answer carries back */
+export interface PgEnvelope {
+  id: number;
+  req: PgRequest;
+}
 
 export interface PgErrorShape {
   message: string;
@@ -40,6 +45,11 @@ export interface PgErrorShape {
 export type PgAnswer =
   | { ok: true; rows: unknown[]; rowCount: number; /** the connection that answered */ conn?: number }
   | { ok: false; error: PgErrorShape };
+/** an answer on the port, with its request's id */
+export interface PgReply {
+  id: number;
+  answer: PgAnswer;
+}
 
 export interface PgWorkerData {
   port: MessagePort;
@@ -229,7 +239,9 @@ export class PgDatabase {
   open = true;
   private readonly worker: Worker;
   private readonly port: MessagePort;
+  /** answers the connection thread has posted, counted (it wakes this thread on each) */
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private requestId = 0;
   private depth = 0;
   /** the connection the open transaction began on (undefined: none open) */
   private conn: number | undefined;
@@ -285,23 +297,30 @@ export class PgDatabase {
     throw err;
   }
 
+  /**
+   * Send one request and wait for its answer. The connection thread counts its answers in `flag`
+   * and tags each with its request's id: this thread waits for the count to move, takes what is on
+   * the port, and keeps only its own answer. A wake-up meant for an earlier answer, or an answer to
+   * a request given up on (timed out), is never taken for this one's.
+   */
   private call(req: PgRequest): PgAnswer {
     if (!this.open) throw new Error("the database connection is not open");
     this.statements++;
-    Atomics.store(this.flag, 0, 0);
-    this.port.postMessage(req);
-    const waited = Atomics.wait(this.flag, 0, 0, ANSWER_TIMEOUT_MS);
-    const m = receiveMessageOnPort(this.port) as { message: PgAnswer } | undefined;
-    if (!m) {
-      throw new PgError(
-        {
-          message: `no answer from the database connection in ${waited === "timed-out" ? ANSWER_TIMEOUT_MS : 0} ms`,
-          connection: true,
-        },
-        req.op === "query" ? req.text : req.op,
-      );
+    const id = ++this.requestId;
+    this.port.postMessage({ id, req } satisfies PgEnvelope);
+    const deadline = performance.now() + ANSWER_TIMEOUT_MS;
+    for (;;) {
+      const seen = Atomics.load(this.flag, 0);
+      for (let m; (m = receiveMessageOnPort(this.port) as { message: PgReply } | undefined);)
+        if (m.message.id === id) return m.message.answer;
+      const left = deadline - performance.now();
+      if (left <= 0)
+        throw new PgError(
+          { message: `no answer from the database connection in ${ANSWER_TIMEOUT_MS} ms`, connection: true },
+          req.op === "query" ? req.text : req.op,
+        );
+      Atomics.wait(this.flag, 0, seen, left);
     }
-    return m.message;
   }
 
   prepare(sql: string): PgStatement {

@@ -5,7 +5,7 @@
 import { type MessagePort, workerData } from "node:worker_threads";
 import pg from "pg";
 import { pgClientConfig } from "./postgres.js";
-import type { PgAnswer, PgRequest, PgWorkerData } from "./pg-sync.js";
+import type { PgAnswer, PgEnvelope, PgReply, PgRequest, PgWorkerData } from "./pg-sync.js";
 
 const data = workerData as PgWorkerData;
 const port: MessagePort = data.port;
@@ -71,10 +71,18 @@ async function answer(req: PgRequest): Promise<PgAnswer> {
   }
 }
 
-port.on("message", (req: PgRequest) => {
-  void answer(req).then((a) => {
-    port.postMessage(a);
-    Atomics.store(flag, 0, 1);
+// One request at a time, in the order they came (a request the caller gave up on still runs
+// first); each answer carries its request's id, then the answer count moves and the caller wakes.
+let queue: Promise<void> = Promise.resolve();
+port.on("message", ({ id, req }: PgEnvelope) => {
+  queue = queue.then(async () => {
+    const a = await answer(req).catch((e: unknown): PgAnswer => ({
+      ok: false,
+      error: { message: String(e), connection: true },
+    }));
+    const reply: PgReply = { id, answer: a };
+    port.postMessage(reply);
+    Atomics.add(flag, 0, 1);
     Atomics.notify(flag, 0);
   });
 });

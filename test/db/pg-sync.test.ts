@@ -33,6 +33,17 @@ describe("PgDatabase", () => {
     admin.close();
   });
 
+  it("behavior: every answer is its own statement's, statement after statement (no wake-up taken for another's)", () => {
+    // The connection thread used to post an answer, set a flag, then wake this thread: a wake-up
+    // that came late woke the next statement's wait before its answer was there ("no answer …
+    // in 0 ms"), and every answer after it went to the statement after its own (seen under load:
+    // 3 instances on 2 cores). Answers now carry their request's id.
+    const echo = db.prepare("SELECT ?::int8 AS v").pluck();
+    const wrong: number[] = [];
+    for (let i = 1; i <= 20_000; i++) if (echo.get(i) !== i) wrong.push(i);
+    expect(wrong).toEqual([]);
+  });
+
   it("behavior: a failed savepoint rolls back only its own writes", () => {
     admin.exec("TRUNCATE t");
     const insert = db.prepare("INSERT INTO t (id) VALUES (?)");
