@@ -324,6 +324,7 @@ export async function startDaemon(common: Common, options: DaemonOptions = {}): 
     try {
       const r = ledger.tick(now);
       if (r.events) notify();
+      ledger.foldCounters();
       for (const chain of cfg.chains) {
         const pool = chain.pool;
         if (pool.source === "xpub") ensureDerived(db, chain.id, derivers.get(chain), pool.lookahead, now);

@@ -1,7 +1,7 @@
 // Every SQL statement of the operator console, named and prepared once per database. Each reads an
 // index or a counter table (0005_counters.sql, 0008_console.sql): no console page scans orders.
 import type { DB } from "../db/index.js";
-import { perDatabase } from "../db/statements.js";
+import { dialect, perDatabase } from "../db/statements.js";
 
 export interface OrderHit {
   id: string;
@@ -55,10 +55,25 @@ function createConsoleStatements(db: DB) {
       .pluck(),
 
     orderCounts: db.prepare<[], { status: string; n: number }>(
-      `SELECT status, n FROM status_counts WHERE kind = 'order' AND chain = ''`,
+      dialect(
+        db,
+        `SELECT status, n FROM status_counts WHERE kind = 'order' AND chain = ''`,
+        // with the deltas the timer has not folded yet (migrations/postgres/0013)
+        `SELECT status, sum(n)::int8 AS n FROM (
+           SELECT status, n FROM status_counts WHERE kind = 'order' AND chain = ''
+           UNION ALL SELECT status, n FROM status_count_deltas WHERE kind = 'order' AND chain = '') c
+         GROUP BY status`,
+      ),
     ),
     hourly: db.prepare<[string, number], { hour: number; n: number }>(
-      `SELECT hour, n FROM hourly_counts WHERE kind = ? AND hour >= ? ORDER BY hour`,
+      dialect(
+        db,
+        `SELECT hour, n FROM hourly_counts WHERE kind = ? AND hour >= ? ORDER BY hour`,
+        `SELECT hour, sum(n)::int8 AS n FROM (
+           SELECT hour, n FROM hourly_counts WHERE kind = $1 AND hour >= $2
+           UNION ALL SELECT hour, n FROM hourly_count_deltas WHERE kind = $1 AND hour >= $2) c
+         GROUP BY hour ORDER BY hour`,
+      ),
     ),
     pendingCount: db.prepare<[], number>(`SELECT COUNT(*) FROM events WHERE state = 'pending'`).pluck(),
     oldestPending: db
@@ -108,7 +123,14 @@ function createConsoleStatements(db: DB) {
       )
       .pluck(),
     orderStatusHours: db.prepare<[number], { hour: number; status: string; n: number }>(
-      `SELECT hour, status, n FROM order_status_hours WHERE hour >= ? AND n > 0`,
+      dialect(
+        db,
+        `SELECT hour, status, n FROM order_status_hours WHERE hour >= ? AND n > 0`,
+        `SELECT hour, status, sum(n)::int8 AS n FROM (
+           SELECT hour, status, n FROM order_status_hours WHERE hour >= $1
+           UNION ALL SELECT hour, status, n FROM order_status_hour_deltas WHERE hour >= $1) c
+         GROUP BY hour, status HAVING sum(n) > 0`,
+      ),
     ),
 
     insertJob: db.prepare<

@@ -89,6 +89,8 @@ export interface Ledger {
   ): { events: number };
   /** expire orders past their validity and end bindings past their late window */
   tick(now: number): { expired: number; released: number; events: number };
+  /** On PostgreSQL, fold the counters' pending deltas (the timer runner's, fenced); returns rows changed. */
+  foldCounters(): number;
   cursor(chain: string): { next_block: number; head: number; solid: number | null } | undefined;
   /** events this ledger has written so far (callers compare to know whether to wake delivery) */
   eventsWritten(): number;
@@ -187,6 +189,7 @@ export function createLedger(db: DB, common: Common, catalog: Catalog, hooks: Le
       const { result, events } = timed("tick", () => committed(() => timers.tick(now)));
       return { ...result, events };
     },
+    foldCounters: () => timers.fold(),
     cursor: (chain) => s.cursor.get(chain),
     eventsWritten: () => outbox.written(),
     initCursor(chain, nextBlock, now) {

@@ -235,7 +235,15 @@ function prepareCounts(db: DB) {
   return {
     /** per chain and status, `kind` "order" or "payment" */
     statusCounts: db.prepare<[string], { chain: string; status: string; n: number }>(
-      "SELECT chain, status, n FROM status_counts WHERE kind = ?",
+      dialect(
+        db,
+        "SELECT chain, status, n FROM status_counts WHERE kind = ?",
+        // with the deltas the timer has not folded yet (migrations/postgres/0013, src/db/counters.ts)
+        `SELECT chain, status, sum(n)::int8 AS n FROM (
+           SELECT chain, status, n FROM status_counts WHERE kind = $1
+           UNION ALL SELECT chain, status, n FROM status_count_deltas WHERE kind = $1) c
+         GROUP BY chain, status`,
+      ),
     ),
     ordersCreatedSince: db.prepare<[number], { status: string; n: number }>(
       "SELECT status, count(*) AS n FROM orders WHERE created_at >= ? GROUP BY status",

@@ -1,6 +1,8 @@
 // The timer pass: expire orders past their validity, end bindings past their late window.
 import { deadlineClock } from "../core/deadline.js";
+import { foldCounters } from "../db/counters.js";
 import { TIMER_ROLE } from "../db/lease.js";
+import { engineOf } from "../db/pg-sync.js";
 import type { LedgerContext } from "./context.js";
 import type { Settlement } from "./settle.js";
 import { EXPIRE_BATCH } from "./statements.js";
@@ -57,5 +59,13 @@ export function createTimers(ctx: LedgerContext, settle: Settlement) {
     ctx.hooks.fence?.(TIMER_ROLE);
     return { expired: expireDue(now), released: releaseDue(now) };
   });
-  return { tick };
+  // its own transaction (a fold that fails takes no expiry with it); SQLite has nothing to fold
+  const fold =
+    engineOf(db) === "postgres"
+      ? db.transaction(() => {
+          ctx.hooks.fence?.(TIMER_ROLE);
+          return foldCounters(db);
+        })
+      : () => 0;
+  return { tick, fold };
 }

@@ -38,7 +38,15 @@ function prepare(db: DB) {
     ),
     // kept by triggers (0005_counters.sql): no scan of the pool per read
     counts: db.prepare<[string], { total: number; bound: number; used_unbound: number }>(
-      "SELECT total, bound, used_unbound FROM pool_counts WHERE chain = ?",
+      dialect(
+        db,
+        "SELECT total, bound, used_unbound FROM pool_counts WHERE chain = ?",
+        // with the deltas the timer has not folded yet (migrations/postgres/0013); no row when neither has one
+        `SELECT sum(total)::int8 AS total, sum(bound)::int8 AS bound, sum(used_unbound)::int8 AS used_unbound FROM (
+           SELECT total, bound, used_unbound FROM pool_counts WHERE chain = $1
+           UNION ALL SELECT total, bound, used_unbound FROM pool_count_deltas WHERE chain = $1) c
+         HAVING count(*) > 0`,
+      ),
     ),
     // only the resting addresses, from their partial index
     resting: db.prepare<[string, number], { n: number }>(

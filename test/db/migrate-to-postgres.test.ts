@@ -17,6 +17,7 @@ import { addressCodecFor } from "../../src/chains/index.js";
 import { tronHexToBase58 } from "../../src/chains/tron/address.js";
 import { validateConfig } from "../../src/config/load.js";
 import { type DB, openDatabase } from "../../src/db/index.js";
+import { COUNTER_FOLDS } from "../../src/db/counters.js";
 import { COPY_TABLES, sqliteTables } from "../../src/db/migrate-to-postgres.js";
 import { createPool } from "../../src/db/postgres.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
@@ -359,6 +360,7 @@ describe("migrate-to-postgres", () => {
           [eventId],
         );
         expect(attempt.rows[0].id).toBe(maxAttempt + 1);
+        for (const fold of COUNTER_FOLDS) await client.query(fold);
         const total = await client.query("SELECT total FROM pool_counts WHERE chain = 'eth'");
         const liteTotal = lite.prepare("SELECT total FROM pool_counts WHERE chain = 'eth'").pluck().get();
         expect(total.rows[0].total).toBe(Number(liteTotal) + 1);

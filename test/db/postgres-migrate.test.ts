@@ -1,6 +1,7 @@
 // The PostgreSQL migration runner and what its migrations enforce, on a real PostgreSQL 15.
 import type pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { COUNTER_FOLDS } from "../../src/db/counters.js";
 import { createPool, migratePostgres, readPostgresMigrations } from "../../src/db/postgres.js";
 import { createTestDatabase } from "../helpers/postgres.js";
 
@@ -64,6 +65,15 @@ describe("the PostgreSQL schema enforces what SQLite's does", () => {
     await order("o3", "pending", hour + 3_600_000);
     await pool.query("UPDATE orders SET status = 'paid' WHERE id = 'o1'");
     await pool.query("UPDATE orders SET status = 'paid', updated_at = 1 WHERE id = 'o1'"); // no status change
+    // no trigger updates a counter row (two instances' creates would conflict there): each change
+    // is a delta, and the fold adds them up (0013, src/db/counters.ts)
+    expect((await pool.query("SELECT count(*)::int8 AS n FROM status_counts")).rows[0].n).toBe(0);
+    expect((await pool.query("SELECT count(*)::int8 AS n FROM status_count_deltas")).rows[0].n).toBe(5);
+    const fold = async () => {
+      for (const sql of COUNTER_FOLDS) await pool.query(sql);
+    };
+    await fold();
+    expect((await pool.query("SELECT count(*)::int8 AS n FROM status_count_deltas")).rows[0].n).toBe(0);
     const counts = await pool.query<{ status: string; n: number }>(
       "SELECT status, n FROM status_counts WHERE kind = 'order' ORDER BY status",
     );
@@ -90,9 +100,11 @@ describe("the PostgreSQL schema enforces what SQLite's does", () => {
     await address("a3", 0, 1);
     await pool.query("UPDATE pool_addresses SET bound = 1, used = 1 WHERE address = 'a1'");
     await pool.query("UPDATE pool_addresses SET bound = 0 WHERE address = 'a2'");
+    await fold();
     const pc = await pool.query("SELECT total, bound, used_unbound FROM pool_counts WHERE chain = 'eth'");
     expect(pc.rows[0]).toEqual({ total: 3, bound: 1, used_unbound: 2 });
     await pool.query("DELETE FROM pool_addresses WHERE address = 'a3'");
+    await fold();
     const after = await pool.query("SELECT total, bound, used_unbound FROM pool_counts WHERE chain = 'eth'");
     expect(after.rows[0]).toEqual({ total: 2, bound: 1, used_unbound: 1 });
 
@@ -117,6 +129,76 @@ describe("the PostgreSQL schema enforces what SQLite's does", () => {
         "INSERT INTO bindings (chain, address, account_id, bound_at) VALUES ('eth', 'a1', 'acc1', 0)",
       ),
     ).rejects.toMatchObject({ code: "23505", constraint: "bindings_one_live_per_address" });
+  });
+});
+
+describe("counters without a hot row (0013)", () => {
+  const insertOrder = (client: pg.ClientBase | pg.Pool, id: string, createdAt: number) =>
+    client.query(
+      `INSERT INTO orders (id, merchant, merchant_order_id, status, amount, currency, currency_decimals,
+         underpaid_tolerance, overpaid_tolerance, callback_url, request_hash, created_at, updated_at,
+         expires_at, late_until, checkout_token)
+       VALUES ($1, 'shop', $1, 'pending', '100', 'USD', 2, '0', '0', 'http://x', 'h', $2, $2, $2, $2, $1)`,
+      [id, createdAt],
+    );
+  const hour = 1_735_689_600_000;
+  const pendingCount = async (pool: pg.Pool) =>
+    (
+      await pool.query<{ n: number }>(
+        `SELECT coalesce(sum(n), 0)::int8 AS n FROM (
+           SELECT n FROM status_counts WHERE kind = 'order' AND status = 'pending'
+           UNION ALL SELECT n FROM status_count_deltas WHERE kind = 'order' AND status = 'pending') c`,
+      )
+    ).rows[0]!.n;
+
+  it("behavior: two SERIALIZABLE creates in the same hour both commit (they shared counter rows before)", async () => {
+    const pool = await freshPool();
+    await migratePostgres(pool);
+    const [a, b] = [await pool.connect(), await pool.connect()];
+    try {
+      await a.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      await b.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      await a.query("SELECT 1"); // both snapshots taken before either commits
+      await b.query("SELECT 1");
+      await insertOrder(a, "o1", hour);
+      await insertOrder(b, "o2", hour + 1); // would wait for a's lock on the counter rows
+      await a.query("COMMIT");
+      await b.query("COMMIT"); // and then fail 40001 here
+    } finally {
+      a.release();
+      b.release();
+    }
+    expect(await pendingCount(pool)).toBe(2);
+  });
+
+  it("behavior: a fold concurrent with a writer counts that writer's delta once, at the next fold", async () => {
+    const pool = await freshPool();
+    await migratePostgres(pool);
+    const fold = async (client: pg.ClientBase | pg.Pool) => {
+      for (const sql of COUNTER_FOLDS) await client.query(sql);
+    };
+    await insertOrder(pool, "o1", hour);
+    const [writer, folder] = [await pool.connect(), await pool.connect()];
+    try {
+      await writer.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      await insertOrder(writer, "o2", hour); // its delta is not committed while the fold runs
+      await folder.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      await fold(folder);
+      await folder.query("COMMIT");
+      expect(await pendingCount(pool)).toBe(1);
+      await writer.query("COMMIT");
+    } finally {
+      writer.release();
+      folder.release();
+    }
+    expect(await pendingCount(pool)).toBe(2);
+    expect((await pool.query("SELECT count(*)::int8 AS n FROM status_count_deltas")).rows[0].n).toBe(1);
+    await fold(pool);
+    expect((await pool.query("SELECT count(*)::int8 AS n FROM status_count_deltas")).rows[0].n).toBe(0);
+    const rows = await pool.query("SELECT status, n FROM status_counts WHERE kind = 'order'");
+    expect(rows.rows).toEqual([{ status: "pending", n: 2 }]);
+    const hours = await pool.query("SELECT hour, n FROM hourly_counts WHERE kind = 'order'");
+    expect(hours.rows).toEqual([{ hour: hour / 3_600_000, n: 2 }]);
   });
 });
 

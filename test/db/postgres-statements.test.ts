@@ -4,6 +4,7 @@
 import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createPool, migratePostgres, unitOfWork } from "../../src/db/postgres.js";
+import { COUNTER_FOLDS } from "../../src/db/counters.js";
 import { ledgerStatements as ledger, poolStatements as poolSql } from "../../src/db/postgres-statements.js";
 import { createTestDatabase } from "../helpers/postgres.js";
 
@@ -123,15 +124,17 @@ describe("(a) handing out a free address", () => {
     const p1 = (await t1.q<Free>(ledger.freeUnused, ["sk"])).rows[0]!;
     const p2 = (await t2.q<Free>(ledger.freeUnused, ["sk"])).rows[0]!; // does not wait for t1
     expect(p2.address).not.toBe(p1.address);
-    // (markBound's pool_counts trigger then queues the two on the chain's counter row: bind in turn)
+    // both bind before either commits: markBound's pool counter trigger appends a delta
+    // (migrations/postgres/0013), so neither waits on a counter row the other holds
     for (const [t, p, o] of [
       [t1, p1, o1],
       [t2, p2, o2],
     ] as const) {
       await t.q(ledger.bind, ["sk", p.address, o, 0]);
       await t.q(ledger.markBound, [p.id]);
-      await t.commit();
     }
+    await t1.commit();
+    await t2.commit();
 
     // and at load: 24 creates, 12 from each instance at once
     const orders = await addOrders("sk-load", 24);
@@ -155,6 +158,7 @@ describe("(a) handing out a free address", () => {
       "SELECT count(*)::int8 AS n FROM bindings WHERE chain = 'sk' AND released_at IS NULL",
     );
     expect(live.rows[0].n).toBe(26);
+    for (const fold of COUNTER_FOLDS) await a.query(fold);
     const counts = await a.query("SELECT total, bound FROM pool_counts WHERE chain = 'sk'");
     expect(counts.rows[0]).toEqual({ total: 30, bound: 26 });
   });
@@ -228,10 +232,10 @@ describe("(c) the watched-set refresh", () => {
   const insert = (t: Awaited<ReturnType<typeof open>>, chain: string, address: string) =>
     t.q(poolSql.insertStatic, [chain, address, address, 0]);
 
-  // A transaction handed a lower id can commit after one handed a higher id. The pool_counts
-  // trigger (0005) already queues most adders on the chain's counter row, but only after each has
-  // its id: the window between "id handed out" and "counter locked" remains. A BEFORE INSERT trigger
-  // that sleeps for addresses named slow-* widens it so the test sees it every time (a backend
+  // A transaction handed a lower id can commit after one handed a higher id: nothing orders the
+  // adders' commits (the pool counter trigger appends a delta, migrations/postgres/0013, and
+  // queues no one). A BEFORE INSERT trigger that sleeps for addresses named slow-* widens the
+  // window between "id handed out" and commit so the test sees it every time (a backend
   // descheduled there does the same, rarely).
   beforeAll(async () => {
     await a.query(`CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -40,6 +40,14 @@ interface Schema {
 // PostgreSQL has no implicit rowid: order_options carries an explicit `rowid` identity column so
 // `ORDER BY rowid` (src/ledger/statements.ts, src/checkout/store.ts) reads the same on both.
 const PG_ONLY_COLUMNS: Record<string, string[]> = { order_options: ["rowid"] };
+// PostgreSQL's counter triggers append deltas that the timer folds (migrations/postgres/0013):
+// several instances write there at once. SQLite's one writer updates the counters in place.
+const PG_ONLY_TABLES = new Set([
+  "status_count_deltas",
+  "pool_count_deltas",
+  "hourly_count_deltas",
+  "order_status_hour_deltas",
+]);
 
 function typeClass(declared: string): TypeClass {
   const t = declared.toLowerCase();
@@ -119,7 +127,7 @@ async function describePostgres(pool: pg.Pool): Promise<Schema> {
       WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`,
   );
   for (const c of cols) {
-    if (PG_ONLY_COLUMNS[c.table_name]?.includes(c.column_name)) continue;
+    if (PG_ONLY_TABLES.has(c.table_name) || PG_ONLY_COLUMNS[c.table_name]?.includes(c.column_name)) continue;
     const t = (tables[c.table_name] ??= {
       columns: {},
       primaryKey: [],
@@ -143,6 +151,7 @@ async function describePostgres(pool: pg.Pool): Promise<Schema> {
       WHERE ns.nspname = 'public'`,
   );
   for (const c of constraints) {
+    if (PG_ONLY_TABLES.has(c.table_name)) continue;
     const t = tables[c.table_name]!;
     if (c.contype === "p") t.primaryKey = c.cols;
     else if (c.contype === "u") t.unique.push(c.cols.join(","));

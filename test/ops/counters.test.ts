@@ -9,6 +9,7 @@ import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
 import { ORDER_STATUSES, PAYMENT_STATUSES } from "../../src/core/reconcile.js";
 import { startDaemon } from "../../src/daemon.js";
 import { openDatabase } from "../../src/db/index.js";
+import { countStatements } from "../../src/ledger/statements.js";
 import { createCatalog } from "../../src/ledger/catalog.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { registerMetrics } from "../../src/metrics.js";
@@ -78,6 +79,18 @@ describe("status counters", () => {
       )
       .all();
     expect(recount.length).toBeGreaterThanOrEqual(4);
+    // what the readers see before a fold (PostgreSQL: counters plus pending deltas), then the table
+    const read = (kind: string) =>
+      countStatements(db)
+        .statusCounts.all(kind)
+        .filter((r) => r.n !== 0)
+        .map((r) => ({ kind, ...r }));
+    const byKey = (a: { kind: string; chain: string; status: string }, b: typeof a) =>
+      `${a.kind}/${a.chain}/${a.status}` < `${b.kind}/${b.chain}/${b.status}` ? -1 : 1;
+    expect([...read("order"), ...read("payment")].sort(byKey)).toEqual(
+      [...(recount as { kind: string; chain: string; status: string; n: number }[])].sort(byKey),
+    );
+    ledger.foldCounters();
     expect(
       db.prepare("SELECT kind, chain, status, n FROM status_counts WHERE n != 0 ORDER BY 1, 2, 3").all(),
     ).toEqual(recount);
