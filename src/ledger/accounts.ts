@@ -10,6 +10,7 @@ import {
 } from "../core/account.js";
 import { decodeCursor, encodeCursor } from "../core/paging.js";
 import { ProblemError } from "../errors.js";
+import { handOutTransaction } from "../db/pg-sync.js";
 import { newId } from "../ids.js";
 import { iso } from "../time.js";
 import type { AccountJson, CreateAccountBody, DepositJson } from "../api/schemas.js";
@@ -73,7 +74,8 @@ export function createAccounts(ctx: LedgerContext) {
     return row;
   }
 
-  const create = db.transaction(
+  const create = handOutTransaction(
+    db,
     (
       merchant: string,
       input: CreateAccountInput,

@@ -2,6 +2,7 @@
 // write the order, its address bindings and its options.
 import { createHash, randomFillSync } from "node:crypto";
 import { type PriceRequest, priceOrder } from "../core/pricing.js";
+import { handOutTransaction } from "../db/pg-sync.js";
 import { newId } from "../ids.js";
 import { poolReuses } from "../pool/index.js";
 import type { LedgerContext } from "./context.js";
@@ -92,62 +93,65 @@ export function createOrderCreation(ctx: LedgerContext) {
     return addresses;
   }
 
-  const createOne = db.transaction((merchant: string, input: CreateOrderInput, now: number): Created => {
-    const hash = requestHash(input);
-    const existing = s.orderByMerchantId.get(merchant, input.merchant_order_id);
-    if (existing) {
-      if (existing.request_hash !== hash) {
-        throw new ProblemError(
-          "conflict",
-          `merchant_order_id ${input.merchant_order_id} already exists with a different body`,
-        );
+  const createOne = handOutTransaction(
+    db,
+    (merchant: string, input: CreateOrderInput, now: number): Created => {
+      const hash = requestHash(input);
+      const existing = s.orderByMerchantId.get(merchant, input.merchant_order_id);
+      if (existing) {
+        if (existing.request_hash !== hash) {
+          throw new ProblemError(
+            "conflict",
+            `merchant_order_id ${input.merchant_order_id} already exists with a different body`,
+          );
+        }
+        return { order: views.order(existing), created: false };
       }
-      return { order: views.order(existing), created: false };
-    }
-    const priced = priceOrder(input, catalog, orders, now);
-    if (!priced.ok) throw new ProblemError(priced.problem, priced.detail, priced.errors);
-    const p = priced.order;
-    const id = newId("ord", now);
-    const row = s.insertOrder.get({
-      id,
-      merchant,
-      merchant_order_id: input.merchant_order_id,
-      amount: p.amount.toString(),
-      currency: input.currency,
-      currency_decimals: p.currencyDecimals,
-      underpaid_tolerance: p.underpaidTolerance,
-      overpaid_tolerance: p.overpaidTolerance,
-      callback_url: input.callback_url,
-      metadata: JSON.stringify(input.metadata ?? {}),
-      request_hash: hash,
-      now,
-      expires_at: p.expiresAt,
-      late_until: p.lateUntil,
-      checkout_token: checkoutToken(),
-      return_url: input.return_url ?? null,
-    })!;
-    const addresses = bindAddresses(id, p.chains, now);
-    const options = p.options.map((o) =>
-      s.insertOption.get(
+      const priced = priceOrder(input, catalog, orders, now);
+      if (!priced.ok) throw new ProblemError(priced.problem, priced.detail, priced.errors);
+      const p = priced.order;
+      const id = newId("ord", now);
+      const row = s.insertOrder.get({
         id,
-        o.asset,
-        o.chain,
-        addresses.get(o.chain)!,
-        o.amountDue.toString(),
-        o.decimals,
-        o.rate,
-        JSON.stringify(o.rateSources),
-        o.rateAt,
-      )!,
-    );
-    // the rows as stored (RETURNING): the answer's view reads nothing back
-    rememberOptions(id, options);
-    return { order: views.order(row), created: true };
-  });
+        merchant,
+        merchant_order_id: input.merchant_order_id,
+        amount: p.amount.toString(),
+        currency: input.currency,
+        currency_decimals: p.currencyDecimals,
+        underpaid_tolerance: p.underpaidTolerance,
+        overpaid_tolerance: p.overpaidTolerance,
+        callback_url: input.callback_url,
+        metadata: JSON.stringify(input.metadata ?? {}),
+        request_hash: hash,
+        now,
+        expires_at: p.expiresAt,
+        late_until: p.lateUntil,
+        checkout_token: checkoutToken(),
+        return_url: input.return_url ?? null,
+      })!;
+      const addresses = bindAddresses(id, p.chains, now);
+      const options = p.options.map((o) =>
+        s.insertOption.get(
+          id,
+          o.asset,
+          o.chain,
+          addresses.get(o.chain)!,
+          o.amountDue.toString(),
+          o.decimals,
+          o.rate,
+          JSON.stringify(o.rateSources),
+          o.rateAt,
+        )!,
+      );
+      // the rows as stored (RETURNING): the answer's view reads nothing back
+      rememberOptions(id, options);
+      return { order: views.order(row), created: true };
+    },
+  );
 
   /** Several creates in one transaction, each in its own savepoint (see Ledger.createOrders). */
   const createBatch = (batch: CreateBatch, now: number) =>
-    db.transaction(() =>
+    handOutTransaction(db, () =>
       batch.map(({ merchant, input }) => {
         try {
           return { ok: true as const, ...createOne(merchant, input, now) };

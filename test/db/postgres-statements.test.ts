@@ -1,12 +1,20 @@
 // Regression tests for what a probe of the SQLite-era statements on PostgreSQL found, each with two
 // connections (two instances) on a real PostgreSQL 15: the naive statement fails as the probe saw,
 // and the one in src/db/postgres-statements.ts does not.
-import type pg from "pg";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
+import { openDatabase } from "../../src/db/index.js";
+import { toPgPlaceholders } from "../../src/db/pg-sync.js";
+import { createCatalog } from "../../src/ledger/catalog.js";
+import { createLedger } from "../../src/ledger/index.js";
+import { createStatements } from "../../src/ledger/statements.js";
+import { importPoolFile } from "../../src/pool/index.js";
+import { clock, evmPoolText, testCommon, testConfig } from "../helpers/config.js";
 import { createPool, migratePostgres, unitOfWork } from "../../src/db/postgres.js";
 import { COUNTER_FOLDS } from "../../src/db/counters.js";
 import { ledgerStatements as ledger, poolStatements as poolSql } from "../../src/db/postgres-statements.js";
-import { createTestDatabase } from "../helpers/postgres.js";
+import { createTestDatabase, freshMigratedDatabaseSync } from "../helpers/postgres.js";
 
 let a: pg.Pool; // instance A
 let b: pg.Pool; // instance B
@@ -161,6 +169,56 @@ describe("(a) handing out a free address", () => {
     for (const fold of COUNTER_FOLDS) await a.query(fold);
     const counts = await a.query("SELECT total, bound FROM pool_counts WHERE chain = 'sk'");
     expect(counts.rows[0]).toEqual({ total: 30, bound: 26 });
+  });
+
+  it("behavior: the ledger's create (READ COMMITTED) and another instance's open SERIALIZABLE create both commit", async () => {
+    // Under SERIALIZABLE on both sides the two scans of the same free rows and writes to them form
+    // a read/write cycle, and the create that commits last fails 40001 (the instances bench ran
+    // out of retries on dozens of creates). handOutTransaction runs creates at READ COMMITTED.
+    const c = clock();
+    const config = testConfig();
+    const url = freshMigratedDatabaseSync();
+    const db = openDatabase({
+      engine: "postgres",
+      url,
+      pool_size: 2,
+      password: undefined,
+      lease_ttl_ms: 10_000,
+    });
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      const ledger = createLedger(db, testCommon(config, c.now), createCatalog(config));
+      importPoolFile(db, "anvil", createEvmAddressCodec(), evmPoolText(4).text, c.now());
+      // the other instance's create, with the ledger's own statements, left open
+      const real = createStatements(db);
+      const sql = (st: { source: string }) => toPgPlaceholders(st.source).text;
+      await other.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      await other.query(
+        `INSERT INTO orders (id, merchant, merchant_order_id, status, amount, currency, currency_decimals,
+           underpaid_tolerance, overpaid_tolerance, callback_url, request_hash, created_at, updated_at,
+           expires_at, late_until, checkout_token)
+         VALUES ('ord-other', 'shop', 'other', 'pending', '100', 'USD', 2, '0', '0', 'http://x', 'h', 0, 0, 0, 0, 't')`,
+      );
+      const theirs = (await other.query<Free>(sql(real.freeUnused), ["anvil"])).rows[0]!;
+      await other.query(sql(real.markBound), [theirs.id]);
+      await other.query(sql(real.bind), ["anvil", theirs.address, "ord-other", 0]);
+
+      const mine = ledger.createOrder(
+        "shop",
+        { merchant_order_id: "mine", amount: "3", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
+        c.now(),
+      ).order;
+      await other.query("COMMIT");
+      const bound = await other.query<{ order_id: string; address: string }>(
+        "SELECT order_id, address FROM bindings WHERE chain = 'anvil' AND released_at IS NULL ORDER BY order_id",
+      );
+      expect(bound.rows.map((r) => r.order_id).sort()).toEqual([mine.id, "ord-other"].sort());
+      expect(new Set(bound.rows.map((r) => r.address)).size).toBe(2);
+    } finally {
+      await other.end();
+      db.close();
+    }
   });
 });
 
