@@ -16,6 +16,7 @@ import type { WatchedSet } from "../src/chains/types.js";
 import { createCommon } from "../src/common.js";
 import { type ResolvedConfig, validateConfig } from "../src/config/load.js";
 import { openDatabase } from "../src/db/index.js";
+import { createPool, migratePostgres } from "../src/db/postgres.js";
 import { createCatalog } from "../src/ledger/catalog.js";
 import { createLedger } from "../src/ledger/index.js";
 import { packageRoot } from "../src/paths.js";
@@ -25,20 +26,29 @@ import { BENCH_ANVIL_ARGS, type BenchChain, buildBenchChain } from "./evm-chain.
 import { buildDenseChain } from "./evm-dense-chain.js";
 import { bareFetch } from "./evm-fetch.bench.js";
 import type { BenchRow } from "./types.js";
+import {
+  createDatabase,
+  ensureCluster,
+  makePostgresDir,
+  removePostgresDir,
+} from "../test/helpers/pg-cluster.js";
 
 const CHILD = "--watch-catchup-child";
 const POOL_CHILD = "--watch-pool-child";
 const cacheDir = () => join(packageRoot(), ".cache", "bench");
 
+/** Where a bench keeps its ledger: a SQLite file's path, or a PostgreSQL database's URL. */
+export type BenchDatabase = string | { engine: "postgres"; url: string };
+
 export function benchConfig(
-  dbPath: string,
+  database: BenchDatabase,
   url: string,
   chain: BenchChain,
   extra: Record<string, unknown> = {},
 ): ResolvedConfig {
   return validateConfig(
     {
-      database: { path: dbPath, synchronous: "FULL" },
+      database: typeof database === "string" ? { path: database, synchronous: "FULL" } : database,
       api: { listen: "127.0.0.1:0", keys: [{ name: "shop", sha256: "0".repeat(64) }] },
       notify: { secrets: [{ id: "k", value: "bench-secret-0123456789" }], allow_private_targets: true },
       orders: { valid_minutes: 10080, late_window_minutes: 60 },
@@ -70,7 +80,11 @@ export function benchConfig(
 }
 
 /** The database a daemon would have when the chain starts moving: pool imported, 10,000 orders bound. */
-export async function prepareDatabase(dbPath: string, url: string, chain: BenchChain): Promise<void> {
+export async function prepareDatabase(
+  database: BenchDatabase,
+  url: string,
+  chain: BenchChain,
+): Promise<void> {
   // the cached chain may be days old: the orders are made just before its first block, as in life
   const res = await fetch(url, {
     method: "POST",
@@ -79,9 +93,11 @@ export async function prepareDatabase(dbPath: string, url: string, chain: BenchC
   });
   const first = (await res.json()) as { result: { timestamp: string } };
   const createdAt = Number(first.result.timestamp) * 1000 - 60_000;
-  const config = benchConfig(dbPath, url, chain);
+  const config = benchConfig(database, url, chain);
   const common = createCommon(config, { logger: pino({ level: "silent" }) });
-  const db = openDatabase(dbPath, { synchronous: "NORMAL" });
+  const db = openDatabase(typeof database === "string" ? database : config.database, {
+    synchronous: "NORMAL",
+  });
   const ledger = createLedger(db, common, createCatalog(config));
   importPoolFile(
     db,
@@ -104,8 +120,8 @@ export async function prepareDatabase(dbPath: string, url: string, chain: BenchC
 }
 
 /** Catch-up in a fresh process over a prepared database: the watcher runs from block 1 to the head. */
-export async function catchUp(url: string, chain: BenchChain, dbPath: string) {
-  const config = benchConfig(dbPath, url, chain);
+export async function catchUp(url: string, chain: BenchChain, database: BenchDatabase) {
+  const config = benchConfig(database, url, chain);
   const common = createCommon(config, { logger: pino({ level: "silent" }) });
   const db = openDatabase(config.database, { synchronous: "FULL" });
   const catalog = createCatalog(config);
@@ -178,19 +194,23 @@ export type CatchUp = {
 /** The bench chains a catch-up child can load by name. */
 const CHAINS = { sparse: buildBenchChain, dense: buildDenseChain };
 
-/** catchUp() in a fresh process (its own peak RSS) over a database prepared here. */
+/**
+ * catchUp() in a fresh process (its own peak RSS) over a database prepared here: a new SQLite file,
+ * or `postgres`, an empty PostgreSQL database (the caller's, migrated here).
+ */
 export async function childCatchUp(
   url: string,
   chain: BenchChain,
   recipe: keyof typeof CHAINS = "sparse",
+  postgres?: { engine: "postgres"; url: string },
 ): Promise<CatchUp> {
   const dir = mkdtempSync(join(tmpdir(), "depositd-watch-bench-"));
-  const dbPath = join(dir, "w.sqlite");
-  await prepareDatabase(dbPath, url, chain);
+  const database = postgres ?? join(dir, "w.sqlite");
+  await prepareDatabase(database, url, chain);
   return new Promise<CatchUp>((resolve, reject) => {
     execFile(
       process.execPath,
-      ["--expose-gc", fileURLToPath(import.meta.url), CHILD, url, dbPath, recipe],
+      ["--expose-gc", fileURLToPath(import.meta.url), CHILD, url, JSON.stringify(database), recipe],
       { maxBuffer: 1 << 20 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${err.message}\n${stderr}`));
@@ -198,6 +218,27 @@ export async function childCatchUp(
       },
     );
   }).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** The same catch-up with the ledger on PostgreSQL 15 (a throw-away cluster, fsync on), once. */
+async function postgresCatchUp(url: string, chain: BenchChain, sqliteMs: number): Promise<BenchRow> {
+  const pgDir = makePostgresDir();
+  try {
+    await ensureCluster(pgDir, { durable: true });
+    const database = { engine: "postgres" as const, url: await createDatabase(pgDir, "watch_bench") };
+    const pool = createPool({ url: database.url, pool_size: 1, password: undefined });
+    await migratePostgres(pool).finally(() => pool.end());
+    const r = await childCatchUp(url, chain, "sparse", database);
+    return {
+      bench: "watch",
+      metric: "catch-up 10,000 blocks on PostgreSQL (the same chain and database contents)",
+      value: `${(r.ms / 1000).toFixed(2)} s (${(r.ms / sqliteMs).toFixed(2)}× SQLite)`,
+      yardstick: `SQLite ${(sqliteMs / 1000).toFixed(2)} s (median above)`,
+      note: `${r.stored} payments; fetch ${(r.scanMs / 1000).toFixed(2)} s overlapped with writes ${(r.writeMs / 1000).toFixed(2)} s; one statement = one round trip to the server (fsync on); one run`,
+    };
+  } finally {
+    removePostgresDir(pgDir);
+  }
 }
 
 async function callsPerBlock(url: string, chain: BenchChain, size: number): Promise<number> {
@@ -327,6 +368,7 @@ export async function run(): Promise<BenchRow[]> {
       value: `${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB`,
       yardstick: "target ≤ 150 MB",
     });
+    rows.push(await postgresCatchUp(node.url, chain, c.ms));
     for (const size of [1, 10_000, 1_000_000]) {
       rows.push({
         bench: "watch",
@@ -436,7 +478,7 @@ async function detectionLatency(): Promise<BenchRow[]> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === CHILD) {
   CHAINS[(process.argv[5] ?? "sparse") as keyof typeof CHAINS](cacheDir())
-    .then((chain) => catchUp(process.argv[3]!, chain, process.argv[4]!))
+    .then((chain) => catchUp(process.argv[3]!, chain, JSON.parse(process.argv[4]!) as BenchDatabase))
     .then(
       (r) => {
         process.stdout.write(JSON.stringify({ ...r, maxRssMb: process.resourceUsage().maxRSS / 1024 }));

@@ -1,9 +1,8 @@
-// PostgreSQL statements where the engine needs different SQL from SQLite's for the same job: named
-// as their SQLite twins in src/ledger/statements.ts and src/pool/statements.ts, so the ledger's
-// port picks them by name. SQLite has one writer at a time, so "read, decide, write" there is
-// already atomic; here several instances write at once, and each statement below says which row
-// lock makes the same invariant hold. Parameters are $1…, in the order of the SQLite twin's `?`.
-// Tested two connections at a time in test/db/postgres-statements.test.ts.
+// The statements of PostgreSQL's own machinery, which has no SQLite twin: the migration runner,
+// leases (src/db/lease.ts) and the copy of migrate-to-postgres. The ledger's and the pools'
+// statements live in src/ledger/statements.ts and src/pool/statements.ts for both engines, the
+// PostgreSQL text of one beside SQLite's where they differ (`dialect`); the probe's regression
+// tests run those texts two connections at a time (test/db/postgres-statements.test.ts).
 
 import { ident } from "./statements.js";
 
@@ -22,53 +21,6 @@ export const migrationStatements = {
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
   done: "SELECT version FROM schema_migrations",
   record: `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, ${DB_NOW_MS})`,
-} as const;
-
-export const ledgerStatements = {
-  /**
-   * The order row, locked until commit. Every path that reconciles an order (scan, cancel, accept,
-   * assign, expiry) reads it through this, so two writers to one order run one after the other
-   * and `event_seq` (then bumpSeq) is read only by the writer that holds the lock: seq stays 1..n.
-   */
-  orderForUpdate: "SELECT * FROM orders WHERE id = $1 FOR UPDATE",
-  bumpSeq: "UPDATE orders SET event_seq = event_seq + $1 WHERE id = $2 RETURNING event_seq",
-  insertEvent: `INSERT INTO events (id, order_id, seq, type, payment_id, url, body, state, next_attempt_at, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-
-  /**
-   * A free address, locked; one another transaction has locked is skipped, not waited for. Without
-   * a lock two creates pick the same row and the second fails on bindings_one_live_per_address;
-   * with plain FOR UPDATE every create on a chain waits for the one before it to commit.
-   */
-  freeUnused: `SELECT id, address, display FROM pool_addresses
-    WHERE chain = $1 AND bound = 0 AND used = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-  freeRested: `SELECT id, address, display FROM pool_addresses
-    WHERE chain = $1 AND bound = 0 AND rest_until <= $2 ORDER BY rest_until, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-  bind: "INSERT INTO bindings (chain, address, order_id, bound_at) VALUES ($1, $2, $3, $4)",
-  markBound: "UPDATE pool_addresses SET bound = 1, used = 1 WHERE id = $1",
-
-  /**
-   * The watcher's refresh of its watched set: addresses added since the last id it has. On
-   * PostgreSQL ids are handed out at INSERT and become visible at COMMIT, so a later id can commit
-   * first and `id > last` would skip the earlier one forever; that holds only because every
-   * transaction that adds addresses to a chain first takes poolStatements.lockPoolState (below).
-   */
-  poolAddresses: "SELECT id, address FROM pool_addresses WHERE chain = $1 AND id > $2 ORDER BY id",
-} as const;
-
-export const poolStatements = {
-  /**
-   * Taken first by every transaction that inserts pool addresses of a chain (import, derivation
-   * top-up): the chain's pool_state row, locked until commit. A second adder waits here before it
-   * is handed an id, so a chain's ids become visible in id order and ledgerStatements.poolAddresses
-   * never misses one. The xpub path reads next_index under the same lock, so no derivation index
-   * is handed out twice. Adding addresses is rare (imports, top-ups), so the wait costs nothing.
-   */
-  lockPoolState: "SELECT source, first_address, next_index FROM pool_state WHERE chain = $1 FOR UPDATE",
-  initStatic: "INSERT INTO pool_state (chain, source) VALUES ($1, 'static') ON CONFLICT (chain) DO NOTHING",
-  insertStatic: `INSERT INTO pool_addresses (chain, address, display, source, created_at)
-    VALUES ($1, $2, $3, 'static', $4) ON CONFLICT (chain, address) DO NOTHING`,
-  setNextIndex: "UPDATE pool_state SET next_index = $1 WHERE chain = $2",
 } as const;
 
 export interface LeaseRow {

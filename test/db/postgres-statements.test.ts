@@ -1,6 +1,7 @@
 // Regression tests for what a probe of the SQLite-era statements on PostgreSQL found, each with two
 // connections (two instances) on a real PostgreSQL 15: the naive statement fails as the probe saw,
-// and the one in src/db/postgres-statements.ts does not.
+// and the ledger's and pools' own statements (their PostgreSQL text, as src/db/pg-sync.ts sends
+// it) do not.
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createEvmAddressCodec } from "../../src/chains/evm/address.js";
@@ -13,16 +14,50 @@ import { importPoolFile } from "../../src/pool/index.js";
 import { clock, evmPoolText, testCommon, testConfig } from "../helpers/config.js";
 import { createPool, migratePostgres, unitOfWork } from "../../src/db/postgres.js";
 import { COUNTER_FOLDS } from "../../src/db/counters.js";
-import { ledgerStatements as ledger, poolStatements as poolSql } from "../../src/db/postgres-statements.js";
-import { createTestDatabase, freshMigratedDatabaseSync } from "../helpers/postgres.js";
+import { poolStatements } from "../../src/pool/statements.js";
+import { createTestDatabase } from "../helpers/postgres.js";
 
 let a: pg.Pool; // instance A
 let b: pg.Pool; // instance B
+/** the statements the daemon runs, as PostgreSQL receives them ($n placeholders) */
+let ledger: Record<
+  "freeUnused" | "bind" | "markBound" | "orderById" | "insertEvent" | "bumpSeq" | "poolAddresses",
+  string
+>;
+let poolSql: Record<"initStatic" | "insertStatic" | "lockState", string>;
 beforeAll(async () => {
   const url = await createTestDatabase();
   a = createPool({ url, pool_size: 4, password: undefined });
   b = createPool({ url, pool_size: 4, password: undefined });
   await migratePostgres(a);
+  const db = openDatabase({
+    engine: "postgres",
+    url,
+    pool_size: 1,
+    password: undefined,
+    lease_ttl_ms: 10_000,
+  });
+  try {
+    const text = (st: { source: string }) => toPgPlaceholders(st.source).text;
+    const l = createStatements(db);
+    const p = poolStatements(db);
+    ledger = {
+      freeUnused: text(l.freeUnused),
+      bind: text(l.bind),
+      markBound: text(l.markBound),
+      orderById: text(l.orderById),
+      insertEvent: text(l.insertEvent),
+      bumpSeq: text(l.bumpSeq),
+      poolAddresses: text(l.poolAddresses),
+    };
+    poolSql = {
+      initStatic: text(p.initStatic),
+      insertStatic: text(p.insertStatic),
+      lockState: text(p.lockState),
+    };
+  } finally {
+    db.close();
+  }
 });
 afterAll(async () => {
   await a.end();
@@ -177,7 +212,9 @@ describe("(a) handing out a free address", () => {
     // out of retries on dozens of creates). handOutTransaction runs creates at READ COMMITTED.
     const c = clock();
     const config = testConfig();
-    const url = freshMigratedDatabaseSync();
+    const url = await createTestDatabase();
+    const setup = createPool({ url, pool_size: 1, password: undefined });
+    await migratePostgres(setup).finally(() => setup.end());
     const db = openDatabase({
       engine: "postgres",
       url,
@@ -188,11 +225,9 @@ describe("(a) handing out a free address", () => {
     const other = new pg.Client({ connectionString: url });
     await other.connect();
     try {
-      const ledger = createLedger(db, testCommon(config, c.now), createCatalog(config));
+      const mine = createLedger(db, testCommon(config, c.now), createCatalog(config));
       importPoolFile(db, "anvil", createEvmAddressCodec(), evmPoolText(4).text, c.now());
       // the other instance's create, with the ledger's own statements, left open
-      const real = createStatements(db);
-      const sql = (st: { source: string }) => toPgPlaceholders(st.source).text;
       await other.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
       await other.query(
         `INSERT INTO orders (id, merchant, merchant_order_id, status, amount, currency, currency_decimals,
@@ -200,11 +235,11 @@ describe("(a) handing out a free address", () => {
            expires_at, late_until, checkout_token)
          VALUES ('ord-other', 'shop', 'other', 'pending', '100', 'USD', 2, '0', '0', 'http://x', 'h', 0, 0, 0, 0, 't')`,
       );
-      const theirs = (await other.query<Free>(sql(real.freeUnused), ["anvil"])).rows[0]!;
-      await other.query(sql(real.markBound), [theirs.id]);
-      await other.query(sql(real.bind), ["anvil", theirs.address, "ord-other", 0]);
+      const theirs = (await other.query<Free>(ledger.freeUnused, ["anvil"])).rows[0]!;
+      await other.query(ledger.markBound, [theirs.id]);
+      await other.query(ledger.bind, ["anvil", theirs.address, "ord-other", 0]);
 
-      const mine = ledger.createOrder(
+      const order = mine.createOrder(
         "shop",
         { merchant_order_id: "mine", amount: "3", currency: "ETH", callback_url: "http://127.0.0.1:9/" },
         c.now(),
@@ -213,7 +248,7 @@ describe("(a) handing out a free address", () => {
       const bound = await other.query<{ order_id: string; address: string }>(
         "SELECT order_id, address FROM bindings WHERE chain = 'anvil' AND released_at IS NULL ORDER BY order_id",
       );
-      expect(bound.rows.map((r) => r.order_id).sort()).toEqual([mine.id, "ord-other"].sort());
+      expect(bound.rows.map((r) => r.order_id).sort()).toEqual([order.id, "ord-other"].sort());
       expect(new Set(bound.rows.map((r) => r.address)).size).toBe(2);
     } finally {
       await other.end();
@@ -223,13 +258,8 @@ describe("(a) handing out a free address", () => {
 });
 
 describe("(b) per-order seq", () => {
-  const appendEvent = async (client: pg.ClientBase, order: string, event: string, locked: boolean) => {
-    const row = (
-      await client.query<{ event_seq: number }>(
-        locked ? ledger.orderForUpdate : "SELECT * FROM orders WHERE id = $1",
-        [order],
-      )
-    ).rows[0]!;
+  const appendEvent = async (client: pg.ClientBase, order: string, event: string) => {
+    const row = (await client.query<{ event_seq: number }>(ledger.orderById, [order])).rows[0]!;
     const seq = row.event_seq + 1; // what the reconcile decided, from the row it read
     await client.query(ledger.insertEvent, [
       event,
@@ -262,14 +292,19 @@ describe("(b) per-order seq", () => {
     await t2.rollback();
   });
 
-  it("behavior: with the order row locked first, two concurrent appenders produce 1..n", async () => {
+  it("behavior: as the daemon runs them (SERIALIZABLE, retried whole), two concurrent appenders produce 1..n", async () => {
     const [order] = await addOrders("seq-locked", 1);
     const appender = (pool: pg.Pool, name: string) =>
       (async () => {
         const out: { seq: number; bumped: number }[] = [];
         for (let i = 0; i < 15; i++)
           out.push(
-            await unitOfWork(pool, ({ client }) => appendEvent(client, order!, `evt-${name}-${i}`, true)),
+            await unitOfWork(pool, ({ client }) => appendEvent(client, order!, `evt-${name}-${i}`), {
+              // as src/db/pg-sync.ts runs a unit: a unique violation on (order, seq) is retried too
+              isolation: "serializable",
+              retryUniqueViolation: true,
+              maxAttempts: 30,
+            }),
           );
         return out;
       })();
@@ -336,11 +371,11 @@ describe("(c) the watched-set refresh", () => {
     // the same interleaving as above: the second adder now waits for the first to commit
     const t1 = await open(a);
     const t2 = await open(b);
-    await t1.q(poolSql.lockPoolState, ["wf"]);
+    await t1.q(poolSql.lockState, ["wf"]);
     const first = insert(t1, "wf", "slow-first");
     await tick(20);
     const second = (async () => {
-      await t2.q(poolSql.lockPoolState, ["wf"]);
+      await t2.q(poolSql.lockState, ["wf"]);
       await insert(t2, "wf", "second");
       await t2.commit();
     })();
@@ -362,7 +397,7 @@ describe("(c) the watched-set refresh", () => {
         for (let i = 0; i < 20; i++) {
           const address = `${name}-${i}`;
           await unitOfWork(pool, async ({ client }) => {
-            await client.query(poolSql.lockPoolState, ["wf"]);
+            await client.query(poolSql.lockState, ["wf"]);
             await client.query(poolSql.insertStatic, ["wf", address, address, 0]);
           });
           added.push(address);
