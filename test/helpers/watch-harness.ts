@@ -60,13 +60,21 @@ export function createWatchHarness(o: HarnessOptions) {
     store: createChainStore(db),
   }));
 
-  /** run passes until the watcher has scanned the node's head (retrying failed passes) */
-  async function sync(maxPasses = 200): Promise<void> {
+  /**
+   * run passes until the watcher has scanned the node's head (retrying failed passes). With
+   * `mempool`, the last pass must also have read the mempool: the watcher skips a failed mempool
+   * read and goes on (a keep-alive connection the node closed, say), and a test that replaced a
+   * transaction must see a pass that read the new mempool.
+   */
+  async function sync(maxPasses = 200, opts: { mempool?: boolean } = {}): Promise<void> {
     let lastError: unknown;
     for (let i = 0; i < maxPasses; i++) {
       try {
+        const failures = theWatcher.status().mempoolFailures;
         const r = await theWatcher.runOnce();
-        if (r?.caughtUp) return;
+        const mempoolRead = theWatcher.status().mempoolFailures === failures;
+        if (r?.caughtUp && (mempoolRead || !opts.mempool)) return;
+        if (r?.caughtUp) lastError = new Error("the mempool read failed");
       } catch (e) {
         lastError = e;
         await new Promise((res) => setTimeout(res, 20));
