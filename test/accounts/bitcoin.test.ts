@@ -41,7 +41,7 @@ it("default: a BTC deposit is seen in the mempool, then confirmed at two confirm
     const address = account.addresses[0]!.address;
     expect(address).toMatch(/^bcrt1/);
     const txid = await node.send(address, "0.00123456");
-    await h.sync(200, { mempool: true });
+    await h.sync();
     const deposits = () => h.ledger.accountDeposits("shop", account.id, { limit: 10 }).deposits;
     expect(deposits()).toEqual([
       expect.objectContaining({
@@ -53,7 +53,7 @@ it("default: a BTC deposit is seen in the mempool, then confirmed at two confirm
       }),
     ]);
     await node.mine(2);
-    await h.sync(200, { mempool: true });
+    await h.sync();
     expect(deposits()).toEqual([expect.objectContaining({ txid, status: "confirmed", confirmations: 2 })]);
     const types = h.db
       .prepare("SELECT type FROM events WHERE account_id = ? ORDER BY seq")

@@ -55,16 +55,16 @@ describe("bitcoin orders", () => {
     const address = o.options[0]!.address;
     expect(address).toMatch(/^bcrt1/);
     const txid = await node.send(address, "0.12345678");
-    await w.sync(200, { mempool: true });
+    await w.sync();
     expect(w.order(o.id).status).toBe("processing");
     expect(w.payments(o.id)).toEqual([
       expect.objectContaining({ txid, amount: "0.12345678", status: "seen" }),
     ]);
     await node.mine(1);
-    await w.sync(200, { mempool: true });
+    await w.sync();
     expect(w.order(o.id).status).toBe("processing");
     await node.mine(1);
-    await w.sync(200, { mempool: true });
+    await w.sync();
     expect(w.order(o.id)).toMatchObject({ status: "paid", paid_amount: "0.12345678" });
     expect(w.payments(o.id)).toEqual([
       expect.objectContaining({ txid, amount: "0.12345678", status: "confirmed" }),
@@ -82,15 +82,15 @@ describe("bitcoin orders", () => {
     const o = w.createOrder({ merchant_order_id: "B-2", currency: "USD", amount: "30000", assets: ["BTC"] });
     expect(o.options[0]).toMatchObject({ asset: "BTC", amount_due: "0.3" });
     const original = await sendReplaceable(o.options[0]!.address, "0.3");
-    await w.sync(200, { mempool: true });
+    await w.sync();
     expect(w.order(o.id).status).toBe("processing");
     const { txid: replacement } = await node.rpc<{ txid: string }>("bumpfee", [original], node.wallet);
-    await w.sync(200, { mempool: true });
+    await w.sync();
     const byTx = () => Object.fromEntries(w.payments(o.id).map((p) => [p.txid, p.status]));
     expect(byTx()).toEqual({ [original]: "reverted", [replacement]: "seen" });
     expect(w.order(o.id).status).toBe("processing");
     await node.mine(2);
-    await w.sync(200, { mempool: true });
+    await w.sync();
     expect(byTx()).toEqual({ [original]: "reverted", [replacement]: "confirmed" });
     expect(w.order(o.id)).toMatchObject({ status: "paid", paid_amount: "30000" });
     expect(w.eventTypes(o.id)).toContain("payment.reverted");
