@@ -49,6 +49,7 @@ export async function run(): Promise<BenchRow[]> {
         bench: "evm-dense",
         metric: "catch-up peak RSS (fresh process over a prepared database)",
         value: `${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB`,
+        note: "NODE_OPTIONS as systemd/depositd.service sets it",
       },
     ];
   } finally {

@@ -10,6 +10,7 @@ import type { WatchedSet } from "../src/chains/types.js";
 import type { AssetConfig, ChainConfig } from "../src/config/schema.js";
 import { packageRoot } from "../src/paths.js";
 import { BENCH_ANVIL_ARGS, type BenchChain, buildBenchChain } from "./evm-chain.js";
+import { shippedNodeOptions } from "./node-options.js";
 import type { BenchRow } from "./types.js";
 
 const RUNS = 3;
@@ -193,7 +194,7 @@ export async function run(): Promise<BenchRow[]> {
         metric: v.name,
         value: `${seconds(m.ms)} (${(m.ms / yard.ms).toFixed(2)}× yardstick)`,
         yardstick: seconds(yard.ms),
-        note: `${m.requests} HTTP requests, ${m.transfers} transfers found, ${chain.watched.length} watched, peak RSS ${memory[i]!.toFixed(0)} MB (whole process, fresh); median of ${RUNS}`,
+        note: `${m.requests} HTTP requests, ${m.transfers} transfers found, ${chain.watched.length} watched, peak RSS ${memory[i]!.toFixed(0)} MB (whole process, fresh, the systemd unit's NODE_OPTIONS); median of ${RUNS}`,
       });
     }
     return rows;
@@ -208,7 +209,7 @@ function peakRssOfScan(url: string, batch: number, perScan: number): Promise<num
     execFile(
       process.execPath,
       [fileURLToPath(import.meta.url), CHILD_FLAG, url, String(batch), String(perScan)],
-      { maxBuffer: 1 << 20 },
+      { maxBuffer: 1 << 20, env: { ...process.env, NODE_OPTIONS: shippedNodeOptions() } },
       (err, stdout) => {
         if (err) return reject(err);
         resolve((JSON.parse(stdout) as { maxRssMb: number }).maxRssMb);

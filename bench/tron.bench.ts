@@ -24,6 +24,7 @@ import { createLedger } from "../src/ledger/index.js";
 import { importPoolFile } from "../src/pool/index.js";
 import { createWatcher } from "../src/watch/index.js";
 import { type TronServer, rawReply, startTronServer } from "../test/helpers/tron-server.js";
+import { shippedNodeOptions } from "./node-options.js";
 import type { BenchRow } from "./types.js";
 
 const CATCHUP_CHILD = "--tron-catchup-child";
@@ -246,7 +247,7 @@ function child<T>(flag: string, arg: unknown): Promise<T> {
     execFile(
       process.execPath,
       ["--expose-gc", fileURLToPath(import.meta.url), flag, JSON.stringify(arg)],
-      { maxBuffer: 1 << 20 },
+      { maxBuffer: 1 << 20, env: { ...process.env, NODE_OPTIONS: shippedNodeOptions() } },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${err.message}\n${stderr}`));
         resolve(JSON.parse(stdout) as T);
@@ -313,6 +314,7 @@ export async function run(): Promise<BenchRow[]> {
         bench: "tron",
         metric: "catch-up peak RSS (fresh process over a prepared database)",
         value: `${c.maxRssMb.toFixed(0)} MB`,
+        note: "NODE_OPTIONS as systemd/depositd.service sets it",
       },
     ];
   } finally {

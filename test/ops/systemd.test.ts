@@ -141,6 +141,29 @@ describe("systemd unit", () => {
     expect(service.has("MemoryDenyWriteExecute")).toBe(false);
   });
 
+  it("behavior: runs Node with a heap limit inside MemoryMax and a small young generation, flags this Node accepts", () => {
+    const env = (service.get("Environment") ?? []).map((v) => v.replace(/^"(.*)"$/, "$1"));
+    const options = env.find((v) => v.startsWith("NODE_OPTIONS="))?.slice("NODE_OPTIONS=".length);
+    expect(options).toBeDefined();
+    // what the flags do, read back from V8 in a Node started with them (a bad flag exits 9)
+    const r = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const v8 = require("node:v8");
+         const junk = []; for (let i = 0; i < 1e6; i++) junk.push({ i }); // grow the young generation to its cap
+         const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size;
+         console.log(JSON.stringify({ young, limit: v8.getHeapStatistics().heap_size_limit }));`,
+      ],
+      { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: options } },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const { young, limit } = JSON.parse(r.stdout) as { young: number; limit: number };
+    const memoryMax = Number(/^([0-9]+)G$/.exec(one("MemoryMax"))![1]) * 1024 ** 3;
+    expect(limit).toBeLessThan(memoryMax);
+    expect(young).toBeLessThanOrEqual(8 * 1024 ** 2); // two 4 MB semi-spaces; V8's default grows to 32 MB
+  });
   it("behavior: loads every credential the example config refers to", () => {
     const loaded = (service.get("LoadCredential") ?? []).map((v) => v.split(":")[0]);
     expect(loaded).toEqual(expect.arrayContaining(["callback-secret", "api-key-shop.sha256"]));
