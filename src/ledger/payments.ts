@@ -87,7 +87,8 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement, acco
       via: t.via ?? null,
       now,
     };
-    if (s.insertPayment.run(row).changes === 0) return;
+    const stored = s.insertPayment.get(row);
+    if (!stored) return;
     log.info(
       {
         chain,
@@ -101,10 +102,9 @@ export function createPaymentWrites(ctx: LedgerContext, settle: Settlement, acco
       "payment seen",
     );
     if (accountId && deposit) accounts.depositChanged(row.id, accountId, deposit.events, now);
-    else if (order) settle.paymentChanged(row.id, order.id, found.events, now);
-    else
-      for (const type of found.events)
-        outbox.append({ type, orderId: null, payment: s.paymentById.get(row.id)!, now });
+    // the rows as they stand in this transaction: the order is untouched by the insert
+    else if (order) settle.paymentChanged(row.id, order.id, found.events, now, { payment: stored, order });
+    else for (const type of found.events) outbox.append({ type, orderId: null, payment: stored, now });
   }
 
   /** A payment's change reported to its order or its deposit account (events in payment terms). */

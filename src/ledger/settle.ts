@@ -21,7 +21,14 @@ export interface Settlement {
    * A payment of an order changed (already written): recompute the order first, so every event
    * body shows the state after this change, then append the payment's events and the order's.
    */
-  paymentChanged(paymentId: string, orderId: string, types: readonly PaymentEventType[], now: number): void;
+  paymentChanged(
+    paymentId: string,
+    orderId: string,
+    types: readonly PaymentEventType[],
+    now: number,
+    /** both rows as they stand now in this transaction, when the caller has just read or written them */
+    current?: { payment: PaymentRow; order: OrderRow },
+  ): void;
 }
 
 /** The rows of an order as reconcileOrder reads them. */
@@ -62,8 +69,12 @@ export function createSettlement(ctx: LedgerContext): Settlement {
   }
 
   /** Run the state machine for one order and store its status; returns its events and the row as stored. */
-  function reconcileRow(orderId: string, now: number): { events: OrderEventType[]; row: OrderRow } {
-    const row = ctx.loadOrder(orderId);
+  function reconcileRow(
+    orderId: string,
+    now: number,
+    current?: OrderRow,
+  ): { events: OrderEventType[]; row: OrderRow } {
+    const row = current ?? ctx.loadOrder(orderId);
     const options = ctx.optionsOf(orderId);
     const input = reconcileInput(row, options, s.paymentsOfOrder.all(orderId));
     const result = reconcileOrder(input.order, input.payments, clockOf(options, now));
@@ -99,11 +110,11 @@ export function createSettlement(ctx: LedgerContext): Settlement {
       for (const type of events) outbox.append({ type, orderId, now });
       return row;
     },
-    paymentChanged(paymentId, orderId, types, now) {
-      const { events: orderEvents, row } = reconcileRow(orderId, now);
+    paymentChanged(paymentId, orderId, types, now, current) {
+      const { events: orderEvents, row } = reconcileRow(orderId, now, current?.order);
       const count = types.length + orderEvents.length;
       if (count === 0) return;
-      const payment = s.paymentById.get(paymentId)!;
+      const payment = current?.payment ?? s.paymentById.get(paymentId)!;
       // nothing in the order or the payment changes between these events: serialize them once
       const order = outbox.render(row);
       const paymentJson = JSON.stringify(views.payment(payment));

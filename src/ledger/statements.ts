@@ -168,12 +168,13 @@ export function createStatements(db: DB) {
       "SELECT * FROM payments WHERE chain = ? AND txid = ? AND idx = ? AND asset = ?",
     ),
     paymentById: db.prepare<[string], PaymentRow>("SELECT * FROM payments WHERE id = ?"),
-    insertPayment: db.prepare(
+    /** the row as stored (RETURNING *), or undefined when the payment was already stored */
+    insertPayment: db.prepare<[Record<string, unknown>], PaymentRow>(
       `INSERT INTO payments (id, chain, txid, idx, asset, address, amount, block_number, block_hash, block_time,
          status, order_id, account_id, unexpected_asset, late, min_confirmations, via, created_at, updated_at)
        VALUES (@id, @chain, @txid, @idx, @asset, @address, @amount, @block_number, @block_hash, @block_time,
          @status, @order_id, @account_id, @unexpected_asset, @late, @min_confirmations, @via, @now, @now)
-       ON CONFLICT (chain, txid, idx, asset) DO NOTHING`,
+       ON CONFLICT (chain, txid, idx, asset) DO NOTHING RETURNING *`,
     ),
     movePayment: db.prepare(
       `UPDATE payments SET block_number = ?, block_hash = ?, block_time = ?, status = ?, late = ?, updated_at = ?
